@@ -1,0 +1,688 @@
+//! The decision: identity, resource, trust and key policies, permissions boundary, session
+//! policy, SCPs and RCPs, same-account and cross-account — the order AWS documents.
+//!
+//! Steps (IAM User Guide, "Policy evaluation logic" and "Cross-account policy evaluation logic";
+//! iam-semantics.md §1):
+//! 1. an explicit `Deny` in any applicable policy decides ExplicitDeny;
+//! 2. RCPs: `RCPFullAWSAccess` is implied at every level, so only their denies (step 1) bite;
+//! 3. SCPs: every level root → OUs → account needs an allowing statement;
+//! 4. the grant: same account, identity path ∪ resource path (§1.3); cross account, identity path
+//!    ∩ resource policy (§1.4); trust and KMS key policies must allow even within one account (§1.5);
+//! 5. otherwise ImplicitDeny.
+//!
+//! `eval` is total on the model: every request gets a decision.
+
+use crate::model::*;
+use crate::pattern::Template;
+
+/// The policies that apply to one request, as the case format gives them (interfaces.md §2).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicySet {
+    pub identity: Vec<Policy>,
+    pub resource: Option<Policy>,
+    pub boundary: Option<Policy>,
+    pub session: Option<Policy>,
+    /// SCP levels, root first; every level must allow. Empty: no SCPs apply.
+    pub scps: Vec<Vec<Policy>>,
+    /// RCP levels (`RCPFullAWSAccess` implied at each). Empty: no RCPs apply.
+    pub rcps: Vec<Vec<Policy>>,
+}
+
+/// Which part of the decision a policy plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Identity,
+    Resource,
+    Boundary,
+    Session,
+    Scp { level: usize },
+    Rcp { level: usize },
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Identity => "identity",
+            Role::Resource => "resource",
+            Role::Boundary => "permissions_boundary",
+            Role::Session => "session",
+            Role::Scp { .. } => "scp",
+            Role::Rcp { .. } => "rcp",
+        }
+    }
+}
+
+/// One statement that took part in a decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reason<'a> {
+    pub role: Role,
+    pub policy: &'a Policy,
+    pub statement: usize,
+}
+
+impl Reason<'_> {
+    pub fn sid(&self) -> Option<&str> {
+        self.policy
+            .statements
+            .get(self.statement)
+            .and_then(|s| s.sid.as_deref())
+    }
+
+    pub fn effect(&self) -> Effect {
+        self.policy
+            .statements
+            .get(self.statement)
+            .map_or(Effect::Allow, |s| s.effect)
+    }
+}
+
+/// A decision with the statements that made it and, for an implicit deny, what was missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response<'a> {
+    pub decision: Decision,
+    pub reasons: Vec<Reason<'a>>,
+    pub note: Option<String>,
+}
+
+/// How a resource-based statement's `Principal` matched the caller (§1.3's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PrincipalMatch {
+    /// The account (`"111122223333"` or its root ARN): delegates to the account's IAM policies.
+    Account,
+    /// A role ARN matching a session of the role: grants alone, but PB and SP implicit denies bite.
+    Role,
+    /// A user ARN (the user itself), a session ARN, a federated-user ARN, `"*"`, a service or an
+    /// identity provider: grants alone.
+    Direct,
+}
+
+const TRUST_ACTIONS: &[&str] = &[
+    "sts:assumerole",
+    "sts:assumerolewithsaml",
+    "sts:assumerolewithwebidentity",
+    "sts:tagsession",
+    "sts:setsourceidentity",
+    "sts:setcontext",
+];
+
+/// Services whose resources RCPs restrict (corpus/DECISIONS.md 6).
+pub const RCP_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "dynamodb",
+    "ecr",
+    "aoss",
+    "logs",
+    "cognito-idp",
+    "events",
+    "codebuild",
+];
+
+/// Is this request's resource policy a role trust policy?
+pub fn is_trust_request(action_lc: &str, resource: &str) -> bool {
+    TRUST_ACTIONS.contains(&action_lc)
+        && crate::pattern::split_arn(resource)
+            .is_some_and(|p| p[2] == "iam" && p[5].starts_with("role/"))
+}
+
+/// Is this a request on a KMS key, governed by its key policy?
+pub fn is_kms_request(action_lc: &str, resource: &str) -> bool {
+    action_lc.starts_with("kms:")
+        && crate::pattern::split_arn(resource).is_some_and(|p| p[2] == "kms")
+}
+
+/// Decide `req` against `set`, with the statements that decided it.
+pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
+    let mut reasons = Vec::new();
+    let (decision, note) = run(set, req, Some(&mut reasons));
+    Response {
+        decision,
+        reasons,
+        note,
+    }
+}
+
+/// Decide `req` against `set`: the hot path, no explanation and no allocation.
+pub fn decide(set: &PolicySet, req: &Request) -> Decision {
+    run(set, req, None).0
+}
+
+struct Sink<'s, 'a> {
+    out: Option<&'s mut Vec<Reason<'a>>>,
+}
+
+impl<'a> Sink<'_, 'a> {
+    fn push(&mut self, role: Role, policy: &'a Policy, statement: usize) {
+        if let Some(o) = self.out.as_mut() {
+            o.push(Reason {
+                role,
+                policy,
+                statement,
+            });
+        }
+    }
+    fn on(&self) -> bool {
+        self.out.is_some()
+    }
+}
+
+fn run<'a>(
+    set: &'a PolicySet,
+    req: &Request,
+    out: Option<&mut Vec<Reason<'a>>>,
+) -> (Decision, Option<String>) {
+    let mut sink = Sink { out };
+    let p = &req.principal;
+
+    // sts:GetCallerIdentity needs no permission and cannot be denied.
+    if req.action_lc == "sts:getcalleridentity" && p.is_iam() {
+        return (
+            Decision::Allow,
+            sink.on()
+                .then(|| "sts:GetCallerIdentity needs no permission".to_string()),
+        );
+    }
+
+    let iam = p.is_iam();
+    let slr = p.is_service_linked_role();
+    let has_pb = set.boundary.is_some();
+    let scp_applies = iam && !slr && !set.scps.is_empty();
+    let rcp_applies = !slr
+        && !set.rcps.is_empty()
+        && RCP_SERVICES.contains(&req.service())
+        && req.action_lc != "kms:retiregrant";
+
+    // 1. Explicit deny anywhere.
+    let mut denied = false;
+    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
+        for (i, st) in policy.statements.iter().enumerate() {
+            if st.effect == Effect::Deny && statement_applies(st, policy, req, has_pb).is_some() {
+                denied = true;
+                if !sink.on() {
+                    return;
+                }
+                sink.push(role, policy, i);
+            }
+        }
+    };
+    if scp_applies {
+        for (level, pols) in set.scps.iter().enumerate() {
+            for pol in pols {
+                deny_in(Role::Scp { level }, pol, &mut sink);
+            }
+        }
+    }
+    if rcp_applies {
+        for (level, pols) in set.rcps.iter().enumerate() {
+            for pol in pols {
+                deny_in(Role::Rcp { level }, pol, &mut sink);
+            }
+        }
+    }
+    if let Some(r) = &set.resource {
+        deny_in(Role::Resource, r, &mut sink);
+    }
+    for pol in &set.identity {
+        deny_in(Role::Identity, pol, &mut sink);
+    }
+    if let Some(b) = &set.boundary {
+        deny_in(Role::Boundary, b, &mut sink);
+    }
+    if let Some(s) = &set.session {
+        deny_in(Role::Session, s, &mut sink);
+    }
+    if denied {
+        return (Decision::ExplicitDeny, None);
+    }
+
+    // 2. RCPs: RCPFullAWSAccess is attached at every level and cannot be detached, and customer
+    //    RCPs may only deny, so every level allows.
+
+    // 3. SCPs: every level must allow.
+    if scp_applies {
+        for (level, pols) in set.scps.iter().enumerate() {
+            let mut found = false;
+            for pol in pols {
+                for (i, st) in pol.statements.iter().enumerate() {
+                    if st.effect == Effect::Allow
+                        && statement_applies(st, pol, req, has_pb).is_some()
+                    {
+                        found = true;
+                        sink.push(Role::Scp { level }, pol, i);
+                        if !sink.on() {
+                            break;
+                        }
+                    }
+                }
+            }
+            if !found {
+                return (
+                    Decision::ImplicitDeny,
+                    sink.on().then(|| {
+                        format!("no service control policy at level {level} (scps[{level}]) allows the request")
+                    }),
+                );
+            }
+        }
+    }
+
+    // Root users cannot call AssumeRole (STS API reference, AssumeRole).
+    if matches!(p, Principal::Root { .. }) && req.action_lc == "sts:assumerole" {
+        return (
+            Decision::ImplicitDeny,
+            sink.on()
+                .then(|| "an account's root user cannot call sts:AssumeRole".to_string()),
+        );
+    }
+
+    // 4. The grant.
+    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
+        let mut any = false;
+        for (i, st) in policy.statements.iter().enumerate() {
+            if st.effect == Effect::Allow && statement_applies(st, policy, req, has_pb).is_some() {
+                any = true;
+                sink.push(role, policy, i);
+                if !sink.on() {
+                    break;
+                }
+            }
+        }
+        any
+    };
+
+    // The identity side: identity allow ∩ boundary ∩ session policy. An account's root user is
+    // allowed everything its account can do; anonymous and service callers have no identity side.
+    let mut ident: Vec<Reason<'a>> = Vec::new();
+    let mut isink = Sink {
+        out: if sink.on() { Some(&mut ident) } else { None },
+    };
+    let identity_allow = match p {
+        Principal::Root { .. } => true,
+        _ if iam => {
+            let mut any = false;
+            for pol in &set.identity {
+                any |= allow_in(Role::Identity, pol, &mut isink);
+                if any && !isink.on() {
+                    break;
+                }
+            }
+            any
+        }
+        _ => false,
+    };
+    let pb_ok = match &set.boundary {
+        Some(b) if iam => allow_in(Role::Boundary, b, &mut isink),
+        _ => true,
+    };
+    let sp_ok = match &set.session {
+        Some(s) if iam => allow_in(Role::Session, s, &mut isink),
+        _ => true,
+    };
+    let identity_path = iam && identity_allow && pb_ok && sp_ok;
+
+    // The resource side: the strongest way an Allow statement of the resource policy names P.
+    let mut res: Vec<Reason<'a>> = Vec::new();
+    let mut rbest: Option<PrincipalMatch> = None;
+    if let Some(r) = &set.resource {
+        for (i, st) in r.statements.iter().enumerate() {
+            if st.effect == Effect::Allow {
+                if let Some(m) = statement_applies(st, r, req, has_pb) {
+                    rbest = rbest.max(Some(m));
+                    if sink.on() {
+                        res.push(Reason {
+                            role: Role::Resource,
+                            policy: r,
+                            statement: i,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let trust = is_trust_request(&req.action_lc, &req.resource);
+    let must_allow = trust || is_kms_request(&req.action_lc, &req.resource);
+    let same_account = match (p.account(), req.resource_account.as_deref()) {
+        (Some(a), Some(b)) => a == b,
+        // A resource with no account (`*`, or an S3 ARN given without resource_account) is the
+        // caller's own.
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+
+    let (granted, via_identity, via_resource, why) = if !iam {
+        // Anonymous callers, service principals, identity providers: only a resource policy grants.
+        let g = rbest.is_some();
+        (g, false, g, "no resource policy statement allows this caller")
+    } else if same_account {
+        // §1.3: the union of the identity path and the resource path.
+        let standalone = match rbest {
+            Some(PrincipalMatch::Direct) => true,
+            Some(PrincipalMatch::Role) => pb_ok && sp_ok,
+            _ => false,
+        };
+        let with_identity = identity_path && (!must_allow || rbest.is_some());
+        let why = if must_allow && set.resource.is_none() {
+            if trust {
+                "a role can be assumed only when its trust policy allows it, and no trust policy was given"
+            } else {
+                "a KMS key is reachable only when its key policy allows it, and no key policy was given"
+            }
+        } else if must_allow && identity_path {
+            if trust {
+                "the role's trust policy does not allow this principal (identity policies alone never let anyone assume a role)"
+            } else {
+                "the key policy neither allows this principal nor delegates to the account's IAM policies"
+            }
+        } else if !identity_allow {
+            "no identity-based policy allows the request, and no resource policy grants it to this principal"
+        } else if !pb_ok {
+            "the permissions boundary does not allow the request"
+        } else {
+            "the session policy does not allow the request"
+        };
+        (standalone || with_identity, with_identity, standalone, why)
+    } else {
+        // §1.4: both accounts must allow.
+        let g = identity_path && rbest.is_some();
+        let why = if rbest.is_none() {
+            "cross-account: the resource account's policy does not allow this principal"
+        } else if !identity_allow {
+            "cross-account: no identity-based policy in the principal's account allows the request"
+        } else if !pb_ok {
+            "cross-account: the permissions boundary does not allow the request"
+        } else {
+            "cross-account: the session policy does not allow the request"
+        };
+        (g, g, g, why)
+    };
+
+    if granted {
+        if let Some(o) = sink.out.as_mut() {
+            if via_identity {
+                o.extend(ident);
+            }
+            if via_resource || via_identity {
+                o.extend(res);
+            }
+            if matches!(p, Principal::Root { .. }) && !via_resource && o.is_empty() {
+                return (
+                    Decision::Allow,
+                    Some("the account's root user is allowed everything in its own account".to_string()),
+                );
+            }
+        }
+        (Decision::Allow, None)
+    } else {
+        (Decision::ImplicitDeny, sink.on().then(|| why.to_string()))
+    }
+}
+
+/// Does `st` apply to `req`? For resource-based statements, how the principal matched; for others
+/// `Direct`. Conditions, action, resource and principal must all hold.
+pub fn statement_applies(
+    st: &Statement,
+    policy: &Policy,
+    req: &Request,
+    has_boundary: bool,
+) -> Option<PrincipalMatch> {
+    if !action_matches(&st.action, req) {
+        return None;
+    }
+    if let Some(r) = &st.resource {
+        if !resource_matches(r, req) {
+            return None;
+        }
+    }
+    let m = match &st.principal {
+        None => PrincipalMatch::Direct,
+        Some(pe) => principal_matches(pe, &req.principal, &req.context, has_boundary)?,
+    };
+    let vars = policy.variables_enabled();
+    if !st.conditions.iter().all(|c| condition_holds(c, req, vars)) {
+        return None;
+    }
+    Some(m)
+}
+
+pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
+    let hit = a.patterns.iter().any(|t| t.matches_plain(&req.action_lc));
+    hit != a.not
+}
+
+pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
+    let ctx = &req.context;
+    let hit = r
+        .patterns
+        .iter()
+        .any(|t: &Template| t.matches(&req.resource, &|k| ctx.get_single(k)));
+    hit != r.not
+}
+
+/// How a `Principal`/`NotPrincipal` element matches the caller (iam-semantics.md §3.4, §3.5).
+pub fn principal_matches(
+    pe: &PrincipalElement,
+    p: &Principal,
+    ctx: &Context,
+    has_boundary: bool,
+) -> Option<PrincipalMatch> {
+    if pe.not {
+        // NotPrincipal: applies unless every level of the caller is listed; always applies to a
+        // principal with a permissions boundary (documented quirk).
+        if !has_boundary && not_principal_exempts(&pe.set, p) {
+            return None;
+        }
+        return Some(PrincipalMatch::Direct);
+    }
+    principal_set_match(&pe.set, p, ctx)
+}
+
+/// The strongest match of `p` against the entries of a `Principal` element.
+pub fn principal_set_match(
+    set: &PrincipalSet,
+    p: &Principal,
+    ctx: &Context,
+) -> Option<PrincipalMatch> {
+    let mut best: Option<PrincipalMatch> = None;
+    for e in &set.aws {
+        let m = match (e, p) {
+            (AwsPrincipalRef::Any, _) => Some(PrincipalMatch::Direct),
+            (AwsPrincipalRef::Account { account, .. }, _) => {
+                (p.account() == Some(account.as_str())).then_some(PrincipalMatch::Account)
+            }
+            (
+                AwsPrincipalRef::User { account, name, .. },
+                Principal::User {
+                    account: pa,
+                    name: pn,
+                    ..
+                },
+            ) => (account == pa && name == pn).then_some(PrincipalMatch::Direct),
+            (AwsPrincipalRef::Role { account, name, .. }, _) => match p {
+                Principal::Role {
+                    account: pa,
+                    name: pn,
+                    ..
+                }
+                | Principal::AssumedRole {
+                    account: pa,
+                    role: pn,
+                    ..
+                } => (account == pa && name == pn).then_some(PrincipalMatch::Role),
+                _ => None,
+            },
+            (
+                AwsPrincipalRef::AssumedRole {
+                    account,
+                    role,
+                    session,
+                    ..
+                },
+                Principal::AssumedRole {
+                    account: pa,
+                    role: pr,
+                    session: ps,
+                    ..
+                },
+            ) => (account == pa && role == pr && session == ps).then_some(PrincipalMatch::Direct),
+            (
+                AwsPrincipalRef::FederatedUser { account, name, .. },
+                Principal::FederatedUser {
+                    account: pa,
+                    name: pn,
+                    ..
+                },
+            ) => (account == pa && name == pn).then_some(PrincipalMatch::Direct),
+            (AwsPrincipalRef::UniqueId(id), _) if p.is_iam() => {
+                // IAM stored a resolved principal as its unique ID; `aws:userid` is `AIDA...` for a
+                // user and `AROA...:session` for a role session.
+                ctx.get_single("aws:userid").and_then(|uid| {
+                    let hit = uid == id
+                        || uid
+                            .strip_prefix(id.as_str())
+                            .is_some_and(|r| r.starts_with(':'));
+                    hit.then_some(if id.starts_with("AROA") {
+                        PrincipalMatch::Role
+                    } else {
+                        PrincipalMatch::Direct
+                    })
+                })
+            }
+            _ => None,
+        };
+        best = best.max(m);
+    }
+    match p {
+        Principal::Service(s) => {
+            if set.service.iter().any(|x| x.eq_ignore_ascii_case(s))
+                || set.federated.iter().any(|x| x.eq_ignore_ascii_case(s))
+            {
+                best = Some(PrincipalMatch::Direct);
+            }
+        }
+        Principal::IdentityProvider(s) => {
+            if set.federated.iter().any(|x| x == s) {
+                best = Some(PrincipalMatch::Direct);
+            }
+        }
+        _ => {}
+    }
+    best
+}
+
+/// Is `p` exempt from a `Deny` + `NotPrincipal`: is every level of it (account, role, session;
+/// or account, user) listed?
+fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
+    if set.aws.contains(&AwsPrincipalRef::Any) {
+        return true;
+    }
+    let listed = |f: &dyn Fn(&AwsPrincipalRef) -> bool| set.aws.iter().any(f);
+    let account_listed = |a: &str| {
+        listed(&|e| matches!(e, AwsPrincipalRef::Account { account, .. } if account == a))
+    };
+    match p {
+        Principal::Anonymous => false,
+        Principal::Service(s) => set.service.iter().any(|x| x.eq_ignore_ascii_case(s)),
+        Principal::IdentityProvider(s) => set.federated.iter().any(|x| x == s),
+        Principal::Root { account, .. } => account_listed(account),
+        Principal::User { account, name, .. } => {
+            account_listed(account)
+                && listed(&|e| matches!(e, AwsPrincipalRef::User { account: a, name: n, .. } if a == account && n == name))
+        }
+        Principal::Role { account, name, .. } => {
+            account_listed(account)
+                && listed(&|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == name))
+        }
+        Principal::AssumedRole {
+            account,
+            role,
+            session,
+            ..
+        } => {
+            account_listed(account)
+                && listed(&|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == role))
+                && listed(&|e| matches!(e, AwsPrincipalRef::AssumedRole { account: a, role: r, session: s, .. } if a == account && r == role && s == session))
+        }
+        Principal::FederatedUser { account, name, .. } => {
+            account_listed(account)
+                && listed(&|e| matches!(e, AwsPrincipalRef::FederatedUser { account: a, name: n, .. } if a == account && n == name))
+        }
+    }
+}
+
+/// Evaluate one condition against the request context (iam-semantics.md §4.2–§4.4;
+/// corpus/DECISIONS.md 1, 2, 9–11).
+pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
+    let ctx = &req.context;
+    let vals: &[String] = ctx.get(&c.key_lc).map_or(&[], ContextValue::values);
+    if let CondValues::Null(wants) = &c.values {
+        // Null: "true" holds when the key is absent, "false" when present. Several values: any.
+        let present = !vals.is_empty();
+        return wants.iter().any(|&want_absent| want_absent != present);
+    }
+    let test = |v: &str| {
+        let hit = value_matches(c, v, ctx, vars);
+        hit != c.op.base.is_negated()
+    };
+    match c.op.set {
+        None => match vals {
+            [] => c.op.if_exists || c.op.base.is_negated(),
+            [v] => test(v),
+            // A plain operator on a key with several values (DECISIONS 1).
+            _ => false,
+        },
+        Some(SetOp::ForAnyValue) => {
+            if vals.is_empty() {
+                c.op.if_exists
+            } else {
+                vals.iter().any(|v| test(v))
+            }
+        }
+        Some(SetOp::ForAllValues) => vals.iter().all(|v| test(v)),
+    }
+}
+
+/// Does some policy value of `c` match request value `v`, under the positive form of the operator?
+fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
+    let resolve = |k: &str| if vars { ctx.get_single(k) } else { None };
+    match &c.values {
+        CondValues::Strings(ts) => ts.iter().any(|t| t.matches(v, &resolve)),
+        CondValues::Arns(ts) => ts.iter().any(|t| t.matches(v, &resolve)),
+        CondValues::Numbers(ns) => {
+            let Some(x) = crate::pattern::parse_number(v) else {
+                return false;
+            };
+            ns.iter().any(|&n| match c.op.base {
+                BaseOp::NumericEquals | BaseOp::NumericNotEquals => x == n,
+                BaseOp::NumericLessThan => x < n,
+                BaseOp::NumericLessThanEquals => x <= n,
+                BaseOp::NumericGreaterThan => x > n,
+                BaseOp::NumericGreaterThanEquals => x >= n,
+                _ => false,
+            })
+        }
+        CondValues::Dates(ds) => {
+            let Some(x) = crate::pattern::parse_date(v) else {
+                return false;
+            };
+            ds.iter().any(|&d| match c.op.base {
+                BaseOp::DateEquals | BaseOp::DateNotEquals => x == d,
+                BaseOp::DateLessThan => x < d,
+                BaseOp::DateLessThanEquals => x <= d,
+                BaseOp::DateGreaterThan => x > d,
+                BaseOp::DateGreaterThanEquals => x >= d,
+                _ => false,
+            })
+        }
+        CondValues::Binary(bs) => {
+            crate::pattern::decode_base64(v).is_some_and(|x| bs.iter().any(|b| *b == x))
+        }
+        CondValues::Ips(cs) => {
+            crate::pattern::IpValue::parse(v).is_some_and(|ip| cs.iter().any(|c| c.contains(&ip)))
+        }
+        CondValues::Null(_) => false,
+    }
+}

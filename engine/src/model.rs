@@ -1,0 +1,852 @@
+//! Validated policy and request types. Every value here has one canonical shape; `eval` on them
+//! cannot fail.
+
+use crate::pattern::{fold, ArnTemplate, Cidr, Template};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    /// `2008-10-17` (and an absent `Version`): no policy variables.
+    V2008,
+    /// `2012-10-17`: policy variables.
+    V2012,
+}
+
+impl Version {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V2008 => "2008-10-17",
+            Version::V2012 => "2012-10-17",
+        }
+    }
+}
+
+/// Where a policy is attached; decides which elements are allowed and its size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyKind {
+    /// Identity-based (user, group or role permission policy).
+    Identity,
+    /// Permissions boundary (a managed policy).
+    Boundary,
+    /// Session policy passed to `AssumeRole*` / `GetFederationToken`.
+    Session,
+    /// Service control policy.
+    Scp,
+    /// Resource control policy.
+    Rcp,
+    /// Resource-based policy (bucket, key, table, queue ... policy). `service` picks the size limit.
+    Resource(ResourceService),
+    /// An IAM role's trust policy.
+    Trust,
+}
+
+/// Services whose resource policies have distinct size limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceService {
+    S3,
+    Kms,
+    DynamoDb,
+    Sqs,
+    Sns,
+    Other,
+}
+
+impl ResourceService {
+    pub fn from_arn(arn: &str) -> ResourceService {
+        match arn.split(':').nth(2) {
+            Some("s3") => ResourceService::S3,
+            Some("kms") => ResourceService::Kms,
+            Some("dynamodb") => ResourceService::DynamoDb,
+            Some("sqs") => ResourceService::Sqs,
+            Some("sns") => ResourceService::Sns,
+            _ => ResourceService::Other,
+        }
+    }
+}
+
+/// How a size limit counts characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeCount {
+    /// Characters, white space outside strings not counted (IAM policies).
+    NonWhitespace,
+    /// Every character (SCPs, RCPs).
+    AllChars,
+    /// Bytes of the document as given (resource policies).
+    Bytes,
+}
+
+impl PolicyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "identity policy",
+            PolicyKind::Boundary => "permissions boundary",
+            PolicyKind::Session => "session policy",
+            PolicyKind::Scp => "service control policy",
+            PolicyKind::Rcp => "resource control policy",
+            PolicyKind::Resource(_) => "resource policy",
+            PolicyKind::Trust => "role trust policy",
+        }
+    }
+
+    /// AWS's size limit for this kind (iam-semantics.md §9).
+    pub fn size_limit(self) -> (usize, SizeCount) {
+        match self {
+            // Inline role policies may reach 10,240 characters in aggregate; managed 6,144.
+            PolicyKind::Identity => (10_240, SizeCount::NonWhitespace),
+            PolicyKind::Boundary => (6_144, SizeCount::NonWhitespace),
+            PolicyKind::Session => (2_048, SizeCount::NonWhitespace),
+            PolicyKind::Scp | PolicyKind::Rcp => (5_120, SizeCount::AllChars),
+            PolicyKind::Trust => (4_096, SizeCount::NonWhitespace),
+            PolicyKind::Resource(s) => match s {
+                ResourceService::S3 | ResourceService::DynamoDb => (20_480, SizeCount::Bytes),
+                ResourceService::Kms => (32_768, SizeCount::Bytes),
+                ResourceService::Sqs => (8_192, SizeCount::Bytes),
+                ResourceService::Sns => (30_720, SizeCount::Bytes),
+                ResourceService::Other => (20_480, SizeCount::Bytes),
+            },
+        }
+    }
+
+    pub fn is_resource_based(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Resource(_) | PolicyKind::Trust | PolicyKind::Rcp
+        )
+    }
+}
+
+/// A parsed, validated policy document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Display name for explanations (`identity_policies[0]`, `FullAWSAccess`, ...).
+    pub name: String,
+    pub kind: PolicyKind,
+    /// As written; `None` when absent (which behaves as 2008-10-17).
+    pub version: Option<Version>,
+    pub id: Option<String>,
+    pub statements: Vec<Statement>,
+}
+
+impl Policy {
+    pub fn variables_enabled(&self) -> bool {
+        self.version == Some(Version::V2012)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub principal: Option<PrincipalElement>,
+    pub action: ActionElement,
+    /// `None` only in role trust policies, where the resource is the role itself.
+    pub resource: Option<ResourceElement>,
+    pub conditions: Vec<Condition>,
+}
+
+/// `Action` (`not == false`) or `NotAction`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionElement {
+    pub not: bool,
+    /// Case-insensitive globs over `service:Name`.
+    pub patterns: Vec<Template>,
+}
+
+/// `Resource` or `NotResource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceElement {
+    pub not: bool,
+    /// Case-sensitive globs over the whole ARN, with variables when the version allows.
+    pub patterns: Vec<Template>,
+}
+
+/// `Principal` or `NotPrincipal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalElement {
+    pub not: bool,
+    pub set: PrincipalSet,
+}
+
+/// The principals one element names, grouped as AWS groups them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PrincipalSet {
+    pub aws: Vec<AwsPrincipalRef>,
+    pub service: Vec<String>,
+    pub federated: Vec<String>,
+    pub canonical_user: Vec<String>,
+    /// Written as the bare string `"*"` (same meaning as `{"AWS": "*"}`).
+    pub bare_star: bool,
+}
+
+/// One entry of `"AWS": [...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AwsPrincipalRef {
+    /// `"*"`: everyone, anonymous included.
+    Any,
+    /// `"123456789012"` or `arn:aws:iam::123456789012:root`: the account.
+    Account {
+        account: String,
+        /// Written as the 12-digit ID (not the root ARN).
+        short: bool,
+    },
+    User {
+        arn: String,
+        account: String,
+        name: String,
+    },
+    Role {
+        arn: String,
+        account: String,
+        name: String,
+    },
+    AssumedRole {
+        arn: String,
+        account: String,
+        role: String,
+        session: String,
+    },
+    FederatedUser {
+        arn: String,
+        account: String,
+        name: String,
+    },
+    /// A unique ID (`AIDA...`, `AROA...`) as IAM stores principals it resolved on save.
+    UniqueId(String),
+}
+
+impl AwsPrincipalRef {
+    pub fn to_policy_string(&self) -> String {
+        match self {
+            AwsPrincipalRef::Any => "*".to_string(),
+            AwsPrincipalRef::Account { account, short } => {
+                if *short {
+                    account.clone()
+                } else {
+                    format!("arn:aws:iam::{account}:root")
+                }
+            }
+            AwsPrincipalRef::User { arn, .. }
+            | AwsPrincipalRef::Role { arn, .. }
+            | AwsPrincipalRef::AssumedRole { arn, .. }
+            | AwsPrincipalRef::FederatedUser { arn, .. } => arn.clone(),
+            AwsPrincipalRef::UniqueId(id) => id.clone(),
+        }
+    }
+}
+
+/// One condition: operator, key, values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub op: Operator,
+    /// The key as written.
+    pub key: String,
+    /// Lower-cased key: condition keys are case-insensitive.
+    pub key_lc: String,
+    pub values: CondValues,
+    /// The values as written (strings, numbers and booleans as text), for printing.
+    pub raw: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SetOp {
+    ForAllValues,
+    ForAnyValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Operator {
+    pub set: Option<SetOp>,
+    pub base: BaseOp,
+    pub if_exists: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BaseOp {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    NotIpAddress,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    ArnNotLike,
+    Null,
+}
+
+impl BaseOp {
+    pub const ALL: [BaseOp; 27] = [
+        BaseOp::StringEquals,
+        BaseOp::StringNotEquals,
+        BaseOp::StringEqualsIgnoreCase,
+        BaseOp::StringNotEqualsIgnoreCase,
+        BaseOp::StringLike,
+        BaseOp::StringNotLike,
+        BaseOp::NumericEquals,
+        BaseOp::NumericNotEquals,
+        BaseOp::NumericLessThan,
+        BaseOp::NumericLessThanEquals,
+        BaseOp::NumericGreaterThan,
+        BaseOp::NumericGreaterThanEquals,
+        BaseOp::DateEquals,
+        BaseOp::DateNotEquals,
+        BaseOp::DateLessThan,
+        BaseOp::DateLessThanEquals,
+        BaseOp::DateGreaterThan,
+        BaseOp::DateGreaterThanEquals,
+        BaseOp::Bool,
+        BaseOp::BinaryEquals,
+        BaseOp::IpAddress,
+        BaseOp::NotIpAddress,
+        BaseOp::ArnEquals,
+        BaseOp::ArnLike,
+        BaseOp::ArnNotEquals,
+        BaseOp::ArnNotLike,
+        BaseOp::Null,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseOp::StringEquals => "StringEquals",
+            BaseOp::StringNotEquals => "StringNotEquals",
+            BaseOp::StringEqualsIgnoreCase => "StringEqualsIgnoreCase",
+            BaseOp::StringNotEqualsIgnoreCase => "StringNotEqualsIgnoreCase",
+            BaseOp::StringLike => "StringLike",
+            BaseOp::StringNotLike => "StringNotLike",
+            BaseOp::NumericEquals => "NumericEquals",
+            BaseOp::NumericNotEquals => "NumericNotEquals",
+            BaseOp::NumericLessThan => "NumericLessThan",
+            BaseOp::NumericLessThanEquals => "NumericLessThanEquals",
+            BaseOp::NumericGreaterThan => "NumericGreaterThan",
+            BaseOp::NumericGreaterThanEquals => "NumericGreaterThanEquals",
+            BaseOp::DateEquals => "DateEquals",
+            BaseOp::DateNotEquals => "DateNotEquals",
+            BaseOp::DateLessThan => "DateLessThan",
+            BaseOp::DateLessThanEquals => "DateLessThanEquals",
+            BaseOp::DateGreaterThan => "DateGreaterThan",
+            BaseOp::DateGreaterThanEquals => "DateGreaterThanEquals",
+            BaseOp::Bool => "Bool",
+            BaseOp::BinaryEquals => "BinaryEquals",
+            BaseOp::IpAddress => "IpAddress",
+            BaseOp::NotIpAddress => "NotIpAddress",
+            BaseOp::ArnEquals => "ArnEquals",
+            BaseOp::ArnLike => "ArnLike",
+            BaseOp::ArnNotEquals => "ArnNotEquals",
+            BaseOp::ArnNotLike => "ArnNotLike",
+            BaseOp::Null => "Null",
+        }
+    }
+
+    /// Negated operators: true on a missing key, and NOR over several policy values (§4.2, §4.3).
+    pub fn is_negated(self) -> bool {
+        matches!(
+            self,
+            BaseOp::StringNotEquals
+                | BaseOp::StringNotEqualsIgnoreCase
+                | BaseOp::StringNotLike
+                | BaseOp::NumericNotEquals
+                | BaseOp::DateNotEquals
+                | BaseOp::NotIpAddress
+                | BaseOp::ArnNotEquals
+                | BaseOp::ArnNotLike
+        )
+    }
+
+    /// Operators whose values may hold policy variables (§5).
+    pub fn takes_variables(self) -> bool {
+        matches!(
+            self,
+            BaseOp::StringEquals
+                | BaseOp::StringNotEquals
+                | BaseOp::StringEqualsIgnoreCase
+                | BaseOp::StringNotEqualsIgnoreCase
+                | BaseOp::StringLike
+                | BaseOp::StringNotLike
+                | BaseOp::Bool
+                | BaseOp::ArnEquals
+                | BaseOp::ArnLike
+                | BaseOp::ArnNotEquals
+                | BaseOp::ArnNotLike
+        )
+    }
+}
+
+impl Operator {
+    pub fn name(&self) -> String {
+        let mut s = String::new();
+        match self.set {
+            Some(SetOp::ForAllValues) => s.push_str("ForAllValues:"),
+            Some(SetOp::ForAnyValue) => s.push_str("ForAnyValue:"),
+            None => {}
+        }
+        s.push_str(self.base.name());
+        if self.if_exists {
+            s.push_str("IfExists");
+        }
+        s
+    }
+}
+
+/// Condition values compiled for their operator family.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CondValues {
+    /// String operators and `Bool` (templates; wildcards only for the `Like` forms).
+    Strings(Vec<Template>),
+    Numbers(Vec<f64>),
+    /// Milliseconds since the epoch.
+    Dates(Vec<i64>),
+    Binary(Vec<Vec<u8>>),
+    Ips(Vec<Cidr>),
+    Arns(Vec<ArnTemplate>),
+    /// `Null`: `true` means "the key must be absent".
+    Null(Vec<bool>),
+}
+
+/// A request principal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Principal {
+    /// An unsigned request.
+    Anonymous,
+    /// An AWS service principal such as `cloudtrail.amazonaws.com`.
+    Service(String),
+    Root {
+        partition: String,
+        account: String,
+    },
+    User {
+        partition: String,
+        account: String,
+        path: String,
+        name: String,
+    },
+    /// A role ARN given as the caller: some session of that role.
+    Role {
+        partition: String,
+        account: String,
+        path: String,
+        name: String,
+    },
+    AssumedRole {
+        partition: String,
+        account: String,
+        role: String,
+        session: String,
+    },
+    FederatedUser {
+        partition: String,
+        account: String,
+        name: String,
+    },
+    /// A SAML or OIDC identity provider (`arn:aws:iam::A:saml-provider/X`), for
+    /// `AssumeRoleWithSAML`/`AssumeRoleWithWebIdentity`.
+    IdentityProvider(String),
+}
+
+/// Why a principal string could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PrincipalParseError(pub String);
+
+fn valid_account(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Principal {
+    /// Read a request principal: `anonymous`, a service principal, or a user, role, session,
+    /// federated-user, root or identity-provider ARN.
+    pub fn parse(s: &str) -> Result<Principal, PrincipalParseError> {
+        if s == "anonymous" {
+            return Ok(Principal::Anonymous);
+        }
+        if !s.starts_with("arn:") {
+            if s.is_empty() || s.contains(char::is_whitespace) || !s.contains('.') {
+                return Err(PrincipalParseError(format!(
+                    "principal {}: expected an ARN, a service principal such as \"cloudtrail.amazonaws.com\", or \"anonymous\"",
+                    crate::json::quote(s)
+                )));
+            }
+            return Ok(Principal::Service(s.to_string()));
+        }
+        let bad = |why: &str| {
+            PrincipalParseError(format!(
+                "principal {}: {why}",
+                crate::json::quote(s)
+            ))
+        };
+        let parts = crate::pattern::split_arn(s).ok_or_else(|| bad("not an ARN (arn:partition:service:region:account:resource)"))?;
+        let [_, partition, service, _region, account, res] = parts;
+        if !valid_account(account) {
+            return Err(bad("the account must be 12 digits"));
+        }
+        let partition = partition.to_string();
+        let account = account.to_string();
+        match service {
+            "iam" => {
+                if res == "root" {
+                    return Ok(Principal::Root { partition, account });
+                }
+                let (kind, rest) = res.split_once('/').ok_or_else(|| bad("expected user/, role/ or root"))?;
+                let (path, name) = match rest.rfind('/') {
+                    Some(i) => (format!("/{}", &rest[..=i]), rest[i + 1..].to_string()),
+                    None => ("/".to_string(), rest.to_string()),
+                };
+                if name.is_empty() {
+                    return Err(bad("empty name"));
+                }
+                match kind {
+                    "user" => Ok(Principal::User {
+                        partition,
+                        account,
+                        path,
+                        name,
+                    }),
+                    "role" => Ok(Principal::Role {
+                        partition,
+                        account,
+                        path,
+                        name,
+                    }),
+                    "saml-provider" | "oidc-provider" => {
+                        Ok(Principal::IdentityProvider(s.to_string()))
+                    }
+                    _ => Err(bad("expected user/, role/ or root")),
+                }
+            }
+            "sts" => {
+                let (kind, rest) = res.split_once('/').ok_or_else(|| bad("expected assumed-role/ or federated-user/"))?;
+                match kind {
+                    "assumed-role" => {
+                        let (role, session) = rest
+                            .split_once('/')
+                            .filter(|(r, s)| !r.is_empty() && !s.is_empty())
+                            .ok_or_else(|| bad("expected assumed-role/ROLE/SESSION"))?;
+                        Ok(Principal::AssumedRole {
+                            partition,
+                            account,
+                            role: role.to_string(),
+                            session: session.to_string(),
+                        })
+                    }
+                    "federated-user" if !rest.is_empty() => Ok(Principal::FederatedUser {
+                        partition,
+                        account,
+                        name: rest.to_string(),
+                    }),
+                    _ => Err(bad("expected assumed-role/ROLE/SESSION or federated-user/NAME")),
+                }
+            }
+            _ => Err(bad("expected an iam or sts ARN")),
+        }
+    }
+
+    /// The principal's home account (none for anonymous, services and identity providers).
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Principal::Root { account, .. }
+            | Principal::User { account, .. }
+            | Principal::Role { account, .. }
+            | Principal::AssumedRole { account, .. }
+            | Principal::FederatedUser { account, .. } => Some(account),
+            _ => None,
+        }
+    }
+
+    /// Is this an IAM principal of some account (signed with its credentials)?
+    pub fn is_iam(&self) -> bool {
+        self.account().is_some()
+    }
+
+    /// The role name when this is a role or a role session.
+    pub fn role_name(&self) -> Option<&str> {
+        match self {
+            Principal::Role { name, .. } => Some(name),
+            Principal::AssumedRole { role, .. } => Some(role),
+            _ => None,
+        }
+    }
+
+    /// A service-linked role (or a session of one): exempt from SCPs and RCPs.
+    pub fn is_service_linked_role(&self) -> bool {
+        match self {
+            Principal::Role { path, name, .. } => {
+                path.starts_with("/aws-service-role/") || name.starts_with("AWSServiceRoleFor")
+            }
+            Principal::AssumedRole { role, .. } => role.starts_with("AWSServiceRoleFor"),
+            _ => false,
+        }
+    }
+
+    /// `aws:PrincipalArn` as AWS sets it: for a role session, the role's ARN.
+    pub fn principal_arn(&self) -> Option<String> {
+        Some(match self {
+            Principal::Root { partition, account } => format!("arn:{partition}:iam::{account}:root"),
+            Principal::User {
+                partition,
+                account,
+                path,
+                name,
+            } => format!("arn:{partition}:iam::{account}:user{path}{name}"),
+            Principal::Role {
+                partition,
+                account,
+                path,
+                name,
+            } => format!("arn:{partition}:iam::{account}:role{path}{name}"),
+            Principal::AssumedRole {
+                partition,
+                account,
+                role,
+                ..
+            } => format!("arn:{partition}:iam::{account}:role/{role}"),
+            Principal::FederatedUser {
+                partition,
+                account,
+                name,
+            } => format!("arn:{partition}:sts::{account}:federated-user/{name}"),
+            _ => return None,
+        })
+    }
+
+    /// `aws:PrincipalType`.
+    pub fn principal_type(&self) -> &'static str {
+        match self {
+            Principal::Anonymous => "Anonymous",
+            Principal::Service(_) => "Service",
+            Principal::Root { .. } => "Account",
+            Principal::User { .. } => "User",
+            Principal::Role { .. } | Principal::AssumedRole { .. } => "AssumedRole",
+            Principal::FederatedUser { .. } => "FederatedUser",
+            Principal::IdentityProvider(_) => "WebIdentityUser",
+        }
+    }
+
+    /// The principal as an ARN string (or `anonymous` / the service name).
+    pub fn to_arn_string(&self) -> String {
+        match self {
+            Principal::Anonymous => "anonymous".to_string(),
+            Principal::Service(s) | Principal::IdentityProvider(s) => s.clone(),
+            Principal::AssumedRole {
+                partition,
+                account,
+                role,
+                session,
+            } => format!("arn:{partition}:sts::{account}:assumed-role/{role}/{session}"),
+            p => p.principal_arn().unwrap_or_default(),
+        }
+    }
+}
+
+/// A context value: one string, or several (multivalued keys such as `aws:TagKeys`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContextValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ContextValue {
+    pub fn values(&self) -> &[String] {
+        match self {
+            ContextValue::One(s) => std::slice::from_ref(s),
+            ContextValue::Many(v) => v,
+        }
+    }
+}
+
+/// The request context: case-insensitive keys, kept sorted for lookup without allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Context {
+    /// (lower-cased key, key as given, value), sorted by the lower-cased key, keys unique.
+    entries: Vec<(String, String, ContextValue)>,
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Set `key` (replacing any value under the same key, whatever its case).
+    pub fn insert(&mut self, key: &str, value: ContextValue) {
+        let lc = fold(key);
+        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
+            Ok(i) => self.entries[i] = (lc, key.to_string(), value),
+            Err(i) => self.entries.insert(i, (lc, key.to_string(), value)),
+        }
+    }
+
+    /// Set `key` only when it is not there yet.
+    pub fn insert_default(&mut self, key: &str, value: ContextValue) {
+        if self.get(&fold(key)).is_none() {
+            self.insert(key, value);
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        let lc = fold(key);
+        if let Ok(i) = self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
+            self.entries.remove(i);
+        }
+    }
+
+    /// Look up by lower-cased key.
+    pub fn get(&self, key_lc: &str) -> Option<&ContextValue> {
+        self.entries
+            .binary_search_by(|e| e.0.as_str().cmp(key_lc))
+            .ok()
+            .map(|i| &self.entries[i].2)
+    }
+
+    /// A single-valued key's value (variables only take single values, §5).
+    pub fn get_single(&self, key_lc: &str) -> Option<&str> {
+        match self.get(key_lc)? {
+            ContextValue::One(s) => Some(s),
+            ContextValue::Many(v) if v.len() == 1 => Some(&v[0]),
+            ContextValue::Many(_) => None,
+        }
+    }
+
+    /// Entries as (key as given, value), in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(_, k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// One request to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub principal: Principal,
+    /// The action as given (`s3:GetObject`).
+    pub action: String,
+    /// The action lower-cased, for case-insensitive matching.
+    pub action_lc: String,
+    /// The resource ARN, or `*` for actions that take no resource.
+    pub resource: String,
+    /// The account owning the resource; `None` when neither given nor in the ARN.
+    pub resource_account: Option<String>,
+    pub context: Context,
+}
+
+impl Request {
+    /// Build a request and fill in the context keys AWS sets from the principal and resource,
+    /// unless the caller gave them (corpus/DECISIONS.md 8).
+    pub fn new(
+        principal: Principal,
+        action: &str,
+        resource: &str,
+        resource_account: Option<String>,
+        mut context: Context,
+    ) -> Request {
+        let resource_account = resource_account.or_else(|| {
+            crate::pattern::split_arn(resource)
+                .map(|p| p[4])
+                .filter(|a| valid_account(a))
+                .map(str::to_string)
+        });
+        let one = |s: &str| ContextValue::One(s.to_string());
+        if let Some(arn) = principal.principal_arn() {
+            context.insert_default("aws:PrincipalArn", ContextValue::One(arn));
+        }
+        if let Some(a) = principal.account() {
+            context.insert_default("aws:PrincipalAccount", one(a));
+        }
+        if let Some(a) = &resource_account {
+            context.insert_default("aws:ResourceAccount", one(a));
+        }
+        context.insert_default("aws:PrincipalType", one(principal.principal_type()));
+        context.insert_default(
+            "aws:PrincipalIsAWSService",
+            one(if matches!(principal, Principal::Service(_)) {
+                "true"
+            } else {
+                "false"
+            }),
+        );
+        match &principal {
+            Principal::User { name, .. } => context.insert_default("aws:username", one(name)),
+            Principal::Root { account, .. } => context.insert_default("aws:userid", one(account)),
+            Principal::FederatedUser { account, name, .. } => {
+                context.insert_default("aws:userid", ContextValue::One(format!("{account}:{name}")))
+            }
+            Principal::Service(s) => context.insert_default("aws:PrincipalServiceName", one(s)),
+            _ => {}
+        }
+        Request {
+            action_lc: fold(action),
+            action: action.to_string(),
+            resource: resource.to_string(),
+            principal,
+            resource_account,
+            context,
+        }
+    }
+
+    /// The action's service prefix, lower-cased (`s3`).
+    pub fn service(&self) -> &str {
+        self.action_lc.split(':').next().unwrap_or("")
+    }
+}
+
+/// The three outcomes of an authorization decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Decision {
+    Allow,
+    ImplicitDeny,
+    ExplicitDeny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "Allow",
+            Decision::ImplicitDeny => "ImplicitDeny",
+            Decision::ExplicitDeny => "ExplicitDeny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "Allow" => Some(Decision::Allow),
+            "ImplicitDeny" => Some(Decision::ImplicitDeny),
+            "ExplicitDeny" => Some(Decision::ExplicitDeny),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,1204 @@
+//! JSON → validated [`Policy`], accepting every shape AWS accepts and rejecting what it rejects.
+//!
+//! Shapes (iam-semantics.md §2, interfaces.md §1): `Statement` as one object or an array; each
+//! element a string or an array of strings; `Principal` as `"*"` or a map of `AWS`/`Service`/
+//! `Federated`/`CanonicalUser`; `Not*` forms; condition values as strings, numbers or booleans;
+//! `Version` 2012-10-17, 2008-10-17 or absent. A document may also arrive as a JSON string holding
+//! it, URL-encoded, or wrapped the way the AWS CLI prints it (`{"PolicyVersion": {"Document": ...}}`,
+//! `{"Policy": "..."}`, `{"PolicyDocument": ...}`).
+//!
+//! Every error names the JSON path and the span it is about, so a caller can print
+//! `policy.json:14: Statement[2].Condition: unknown operator "StringEqual"`.
+
+use crate::json::{line_col, quote, Json, JsonValue, Span};
+use crate::model::*;
+use crate::pattern::{
+    decode_base64, fold, parse_date, parse_number, ArnTemplate, Cidr, Template, TemplateOpts,
+};
+
+/// A policy that AWS would not accept, or JSON that is not a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message_with_path())]
+pub struct PolicyError {
+    /// JSON path of the offending value (`Statement[2].Condition`); empty for the whole document.
+    pub path: String,
+    /// Byte span in the source text the policy was read from.
+    pub span: Span,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl PolicyError {
+    fn new(path: &str, span: Span, message: impl Into<String>) -> PolicyError {
+        PolicyError {
+            path: path.to_string(),
+            span,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> PolicyError {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn message_with_path(&self) -> String {
+        let mut s = String::new();
+        if !self.path.is_empty() {
+            s.push_str(&self.path);
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        if let Some(h) = &self.help {
+            if h.starts_with("did you mean") {
+                s.push_str(" (");
+                s.push_str(h);
+                s.push(')');
+            }
+        }
+        s
+    }
+
+    /// Put `prefix` in front of the path (`identity_policies[0]`).
+    pub fn with_prefix(mut self, prefix: &str) -> PolicyError {
+        self.path = join_path(prefix, &self.path);
+        self
+    }
+
+    /// The 1-based line of the error in `src`.
+    pub fn line(&self, src: &str) -> usize {
+        line_col(src, self.span.start).0
+    }
+
+    /// `file:line: path: message`, one line.
+    pub fn render(&self, file: &str, src: &str) -> String {
+        format!("{file}:{}: {self}", self.line(src))
+    }
+}
+
+/// Join JSON path pieces: `a` + `b` → `a.b`, `a` + `[0]` → `a[0]`.
+pub fn join_path(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        rest.to_string()
+    } else if rest.is_empty() {
+        prefix.to_string()
+    } else if rest.starts_with('[') {
+        format!("{prefix}{rest}")
+    } else {
+        format!("{prefix}.{rest}")
+    }
+}
+
+/// Parse a policy from text: a document, a JSON string holding one, URL-encoded text, or an
+/// AWS CLI wrapper.
+pub fn parse_policy(src: &str, kind: PolicyKind, name: &str) -> Result<Policy, PolicyError> {
+    let trimmed = src.trim();
+    if trimmed.starts_with('%') {
+        let decoded = url_decode(trimmed).ok_or_else(|| {
+            PolicyError::new("", Span::default(), "invalid URL-encoded policy document")
+        })?;
+        return parse_policy(&decoded, kind, name);
+    }
+    let json = Json::parse(src).map_err(|e| {
+        PolicyError::new(
+            "",
+            Span {
+                start: e.offset,
+                end: e.offset,
+            },
+            format!("invalid JSON: {}", e.message),
+        )
+    })?;
+    policy_from_json(&json, src, kind, name)
+}
+
+/// Read a policy from an already parsed JSON value whose spans point into `src`.
+pub fn policy_from_json(
+    json: &Json,
+    src: &str,
+    kind: PolicyKind,
+    name: &str,
+) -> Result<Policy, PolicyError> {
+    match &json.value {
+        JsonValue::String(text) => {
+            // A document given as a string (as `get-bucket-policy` and
+            // `get-account-authorization-details` print them), possibly URL-encoded.
+            let text = if text.trim_start().starts_with('%') {
+                url_decode(text.trim()).ok_or_else(|| {
+                    PolicyError::new("", json.span, "invalid URL-encoded policy document")
+                })?
+            } else {
+                text.clone()
+            };
+            let inner = Json::parse(&text).map_err(|e| {
+                PolicyError::new(
+                    "",
+                    json.span,
+                    format!("policy string is not JSON: {}", e.message),
+                )
+            })?;
+            if matches!(inner.value, JsonValue::String(_)) {
+                return Err(PolicyError::new(
+                    "",
+                    json.span,
+                    "policy string holds a string, not a document",
+                ));
+            }
+            // Errors inside the inner text point at the string as a whole.
+            policy_from_json(&inner, &text, kind, name).map_err(|mut e| {
+                e.span = json.span;
+                e
+            })
+        }
+        JsonValue::Object(members) => {
+            if json.get("Statement").is_none() {
+                for (wrapper, inner_key) in [
+                    ("PolicyVersion", Some("Document")),
+                    ("Policy", None),
+                    ("PolicyDocument", None),
+                    ("Document", None),
+                ] {
+                    if let Some(w) = json.get(wrapper) {
+                        let (inner, path) = match inner_key {
+                            Some(k) => match w.get(k) {
+                                Some(d) => (d, format!("{wrapper}.{k}")),
+                                None => continue,
+                            },
+                            None => (w, wrapper.to_string()),
+                        };
+                        return policy_from_json(inner, src, kind, name)
+                            .map_err(|e| e.with_prefix(&path));
+                    }
+                }
+            }
+            check_size(json, src, kind)?;
+            Reader { kind }.policy(json, members, name)
+        }
+        _ => Err(PolicyError::new(
+            "",
+            json.span,
+            format!("a policy must be a JSON object, found {}", json.kind_name()),
+        )),
+    }
+}
+
+fn check_size(json: &Json, src: &str, kind: PolicyKind) -> Result<(), PolicyError> {
+    let text = src.get(json.span.start..json.span.end).unwrap_or("");
+    let (limit, how) = kind.size_limit();
+    let size = match how {
+        SizeCount::Bytes => text.len(),
+        SizeCount::AllChars => text.chars().count(),
+        SizeCount::NonWhitespace => {
+            let mut n = 0;
+            let mut in_str = false;
+            let mut esc = false;
+            for c in text.chars() {
+                if in_str {
+                    n += 1;
+                    if esc {
+                        esc = false;
+                    } else if c == '\\' {
+                        esc = true;
+                    } else if c == '"' {
+                        in_str = false;
+                    }
+                } else if c == '"' {
+                    in_str = true;
+                    n += 1;
+                } else if !c.is_whitespace() {
+                    n += 1;
+                }
+            }
+            n
+        }
+    };
+    if size > limit {
+        let unit = match how {
+            SizeCount::Bytes => "bytes",
+            SizeCount::AllChars => "characters",
+            SizeCount::NonWhitespace => "characters (white space not counted)",
+        };
+        return Err(PolicyError::new(
+            "",
+            json.span,
+            format!(
+                "{} is {size} {unit}, over AWS's limit of {limit}",
+                kind.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Percent-decoding (`+` is a space, as IAM's form encoding writes it).
+pub fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest known name, when it is close enough to be a typo.
+pub fn suggest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lw = word.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = if k.to_lowercase() == lw {
+            0
+        } else {
+            distance(&lw, &k.to_lowercase())
+        };
+        if d <= 2.max(word.len() / 5) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn unknown(path: &str, span: Span, what: &str, word: &str, known: &[&str]) -> PolicyError {
+    let e = PolicyError::new(path, span, format!("unknown {what} {}", quote(word)));
+    match suggest(word, known.iter().copied()) {
+        Some(s) => e.help(format!("did you mean {}?", quote(s))),
+        None => e.help(format!("expected one of {}", known.join(", "))),
+    }
+}
+
+const POLICY_KEYS: &[&str] = &["Version", "Id", "Statement"];
+const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+const PRINCIPAL_KEYS: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser"];
+
+struct Reader {
+    kind: PolicyKind,
+}
+
+/// Values of an element: a string or an array of strings, each with its span.
+fn strings<'a>(path: &str, v: &'a Json) -> Result<Vec<(&'a str, Span, String)>, PolicyError> {
+    match &v.value {
+        JsonValue::String(s) => Ok(vec![(s.as_str(), v.span, path.to_string())]),
+        JsonValue::Array(items) => {
+            if items.is_empty() {
+                return Err(PolicyError::new(path, v.span, "empty list"));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| {
+                    let p = format!("{path}[{i}]");
+                    match &it.value {
+                        JsonValue::String(s) => Ok((s.as_str(), it.span, p)),
+                        _ => Err(PolicyError::new(
+                            &p,
+                            it.span,
+                            format!("expected a string, found {}", it.kind_name()),
+                        )),
+                    }
+                })
+                .collect()
+        }
+        _ => Err(PolicyError::new(
+            path,
+            v.span,
+            format!(
+                "expected a string or an array of strings, found {}",
+                v.kind_name()
+            ),
+        )),
+    }
+}
+
+fn check_duplicates(path: &str, members: &[(crate::json::Key, Json)]) -> Result<(), PolicyError> {
+    for (i, (k, _)) in members.iter().enumerate() {
+        if members[..i].iter().any(|(f, _)| f.name == k.name) {
+            return Err(PolicyError::new(
+                &join_path(path, &k.name),
+                k.span,
+                format!("duplicate key {}", quote(&k.name)),
+            )
+            .help("AWS rejects a document that repeats a key; merge the two values"));
+        }
+    }
+    Ok(())
+}
+
+impl Reader {
+    fn policy(
+        &self,
+        json: &Json,
+        members: &[(crate::json::Key, Json)],
+        name: &str,
+    ) -> Result<Policy, PolicyError> {
+        check_duplicates("", members)?;
+        let mut version = None;
+        let mut id = None;
+        let mut statement = None;
+        for (k, v) in members {
+            match k.name.as_str() {
+                "Version" => {
+                    version = Some(match v.as_str() {
+                        Some("2012-10-17") => Version::V2012,
+                        Some("2008-10-17") => Version::V2008,
+                        _ => {
+                            return Err(PolicyError::new(
+                                "Version",
+                                v.span,
+                                format!(
+                                    "unsupported version {}",
+                                    v.as_str().map_or_else(|| v.kind_name().to_string(), quote)
+                                ),
+                            )
+                            .help("expected \"2012-10-17\" or \"2008-10-17\""))
+                        }
+                    })
+                }
+                "Id" => match v.as_str() {
+                    Some(s) => id = Some(s.to_string()),
+                    None => {
+                        return Err(PolicyError::new(
+                            "Id",
+                            v.span,
+                            format!("expected a string, found {}", v.kind_name()),
+                        ))
+                    }
+                },
+                "Statement" => statement = Some(v),
+                other => {
+                    return Err(unknown(other, k.span, "policy element", other, POLICY_KEYS))
+                }
+            }
+        }
+        let statement =
+            statement.ok_or_else(|| PolicyError::new("", json.span, "missing Statement"))?;
+        let policy_vars = version == Some(Version::V2012);
+        let statements = match &statement.value {
+            JsonValue::Object(_) => vec![self.statement("Statement", statement, policy_vars)?],
+            JsonValue::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| self.statement(&format!("Statement[{i}]"), s, policy_vars))
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(PolicyError::new(
+                    "Statement",
+                    statement.span,
+                    format!(
+                        "expected an object or an array of objects, found {}",
+                        statement.kind_name()
+                    ),
+                ))
+            }
+        };
+        // Statement IDs must be unique within a policy.
+        for (i, s) in statements.iter().enumerate() {
+            if let Some(sid) = s.sid.as_deref().filter(|s| !s.is_empty()) {
+                if let Some(j) = statements[..i]
+                    .iter()
+                    .position(|t| t.sid.as_deref() == Some(sid))
+                {
+                    let span = match &statement.value {
+                        JsonValue::Array(items) => items[i].span,
+                        _ => statement.span,
+                    };
+                    return Err(PolicyError::new(
+                        &format!("Statement[{i}].Sid"),
+                        span,
+                        format!("duplicate Sid {} (also Statement[{j}])", quote(sid)),
+                    ));
+                }
+            }
+        }
+        Ok(Policy {
+            name: name.to_string(),
+            kind: self.kind,
+            version,
+            id,
+            statements,
+        })
+    }
+
+    fn statement(&self, path: &str, json: &Json, vars: bool) -> Result<Statement, PolicyError> {
+        let Some(members) = json.as_object() else {
+            return Err(PolicyError::new(
+                path,
+                json.span,
+                format!("a statement must be an object, found {}", json.kind_name()),
+            ));
+        };
+        check_duplicates(path, members)?;
+        let mut sid = None;
+        let mut effect = None;
+        let mut principal: Option<(bool, &Json, Span)> = None;
+        let mut action: Option<(bool, &Json)> = None;
+        let mut resource: Option<(bool, &Json, Span)> = None;
+        let mut condition = None;
+        for (k, v) in members {
+            let p = join_path(path, &k.name);
+            match k.name.as_str() {
+                "Sid" => match v.as_str() {
+                    Some(s) => sid = Some(s.to_string()),
+                    None => {
+                        return Err(PolicyError::new(
+                            &p,
+                            v.span,
+                            format!("expected a string, found {}", v.kind_name()),
+                        ))
+                    }
+                },
+                "Effect" => {
+                    effect = Some(match v.as_str() {
+                        Some("Allow") => Effect::Allow,
+                        Some("Deny") => Effect::Deny,
+                        Some(other) => {
+                            return Err(unknown(&p, v.span, "effect", other, &["Allow", "Deny"]))
+                        }
+                        None => {
+                            return Err(PolicyError::new(
+                                &p,
+                                v.span,
+                                format!("expected \"Allow\" or \"Deny\", found {}", v.kind_name()),
+                            ))
+                        }
+                    })
+                }
+                "Principal" | "NotPrincipal" => {
+                    if let Some((not, _, _)) = principal {
+                        let other = if not { "NotPrincipal" } else { "Principal" };
+                        return Err(PolicyError::new(
+                            &p,
+                            k.span,
+                            format!("a statement cannot have both {other} and {}", k.name),
+                        ));
+                    }
+                    principal = Some((k.name == "NotPrincipal", v, k.span));
+                }
+                "Action" | "NotAction" => {
+                    if action.is_some() {
+                        return Err(PolicyError::new(
+                            &p,
+                            k.span,
+                            "a statement cannot have both Action and NotAction",
+                        ));
+                    }
+                    action = Some((k.name == "NotAction", v));
+                }
+                "Resource" | "NotResource" => {
+                    if resource.is_some() {
+                        return Err(PolicyError::new(
+                            &p,
+                            k.span,
+                            "a statement cannot have both Resource and NotResource",
+                        ));
+                    }
+                    resource = Some((k.name == "NotResource", v, k.span));
+                }
+                "Condition" => condition = Some(v),
+                other => {
+                    return Err(unknown(
+                        &p,
+                        k.span,
+                        "statement element",
+                        other,
+                        STATEMENT_KEYS,
+                    ))
+                }
+            }
+        }
+        let effect =
+            effect.ok_or_else(|| PolicyError::new(path, json.span, "missing Effect"))?;
+        let (not_action, action_json) = action
+            .ok_or_else(|| PolicyError::new(path, json.span, "missing Action or NotAction"))?;
+        let action = ActionElement {
+            not: not_action,
+            patterns: self.actions(
+                &join_path(path, if not_action { "NotAction" } else { "Action" }),
+                action_json,
+            )?,
+        };
+        let principal = match principal {
+            None => {
+                if matches!(self.kind, PolicyKind::Resource(_) | PolicyKind::Trust) {
+                    return Err(PolicyError::new(
+                        path,
+                        json.span,
+                        format!("missing Principal: {} must name who it applies to", a_kind(self.kind)),
+                    ));
+                }
+                if self.kind == PolicyKind::Rcp {
+                    return Err(PolicyError::new(
+                        path,
+                        json.span,
+                        "missing Principal: resource control policies need \"Principal\": \"*\"",
+                    ));
+                }
+                None
+            }
+            Some((not, v, kspan)) => {
+                let name = if not { "NotPrincipal" } else { "Principal" };
+                let p = join_path(path, name);
+                if !self.kind.is_resource_based() {
+                    return Err(PolicyError::new(
+                        &p,
+                        kspan,
+                        format!("{name} is not allowed in {}", a_kind(self.kind)),
+                    )
+                    .help("only resource-based policies (bucket, key, trust policies ...) name principals"));
+                }
+                if not && matches!(self.kind, PolicyKind::Trust | PolicyKind::Rcp) {
+                    return Err(PolicyError::new(
+                        &p,
+                        kspan,
+                        format!("NotPrincipal is not allowed in {}", a_kind(self.kind)),
+                    ));
+                }
+                let set = self.principals(&p, v)?;
+                if self.kind == PolicyKind::Rcp
+                    && !(set.aws == [AwsPrincipalRef::Any]
+                        && set.service.is_empty()
+                        && set.federated.is_empty()
+                        && set.canonical_user.is_empty())
+                {
+                    return Err(PolicyError::new(
+                        &p,
+                        v.span,
+                        "resource control policies only take \"Principal\": \"*\"",
+                    ));
+                }
+                Some(PrincipalElement { not, set })
+            }
+        };
+        let resource = match resource {
+            None => {
+                if self.kind != PolicyKind::Trust {
+                    return Err(PolicyError::new(
+                        path,
+                        json.span,
+                        "missing Resource or NotResource",
+                    ));
+                }
+                None
+            }
+            Some((not, v, kspan)) => {
+                if self.kind == PolicyKind::Trust {
+                    return Err(PolicyError::new(
+                        &join_path(path, if not { "NotResource" } else { "Resource" }),
+                        kspan,
+                        "a role trust policy has no Resource: the resource is the role itself",
+                    ));
+                }
+                let p = join_path(path, if not { "NotResource" } else { "Resource" });
+                Some(ResourceElement {
+                    not,
+                    patterns: self.resources(&p, v, vars)?,
+                })
+            }
+        };
+        let conditions = match condition {
+            None => vec![],
+            Some(c) => self.conditions(&join_path(path, "Condition"), c, vars)?,
+        };
+        let st = Statement {
+            sid,
+            effect,
+            principal,
+            action,
+            resource,
+            conditions,
+        };
+        if self.kind == PolicyKind::Rcp && st.effect == Effect::Allow && !is_full_access(&st) {
+            return Err(PolicyError::new(
+                path,
+                json.span,
+                "resource control policies may only Deny (Allow is reserved for RCPFullAWSAccess)",
+            ));
+        }
+        Ok(st)
+    }
+
+    fn actions(&self, path: &str, v: &Json) -> Result<Vec<Template>, PolicyError> {
+        let opts = TemplateOpts {
+            wildcards: true,
+            variables: false,
+            ci: true,
+        };
+        strings(path, v)?
+            .into_iter()
+            .map(|(s, span, p)| {
+                if s != "*" {
+                    let Some((svc, name)) = s.split_once(':') else {
+                        return Err(PolicyError::new(
+                            &p,
+                            span,
+                            format!("invalid action {}: expected \"service:Action\" or \"*\"", quote(s)),
+                        ));
+                    };
+                    if svc.is_empty()
+                        || name.is_empty()
+                        || !svc
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?')
+                    {
+                        return Err(PolicyError::new(
+                            &p,
+                            span,
+                            format!("invalid action {}: expected \"service:Action\" or \"*\"", quote(s)),
+                        ));
+                    }
+                }
+                Ok(Template::new(s, opts))
+            })
+            .collect()
+    }
+
+    fn resources(&self, path: &str, v: &Json, vars: bool) -> Result<Vec<Template>, PolicyError> {
+        let opts = TemplateOpts {
+            wildcards: true,
+            variables: vars,
+            ci: false,
+        };
+        strings(path, v)?
+            .into_iter()
+            .map(|(s, span, p)| {
+                if s != "*" && !s.starts_with("arn:") {
+                    return Err(PolicyError::new(
+                        &p,
+                        span,
+                        format!("invalid resource {}: expected an ARN or \"*\"", quote(s)),
+                    ));
+                }
+                if s != "*" && s.split(':').count() < 6 {
+                    // ARNs with wildcards spanning segments (`arn:aws:s3:::*`) are fine;
+                    // `arn:aws:s3` is not.
+                    let starred = s.ends_with('*');
+                    if !starred {
+                        return Err(PolicyError::new(
+                            &p,
+                            span,
+                            format!("invalid resource {}: an ARN has six parts (arn:partition:service:region:account:resource)", quote(s)),
+                        ));
+                    }
+                }
+                Ok(Template::new(s, opts))
+            })
+            .collect()
+    }
+
+    fn principals(&self, path: &str, v: &Json) -> Result<PrincipalSet, PolicyError> {
+        let mut set = PrincipalSet::default();
+        match &v.value {
+            JsonValue::String(s) if s == "*" => {
+                set.aws.push(AwsPrincipalRef::Any);
+                set.bare_star = true;
+                return Ok(set);
+            }
+            JsonValue::Object(members) => {
+                check_duplicates(path, members)?;
+                if members.is_empty() {
+                    return Err(PolicyError::new(path, v.span, "empty principal map"));
+                }
+                for (k, val) in members {
+                    let p = join_path(path, &k.name);
+                    let items = strings(&p, val)?;
+                    match k.name.as_str() {
+                        "AWS" => {
+                            for (s, span, ip) in items {
+                                set.aws.push(aws_principal(&ip, span, s)?);
+                            }
+                        }
+                        "Service" | "Federated" | "CanonicalUser" => {
+                            for (s, span, ip) in items {
+                                if s.is_empty() || s.contains('*') || s.contains('?') {
+                                    return Err(PolicyError::new(
+                                        &ip,
+                                        span,
+                                        format!("invalid principal {}: wildcards are not allowed in Principal", quote(s)),
+                                    ));
+                                }
+                                let list = match k.name.as_str() {
+                                    "Service" => &mut set.service,
+                                    "Federated" => &mut set.federated,
+                                    _ => &mut set.canonical_user,
+                                };
+                                list.push(s.to_string());
+                            }
+                        }
+                        other => {
+                            return Err(unknown(&p, k.span, "principal type", other, PRINCIPAL_KEYS))
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(PolicyError::new(
+                    path,
+                    v.span,
+                    format!(
+                        "expected \"*\" or an object such as {{\"AWS\": ...}}, found {}",
+                        match &v.value {
+                            JsonValue::String(s) => quote(s),
+                            _ => v.kind_name().to_string(),
+                        }
+                    ),
+                ))
+            }
+        }
+        Ok(set)
+    }
+
+    fn conditions(&self, path: &str, v: &Json, vars: bool) -> Result<Vec<Condition>, PolicyError> {
+        let Some(ops) = v.as_object() else {
+            return Err(PolicyError::new(
+                path,
+                v.span,
+                format!("expected an object of operators, found {}", v.kind_name()),
+            ));
+        };
+        check_duplicates(path, ops)?;
+        let mut out = Vec::new();
+        for (opk, block) in ops {
+            let op = parse_operator(&opk.name).map_err(|msg| {
+                let base_names: Vec<String> = BaseOp::ALL
+                    .iter()
+                    .flat_map(|b| {
+                        let n = b.name();
+                        [n.to_string(), format!("{n}IfExists")]
+                    })
+                    .collect();
+                let stripped = opk
+                    .name
+                    .strip_prefix("ForAllValues:")
+                    .or_else(|| opk.name.strip_prefix("ForAnyValue:"));
+                let prefix = opk.name.len() - stripped.map_or(opk.name.len(), str::len);
+                let word = stripped.unwrap_or(&opk.name);
+                let e = PolicyError::new(path, opk.span, msg);
+                match suggest(word, base_names.iter().map(String::as_str)) {
+                    Some(s) => e.help(format!("did you mean {}?", quote(&format!("{}{s}", &opk.name[..prefix])))),
+                    None => e,
+                }
+            })?;
+            let opath = join_path(path, &opk.name);
+            let Some(keys) = block.as_object() else {
+                return Err(PolicyError::new(
+                    &opath,
+                    block.span,
+                    format!("expected an object of condition keys, found {}", block.kind_name()),
+                ));
+            };
+            check_duplicates(&opath, keys)?;
+            if keys.is_empty() {
+                return Err(PolicyError::new(&opath, block.span, "no condition keys"));
+            }
+            for (key, vals) in keys {
+                let kpath = join_path(&opath, &key.name);
+                if key.name.is_empty() {
+                    return Err(PolicyError::new(&kpath, key.span, "empty condition key"));
+                }
+                let raw = condition_values(&kpath, vals)?;
+                out.push(compile_condition(op, &key.name, raw, &kpath, vals.span, vars)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A statement equal to `RCPFullAWSAccess`'s: Allow, Principal *, Action *, Resource *.
+fn is_full_access(st: &Statement) -> bool {
+    !st.action.not
+        && st.action.patterns.iter().any(Template::is_star)
+        && st
+            .resource
+            .as_ref()
+            .is_some_and(|r| !r.not && r.patterns.iter().any(Template::is_star))
+        && st.conditions.is_empty()
+}
+
+/// Condition values: a string, number or boolean, or an array of them; all as text.
+fn condition_values(path: &str, v: &Json) -> Result<Vec<String>, PolicyError> {
+    let one = |p: &str, x: &Json| -> Result<String, PolicyError> {
+        match &x.value {
+            JsonValue::String(s) => Ok(s.clone()),
+            JsonValue::Number(n) => Ok(n.clone()),
+            JsonValue::Bool(b) => Ok(b.to_string()),
+            _ => Err(PolicyError::new(
+                p,
+                x.span,
+                format!(
+                    "a condition value must be a string, number or boolean, found {}",
+                    x.kind_name()
+                ),
+            )),
+        }
+    };
+    match &v.value {
+        JsonValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| one(&format!("{path}[{i}]"), x))
+            .collect(),
+        _ => Ok(vec![one(path, v)?]),
+    }
+}
+
+/// Read an operator name: `[ForAllValues:|ForAnyValue:]Base[IfExists]`.
+pub fn parse_operator(name: &str) -> Result<Operator, String> {
+    let (set, rest) = if let Some(r) = name.strip_prefix("ForAllValues:") {
+        (Some(SetOp::ForAllValues), r)
+    } else if let Some(r) = name.strip_prefix("ForAnyValue:") {
+        (Some(SetOp::ForAnyValue), r)
+    } else {
+        (None, name)
+    };
+    let (base_name, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(b) => (b, true),
+        None => (rest, false),
+    };
+    let base = BaseOp::ALL
+        .iter()
+        .copied()
+        .find(|b| b.name() == base_name)
+        .ok_or_else(|| format!("unknown operator {}", quote(name)))?;
+    if base == BaseOp::Null && if_exists {
+        return Err(format!(
+            "unknown operator {}: Null cannot take IfExists",
+            quote(name)
+        ));
+    }
+    Ok(Operator {
+        set,
+        base,
+        if_exists,
+    })
+}
+
+/// Compile one condition's values for its operator family.
+pub fn compile_condition(
+    op: Operator,
+    key: &str,
+    raw: Vec<String>,
+    path: &str,
+    span: Span,
+    vars: bool,
+) -> Result<Condition, PolicyError> {
+    let bad = |v: &str, what: &str| {
+        PolicyError::new(
+            path,
+            span,
+            format!("{} takes {what}, found {}", op.base.name(), quote(v)),
+        )
+    };
+    let vars = vars && op.base.takes_variables();
+    let values = match op.base {
+        BaseOp::StringEquals
+        | BaseOp::StringNotEquals
+        | BaseOp::StringEqualsIgnoreCase
+        | BaseOp::StringNotEqualsIgnoreCase
+        | BaseOp::StringLike
+        | BaseOp::StringNotLike => {
+            let opts = TemplateOpts {
+                wildcards: matches!(op.base, BaseOp::StringLike | BaseOp::StringNotLike),
+                variables: vars,
+                ci: matches!(
+                    op.base,
+                    BaseOp::StringEqualsIgnoreCase | BaseOp::StringNotEqualsIgnoreCase
+                ),
+            };
+            CondValues::Strings(raw.iter().map(|v| Template::new(v, opts)).collect())
+        }
+        BaseOp::Bool => {
+            let opts = TemplateOpts {
+                wildcards: false,
+                variables: vars,
+                ci: true,
+            };
+            let mut out = Vec::new();
+            for v in &raw {
+                let t = Template::new(v, opts);
+                if !t.has_vars() && !matches!(fold(v).as_str(), "true" | "false") {
+                    return Err(bad(v, "\"true\" or \"false\""));
+                }
+                out.push(t);
+            }
+            CondValues::Strings(out)
+        }
+        BaseOp::NumericEquals
+        | BaseOp::NumericNotEquals
+        | BaseOp::NumericLessThan
+        | BaseOp::NumericLessThanEquals
+        | BaseOp::NumericGreaterThan
+        | BaseOp::NumericGreaterThanEquals => CondValues::Numbers(
+            raw.iter()
+                .map(|v| parse_number(v).ok_or_else(|| bad(v, "numbers")))
+                .collect::<Result<_, _>>()?,
+        ),
+        BaseOp::DateEquals
+        | BaseOp::DateNotEquals
+        | BaseOp::DateLessThan
+        | BaseOp::DateLessThanEquals
+        | BaseOp::DateGreaterThan
+        | BaseOp::DateGreaterThanEquals => CondValues::Dates(
+            raw.iter()
+                .map(|v| parse_date(v).ok_or_else(|| bad(v, "ISO 8601 dates or epoch seconds")))
+                .collect::<Result<_, _>>()?,
+        ),
+        BaseOp::BinaryEquals => CondValues::Binary(
+            raw.iter()
+                .map(|v| decode_base64(v).ok_or_else(|| bad(v, "base64 values")))
+                .collect::<Result<_, _>>()?,
+        ),
+        BaseOp::IpAddress | BaseOp::NotIpAddress => CondValues::Ips(
+            raw.iter()
+                .map(|v| Cidr::parse(v).ok_or_else(|| bad(v, "IP addresses or CIDR ranges")))
+                .collect::<Result<_, _>>()?,
+        ),
+        BaseOp::ArnEquals | BaseOp::ArnLike | BaseOp::ArnNotEquals | BaseOp::ArnNotLike => {
+            CondValues::Arns(raw.iter().map(|v| ArnTemplate::new(v, vars)).collect())
+        }
+        BaseOp::Null => CondValues::Null(
+            raw.iter()
+                .map(|v| match fold(v).as_str() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(bad(v, "\"true\" or \"false\"")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    Ok(Condition {
+        op,
+        key: key.to_string(),
+        key_lc: fold(key),
+        values,
+        raw,
+    })
+}
+
+/// "an identity policy", "a service control policy".
+fn a_kind(kind: PolicyKind) -> String {
+    let n = kind.name();
+    let article = if n.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {n}")
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// One entry of `"AWS": ...` in a Principal element (iam-semantics.md §3.4).
+fn aws_principal(path: &str, span: Span, s: &str) -> Result<AwsPrincipalRef, PolicyError> {
+    let bad = |why: &str| {
+        PolicyError::new(
+            path,
+            span,
+            format!("invalid principal {}: {why}", quote(s)),
+        )
+    };
+    if s == "*" {
+        return Ok(AwsPrincipalRef::Any);
+    }
+    if s.contains('*') || s.contains('?') {
+        return Err(bad("wildcards are not allowed in Principal")
+            .help("use \"Principal\": \"*\" with an ArnLike condition on aws:PrincipalArn"));
+    }
+    if is_account_id(s) {
+        return Ok(AwsPrincipalRef::Account {
+            account: s.to_string(),
+            short: true,
+        });
+    }
+    if !s.starts_with("arn:") {
+        // Unique IDs (AIDA..., AROA..., AIPA...) as IAM stores resolved principals.
+        if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric()) && s.starts_with('A') {
+            return Ok(AwsPrincipalRef::UniqueId(s.to_string()));
+        }
+        return Err(bad("expected an account ID, an IAM or STS ARN, or \"*\""));
+    }
+    let Some([_, _, service, _, account, res]) = crate::pattern::split_arn(s) else {
+        return Err(bad("not an ARN"));
+    };
+    if !is_account_id(account) {
+        return Err(bad("the account must be 12 digits"));
+    }
+    let account = account.to_string();
+    let arn = s.to_string();
+    let last = |r: &str| r.rsplit('/').next().unwrap_or("").to_string();
+    match (service, res.split_once('/')) {
+        ("iam", None) if res == "root" => Ok(AwsPrincipalRef::Account {
+            account,
+            short: false,
+        }),
+        ("iam", Some(("user", rest))) if !last(rest).is_empty() => Ok(AwsPrincipalRef::User {
+            name: last(rest),
+            arn,
+            account,
+        }),
+        ("iam", Some(("role", rest))) if !last(rest).is_empty() => Ok(AwsPrincipalRef::Role {
+            name: last(rest),
+            arn,
+            account,
+        }),
+        ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
+            Some((role, session)) if !role.is_empty() && !session.is_empty() => {
+                Ok(AwsPrincipalRef::AssumedRole {
+                    role: role.to_string(),
+                    session: session.to_string(),
+                    arn,
+                    account,
+                })
+            }
+            _ => Err(bad("expected assumed-role/ROLE/SESSION")),
+        },
+        ("sts", Some(("federated-user", name))) if !name.is_empty() => {
+            Ok(AwsPrincipalRef::FederatedUser {
+                name: name.to_string(),
+                arn,
+                account,
+            })
+        }
+        _ => Err(bad("expected an account, user, role, assumed-role or federated-user ARN")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str, kind: PolicyKind) -> String {
+        parse_policy(src, kind, "p").unwrap_err().render("policy.json", src)
+    }
+
+    #[test]
+    fn error_messages_name_file_line_and_path() {
+        let src = "{\n \"Version\": \"2012-10-17\",\n \"Statement\": [\n  {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"},\n  {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\",\n   \"Condition\": {\"StringEqual\": {\"aws:username\": \"bob\"}}}\n ]\n}";
+        assert_eq!(
+            err(src, PolicyKind::Identity),
+            "policy.json:6: Statement[1].Condition: unknown operator \"StringEqual\" (did you mean \"StringEquals\"?)"
+        );
+    }
+
+    #[test]
+    fn rejects_what_aws_rejects() {
+        let cases = [
+            (r#"{"Statement": {"Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*"}}"#,
+             "policy.json:1: Statement.NotAction: a statement cannot have both Action and NotAction"),
+            (r#"{"Statement": {"Action": "*", "Resource": "*"}}"#,
+             "policy.json:1: Statement: missing Effect"),
+            (r#"{"Statement": {"Effect": "allow", "Action": "*", "Resource": "*"}}"#,
+             "policy.json:1: Statement.Effect: unknown effect \"allow\" (did you mean \"Allow\"?)"),
+            (r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}}"#,
+             "policy.json:1: Statement.Principal: Principal is not allowed in an identity policy"),
+            (r#"{"Version": "2020-01-01", "Statement": []}"#,
+             "policy.json:1: Version: unsupported version \"2020-01-01\""),
+            (r#"{"Statement": {"Effect": "Allow", "Action": "s3GetObject", "Resource": "*"}}"#,
+             "policy.json:1: Statement.Action: invalid action \"s3GetObject\": expected \"service:Action\" or \"*\""),
+            (r#"{"Statement": {"Effect": "Allow", "Effect": "Deny", "Action": "*", "Resource": "*"}}"#,
+             "policy.json:1: Statement.Effect: duplicate key \"Effect\""),
+            (r#"{"Statement": {"Effect": "Allow", "Actions": "*", "Resource": "*"}}"#,
+             "policy.json:1: Statement.Actions: unknown statement element \"Actions\" (did you mean \"Action\"?)"),
+            (r#"{"Statement": [{"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"}, {"Sid": "A", "Effect": "Deny", "Action": "*", "Resource": "*"}]}"#,
+             "policy.json:1: Statement[1].Sid: duplicate Sid \"A\" (also Statement[0])"),
+            (r#"{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": "ten"}}}}"#,
+             "policy.json:1: Statement.Condition.NumericLessThan.s3:max-keys: NumericLessThan takes numbers, found \"ten\""),
+            ("{\"Statement\": ", "policy.json:1: invalid JSON: unexpected end of input"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(err(src, PolicyKind::Identity), want, "{src}");
+        }
+        let trust_wild = r#"{"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/*"}, "Action": "sts:AssumeRole"}}"#;
+        assert_eq!(
+            err(trust_wild, PolicyKind::Trust),
+            "policy.json:1: Statement.Principal.AWS: invalid principal \"arn:aws:iam::111111111111:role/*\": wildcards are not allowed in Principal"
+        );
+        let scp_np = r#"{"Statement": {"Effect": "Deny", "NotPrincipal": {"AWS": "111111111111"}, "Action": "*", "Resource": "*"}}"#;
+        assert_eq!(
+            err(scp_np, PolicyKind::Scp),
+            "policy.json:1: Statement.NotPrincipal: NotPrincipal is not allowed in a service control policy"
+        );
+        let rcp_allow = r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}}"#;
+        assert_eq!(
+            err(rcp_allow, PolicyKind::Rcp),
+            "policy.json:1: Statement: resource control policies may only Deny (Allow is reserved for RCPFullAWSAccess)"
+        );
+    }
+
+    #[test]
+    fn size_limits() {
+        let big = format!(
+            r#"{{"Statement": {{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}}}"#,
+            (0..200)
+                .map(|i| format!("\"arn:aws:s3:::bucket-number-{i}/*\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let e = err(&big, PolicyKind::Scp);
+        assert!(e.starts_with("policy.json:1: service control policy is "), "{e}");
+        assert!(e.ends_with("characters, over AWS's limit of 5120"), "{e}");
+        assert!(parse_policy(&big, PolicyKind::Identity, "p").is_ok());
+    }
+
+    #[test]
+    fn accepts_every_shape() {
+        let doc = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
+        let a = parse_policy(doc, PolicyKind::Identity, "p").unwrap();
+        let as_string = quote(doc);
+        let b = parse_policy(&as_string, PolicyKind::Identity, "p").unwrap();
+        assert_eq!(a, b);
+        let encoded: String = doc
+            .bytes()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    (c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
+            .collect();
+        let c = parse_policy(&encoded, PolicyKind::Identity, "p").unwrap();
+        assert_eq!(a, c);
+        let wrapped = format!(r#"{{"PolicyVersion": {{"Document": {doc}, "VersionId": "v1"}}}}"#);
+        assert_eq!(parse_policy(&wrapped, PolicyKind::Identity, "p").unwrap(), a);
+        let s3 = format!(r#"{{"Policy": {}}}"#, quote(doc));
+        assert_eq!(parse_policy(&s3, PolicyKind::Identity, "p").unwrap(), a);
+    }
+}

@@ -1,0 +1,796 @@
+//! Wildcards, policy variables, ARNs and the typed values of condition operators.
+//!
+//! A policy string is compiled once into a [`Template`]: a list of atoms (literal text, `?`, `*`,
+//! policy variable). Matching walks the atoms against the request string with the classic
+//! single-backtrack-point glob algorithm, resolving variables from the request context on the fly,
+//! so matching never allocates. Substituted values are literals: their own `*`/`?` are not wildcards
+//! (iam-semantics.md §5; corpus/DECISIONS.md 11).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// A policy variable `${key}` or `${key, 'default'}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var {
+    /// The key as written.
+    pub key: String,
+    /// The key lower-cased, for lookup (condition keys are case-insensitive).
+    pub key_lc: String,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Atom {
+    Lit(String),
+    /// `?`: exactly one character.
+    One,
+    /// `*`: any run of characters, including none.
+    Star,
+    Var(Var),
+}
+
+/// A compiled policy string: wildcards (when the context allows them) and variables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Template {
+    pub atoms: Vec<Atom>,
+    /// Compare case-insensitively (actions, `...IgnoreCase`). Literals are stored lower-cased.
+    pub ci: bool,
+}
+
+/// How to read a policy string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateOpts {
+    pub wildcards: bool,
+    pub variables: bool,
+    pub ci: bool,
+}
+
+impl Template {
+    /// Compile `s`. With `variables`, `${...}` is a variable and `${*}`, `${?}`, `${$}` escape.
+    pub fn new(s: &str, opts: TemplateOpts) -> Template {
+        let mut atoms: Vec<Atom> = Vec::new();
+        let mut lit = String::new();
+        let push_lit = |lit: &mut String, atoms: &mut Vec<Atom>| {
+            if !lit.is_empty() {
+                atoms.push(Atom::Lit(std::mem::take(lit)));
+            }
+        };
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            if opts.variables && rest.starts_with("${") {
+                if let Some(end) = rest.find('}') {
+                    let inner = &rest[2..end];
+                    match inner {
+                        "*" | "?" | "$" => lit.push_str(inner),
+                        _ if !inner.trim().is_empty() => {
+                            push_lit(&mut lit, &mut atoms);
+                            atoms.push(Atom::Var(parse_var(inner)));
+                        }
+                        _ => lit.push_str(&rest[..=end]),
+                    }
+                    rest = &rest[end + 1..];
+                    continue;
+                }
+            }
+            match c {
+                '*' if opts.wildcards => {
+                    push_lit(&mut lit, &mut atoms);
+                    // Consecutive stars are one star.
+                    if atoms.last() != Some(&Atom::Star) {
+                        atoms.push(Atom::Star);
+                    }
+                }
+                '?' if opts.wildcards => {
+                    push_lit(&mut lit, &mut atoms);
+                    atoms.push(Atom::One);
+                }
+                c => lit.push(c),
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        push_lit(&mut lit, &mut atoms);
+        let mut t = Template {
+            atoms,
+            ci: opts.ci,
+        };
+        if opts.ci {
+            for a in &mut t.atoms {
+                if let Atom::Lit(l) = a {
+                    *l = fold(l);
+                }
+            }
+        }
+        t
+    }
+
+    /// A template that is one literal.
+    pub fn literal(s: &str) -> Template {
+        Template {
+            atoms: if s.is_empty() {
+                vec![]
+            } else {
+                vec![Atom::Lit(s.to_string())]
+            },
+            ci: false,
+        }
+    }
+
+    pub fn has_vars(&self) -> bool {
+        self.atoms.iter().any(|a| matches!(a, Atom::Var(_)))
+    }
+
+    pub fn has_wildcards(&self) -> bool {
+        self.atoms.iter().any(|a| matches!(a, Atom::Star | Atom::One))
+    }
+
+    pub fn is_star(&self) -> bool {
+        self.atoms == [Atom::Star]
+    }
+
+    /// The literal text when there is no wildcard and no variable.
+    pub fn as_literal(&self) -> Option<&str> {
+        match self.atoms.as_slice() {
+            [] => Some(""),
+            [Atom::Lit(l)] => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Does `text` match? `resolve` gives a variable's value (`None`: absent, then the default is
+    /// used, and with no default the template matches nothing).
+    pub fn matches<'a, F>(&'a self, text: &str, resolve: &F) -> bool
+    where
+        F: Fn(&str) -> Option<&'a str>,
+    {
+        if !self.has_vars() {
+            return glob(&self.atoms, text, self.ci, &|_| None);
+        }
+        // Every variable must resolve, else nothing matches.
+        for a in &self.atoms {
+            if let Atom::Var(v) = a {
+                if resolve(&v.key_lc).is_none() && v.default.is_none() {
+                    return false;
+                }
+            }
+        }
+        glob(&self.atoms, text, self.ci, &|v: &'a Var| {
+            resolve(&v.key_lc).or(v.default.as_deref())
+        })
+    }
+
+    /// Does `text` match, with no variables in play (absent ones match nothing)?
+    pub fn matches_plain(&self, text: &str) -> bool {
+        self.matches(text, &|_| None)
+    }
+
+    /// Write the template back in policy syntax.
+    pub fn to_policy_string(&self) -> String {
+        let mut s = String::new();
+        for a in &self.atoms {
+            match a {
+                Atom::Lit(l) => {
+                    // Re-escape what would otherwise read as a wildcard or a variable.
+                    for c in l.chars() {
+                        match c {
+                            '*' => s.push_str("${*}"),
+                            '?' => s.push_str("${?}"),
+                            '$' => s.push_str("${$}"),
+                            c => s.push(c),
+                        }
+                    }
+                }
+                Atom::One => s.push('?'),
+                Atom::Star => s.push('*'),
+                Atom::Var(v) => {
+                    s.push_str("${");
+                    s.push_str(&v.key);
+                    if let Some(d) = &v.default {
+                        s.push_str(", '");
+                        s.push_str(d);
+                        s.push('\'');
+                    }
+                    s.push('}');
+                }
+            }
+        }
+        s
+    }
+}
+
+fn parse_var(inner: &str) -> Var {
+    // `${key, 'default'}`: comma, space, single-quoted text (iam-semantics.md §5).
+    if let Some((k, d)) = inner.split_once(',') {
+        let d = d.trim();
+        if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
+            let key = k.trim().to_string();
+            return Var {
+                key_lc: fold(&key),
+                key,
+                default: Some(d[1..d.len() - 1].to_string()),
+            };
+        }
+    }
+    let key = inner.trim().to_string();
+    Var {
+        key_lc: fold(&key),
+        key,
+        default: None,
+    }
+}
+
+/// Case folding used for every case-insensitive comparison.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else {
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) => x,
+            _ => c,
+        }
+    }
+}
+
+/// Position inside a list of atoms: atom index and byte offset inside that atom's text.
+#[derive(Clone, Copy)]
+struct Pos {
+    atom: usize,
+    off: usize,
+}
+
+enum Next {
+    End,
+    Star(Pos),
+    One(Pos),
+    Char(char, Pos),
+}
+
+fn next_atom<'a, F>(atoms: &'a [Atom], mut p: Pos, resolve: &F) -> Next
+where
+    F: Fn(&'a Var) -> Option<&'a str>,
+{
+    loop {
+        let Some(a) = atoms.get(p.atom) else {
+            return Next::End;
+        };
+        let text: &str = match a {
+            Atom::Star => {
+                return Next::Star(Pos {
+                    atom: p.atom + 1,
+                    off: 0,
+                })
+            }
+            Atom::One => {
+                return Next::One(Pos {
+                    atom: p.atom + 1,
+                    off: 0,
+                })
+            }
+            Atom::Lit(l) => l,
+            Atom::Var(v) => resolve(v).unwrap_or(""),
+        };
+        if let Some(c) = text.get(p.off..).and_then(|t| t.chars().next()) {
+            return Next::Char(
+                c,
+                Pos {
+                    atom: p.atom,
+                    off: p.off + c.len_utf8(),
+                },
+            );
+        }
+        p = Pos {
+            atom: p.atom + 1,
+            off: 0,
+        };
+    }
+}
+
+/// Glob match over atoms: `*` any run, `?` one character, literals exact (or case-folded).
+fn glob<'a, F>(atoms: &'a [Atom], text: &str, ci: bool, resolve: &F) -> bool
+where
+    F: Fn(&'a Var) -> Option<&'a str>,
+{
+    // Fast paths for the common shapes.
+    match atoms {
+        [] => return text.is_empty(),
+        [Atom::Star] => return true,
+        [Atom::Lit(l)] if !ci => return l == text,
+        _ => {}
+    }
+    let mut p = Pos { atom: 0, off: 0 };
+    let mut t = 0usize;
+    let mut backtrack: Option<(Pos, usize)> = None;
+    loop {
+        let tc = text.get(t..).and_then(|s| s.chars().next());
+        match next_atom(atoms, p, resolve) {
+            Next::Star(after) => {
+                backtrack = Some((after, t));
+                p = after;
+                continue;
+            }
+            Next::One(after) => {
+                if let Some(c) = tc {
+                    p = after;
+                    t += c.len_utf8();
+                    continue;
+                }
+            }
+            Next::Char(pc, after) => {
+                if let Some(c) = tc {
+                    let eq = if ci { fold_char(c) == pc } else { c == pc };
+                    if eq {
+                        p = after;
+                        t += c.len_utf8();
+                        continue;
+                    }
+                }
+            }
+            Next::End => {
+                if tc.is_none() {
+                    return true;
+                }
+            }
+        }
+        // Mismatch: let the last star swallow one more character.
+        match backtrack {
+            Some((sp, st)) => match text.get(st..).and_then(|s| s.chars().next()) {
+                Some(c) => {
+                    let st = st + c.len_utf8();
+                    backtrack = Some((sp, st));
+                    p = sp;
+                    t = st;
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+/// Split an ARN into its six components at the first five colons (iam-semantics.md §3.3).
+pub fn split_arn(s: &str) -> Option<[&str; 6]> {
+    let mut parts = s.splitn(6, ':');
+    let a = [
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    ];
+    Some(a)
+}
+
+/// An ARN pattern for `ArnLike`/`ArnEquals`: six templates matched component by component.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArnTemplate {
+    /// `None` when the policy value has fewer than six components: it matches nothing.
+    pub parts: Option<Vec<Template>>,
+    pub source: String,
+}
+
+impl ArnTemplate {
+    pub fn new(s: &str, variables: bool) -> ArnTemplate {
+        let opts = TemplateOpts {
+            wildcards: true,
+            variables,
+            ci: false,
+        };
+        // Split at colons outside `${...}` (variable names contain colons).
+        let mut parts = Vec::new();
+        let mut start = 0;
+        let mut depth = 0usize;
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if variables && bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+                depth += 1;
+                i += 2;
+                continue;
+            }
+            match bytes[i] {
+                b'}' if depth > 0 => depth -= 1,
+                b':' if depth == 0 && parts.len() < 5 => {
+                    parts.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        parts.push(&s[start..]);
+        ArnTemplate {
+            parts: (parts.len() == 6)
+                .then(|| parts.iter().map(|p| Template::new(p, opts)).collect()),
+            source: s.to_string(),
+        }
+    }
+
+    pub fn matches<'a, F>(&'a self, value: &str, resolve: &F) -> bool
+    where
+        F: Fn(&str) -> Option<&'a str>,
+    {
+        let (Some(parts), Some(v)) = (&self.parts, split_arn(value)) else {
+            return false;
+        };
+        parts.iter().zip(v.iter()).all(|(t, s)| t.matches(s, resolve))
+    }
+}
+
+/// An IPv4 or IPv6 network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cidr {
+    V4 { addr: u32, prefix: u8 },
+    V6 { addr: u128, prefix: u8 },
+}
+
+impl Cidr {
+    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (`/32`, `/128`).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let s = s.trim();
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        if let Ok(v4) = a.parse::<Ipv4Addr>() {
+            let prefix = match p {
+                Some(p) => p.parse::<u8>().ok().filter(|&p| p <= 32)?,
+                None => 32,
+            };
+            let addr = u32::from(v4);
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
+            return Some(Cidr::V4 {
+                addr: addr & mask,
+                prefix,
+            });
+        }
+        let v6 = a.parse::<Ipv6Addr>().ok()?;
+        let prefix = match p {
+            Some(p) => p.parse::<u8>().ok().filter(|&p| p <= 128)?,
+            None => 128,
+        };
+        let addr = u128::from(v6);
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - prefix)
+        };
+        Some(Cidr::V6 {
+            addr: addr & mask,
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: &IpValue) -> bool {
+        match (*self, *ip) {
+            (Cidr::V4 { addr, prefix }, IpValue::V4(x)) => {
+                let mask = if prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - prefix)
+                };
+                x & mask == addr
+            }
+            (Cidr::V6 { addr, prefix }, IpValue::V6(x)) => {
+                let mask = if prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - prefix)
+                };
+                x & mask == addr
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Cidr::V4 { addr, prefix } => write!(f, "{}/{}", Ipv4Addr::from(addr), prefix),
+            Cidr::V6 { addr, prefix } => write!(f, "{}/{}", Ipv6Addr::from(addr), prefix),
+        }
+    }
+}
+
+/// A request IP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpValue {
+    V4(u32),
+    V6(u128),
+}
+
+impl IpValue {
+    pub fn parse(s: &str) -> Option<IpValue> {
+        let s = s.trim();
+        // Accept a request value written as a one-address network too.
+        let s = s
+            .strip_suffix("/32")
+            .or_else(|| s.strip_suffix("/128"))
+            .unwrap_or(s);
+        if let Ok(v4) = s.parse::<Ipv4Addr>() {
+            return Some(IpValue::V4(u32::from(v4)));
+        }
+        s.parse::<Ipv6Addr>().ok().map(|v| IpValue::V6(u128::from(v)))
+    }
+}
+
+/// A decimal number for `Numeric*` operators.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// A date for `Date*` operators: ISO 8601 (W3C profile) or epoch seconds. Milliseconds since epoch.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok()?.checked_mul(1000);
+    }
+    if let Some(rest) = s.strip_prefix('-') {
+        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+            return rest.parse::<i64>().ok()?.checked_mul(-1000);
+        }
+    }
+    parse_iso8601(s)
+}
+
+fn digits(s: &str, n: usize) -> Option<(i64, &str)> {
+    let d = s.get(..n)?;
+    if !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((d.parse().ok()?, &s[n..]))
+}
+
+/// W3C profile of ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm(:ss(.s+)?)?TZD.
+fn parse_iso8601(s: &str) -> Option<i64> {
+    let (year, mut r) = digits(s, 4)?;
+    let (mut month, mut day) = (1, 1);
+    let (mut h, mut mi, mut sec, mut ms) = (0, 0, 0, 0i64);
+    let mut tz = 0i64;
+    if let Some(x) = r.strip_prefix('-') {
+        let (m, x) = digits(x, 2)?;
+        month = m;
+        r = x;
+        if let Some(x) = r.strip_prefix('-') {
+            let (d, x) = digits(x, 2)?;
+            day = d;
+            r = x;
+            if let Some(x) = r.strip_prefix('T').or_else(|| r.strip_prefix('t')) {
+                let (hh, x) = digits(x, 2)?;
+                let x = x.strip_prefix(':')?;
+                let (mm, x) = digits(x, 2)?;
+                h = hh;
+                mi = mm;
+                r = x;
+                if let Some(x) = r.strip_prefix(':') {
+                    let (ss, x) = digits(x, 2)?;
+                    sec = ss;
+                    r = x;
+                    if let Some(x) = r.strip_prefix('.') {
+                        let n = x.bytes().take_while(|b| b.is_ascii_digit()).count();
+                        if n == 0 {
+                            return None;
+                        }
+                        let frac = &x[..n];
+                        let mut v = 0i64;
+                        for (i, b) in frac.bytes().take(3).enumerate() {
+                            v += i64::from(b - b'0') * 10i64.pow(2 - i as u32);
+                        }
+                        ms = v;
+                        r = &x[n..];
+                    }
+                }
+                // Time zone designator.
+                if let Some(x) = r.strip_prefix('Z').or_else(|| r.strip_prefix('z')) {
+                    r = x;
+                } else if let Some(sign) = r.chars().next().filter(|c| *c == '+' || *c == '-') {
+                    let x = &r[1..];
+                    let (th, x) = digits(x, 2)?;
+                    let (tm, x) = match x.strip_prefix(':') {
+                        Some(x) => digits(x, 2)?,
+                        None => digits(x, 2).unwrap_or((0, x)),
+                    };
+                    tz = (th * 60 + tm) * if sign == '+' { 1 } else { -1 };
+                    r = x;
+                }
+            }
+        }
+    }
+    if !r.is_empty()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || h > 24
+        || mi > 59
+        || sec > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86400 + h * 3600 + mi * 60 + sec - tz * 60;
+    secs.checked_mul(1000)?.checked_add(ms)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Standard base64 (with or without padding) for `BinaryEquals`.
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim().trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for b in s.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if bits >= 6 {
+        return None;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GLOB: TemplateOpts = TemplateOpts {
+        wildcards: true,
+        variables: false,
+        ci: false,
+    };
+    const GLOB_CI: TemplateOpts = TemplateOpts {
+        wildcards: true,
+        variables: false,
+        ci: true,
+    };
+    const VARS: TemplateOpts = TemplateOpts {
+        wildcards: true,
+        variables: true,
+        ci: false,
+    };
+
+    fn m(p: &str, t: &str) -> bool {
+        Template::new(p, GLOB).matches_plain(t)
+    }
+
+    #[test]
+    fn glob_table() {
+        // (pattern, text, expected)
+        let cases = [
+            ("*", "", true),
+            ("*", "anything:at/all", true),
+            ("s3:Get*", "s3:GetObject", true),
+            ("s3:Get?", "s3:GetObject", false),
+            ("s3:Get?", "s3:Geta", true),
+            ("a*b*c", "abc", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("a**c", "abbbc", true),
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k/x", true),
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::b", false),
+            ("", "", true),
+            ("", "a", false),
+            ("é?", "éü", true),
+            ("*abc", "ababc", true),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(m(p, t), want, "{p:?} vs {t:?}");
+        }
+    }
+
+    #[test]
+    fn case_insensitive() {
+        let t = Template::new("S3:getObject*", GLOB_CI);
+        assert!(t.matches_plain("s3:getobjectversion"));
+        assert!(!Template::new("s3:getObject", GLOB).matches_plain("s3:GetObject"));
+    }
+
+    #[test]
+    fn variables_and_escapes() {
+        let t = Template::new("home/${aws:username}/*", VARS);
+        let ctx = |k: &str| (k == "aws:username").then_some("bob");
+        assert!(t.matches("home/bob/x", &ctx));
+        assert!(!t.matches("home/alice/x", &ctx));
+        // absent, no default: nothing matches
+        assert!(!t.matches("home//x", &|_| None));
+        let d = Template::new("team-${aws:PrincipalTag/team, 'shared'}", VARS);
+        assert!(d.matches("team-shared", &|_| None));
+        assert!(d.matches("team-red", &|k| (k == "aws:principaltag/team").then_some("red")));
+        // substituted values are literals
+        let star = |k: &str| (k == "aws:username").then_some("*");
+        assert!(!t.matches("home/bob/x", &star));
+        assert!(t.matches("home/*/x", &star));
+        // escapes
+        let e = Template::new("a${*}b${?}${$}", VARS);
+        assert!(e.matches_plain("a*b?$"));
+        assert!(!e.matches_plain("axb?$"));
+        assert_eq!(e.to_policy_string(), "a${*}b${?}${$}");
+        assert_eq!(
+            Template::new("x/${aws:username}/*", VARS).to_policy_string(),
+            "x/${aws:username}/*"
+        );
+    }
+
+    #[test]
+    fn arn_per_component() {
+        let p = ArnTemplate::new("arn:aws:someservice:*:111122223333:finance/*", false);
+        let v = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
+        assert!(!p.matches(v, &|_| None));
+        assert!(Template::new("arn:aws:someservice:*:111122223333:finance/*", GLOB).matches_plain(v));
+        assert!(p.matches(
+            "arn:aws:someservice:us-east-2:111122223333:finance/x:y",
+            &|_| None
+        ));
+        assert!(!p.matches("arn:aws:someservice", &|_| None));
+        let v = ArnTemplate::new("arn:aws:iam::111:user/${aws:username}", true);
+        assert!(v.matches("arn:aws:iam::111:user/bob", &|k| (k == "aws:username").then_some("bob")));
+        assert!(ArnTemplate::new("too:few", false).parts.is_none());
+    }
+
+    #[test]
+    fn cidrs_dates_numbers_base64() {
+        let c = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(c.contains(&IpValue::parse("10.1.2.3").unwrap()));
+        assert!(!c.contains(&IpValue::parse("10.2.0.1").unwrap()));
+        let one = Cidr::parse("192.0.2.7").unwrap();
+        assert!(one.contains(&IpValue::parse("192.0.2.7").unwrap()));
+        assert!(!one.contains(&IpValue::parse("192.0.2.8").unwrap()));
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(&IpValue::parse("2001:db8:1::1").unwrap()));
+        assert!(!v6.contains(&IpValue::parse("10.0.0.1").unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert_eq!(parse_date("1970-01-02T00:00:00Z"), Some(86_400_000));
+        assert_eq!(parse_date("86400"), Some(86_400_000));
+        assert_eq!(
+            parse_date("2020-01-01T01:00:00+01:00"),
+            parse_date("2020-01-01T00:00:00Z")
+        );
+        assert_eq!(parse_date("2020-01-01"), parse_date("2020-01-01T00:00:00Z"));
+        assert!(parse_date("2020-13-01").is_none());
+        assert!(parse_date("yesterday").is_none());
+        assert_eq!(parse_number("3.5"), Some(3.5));
+        assert_eq!(parse_number("abc"), None);
+        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
+        assert_eq!(decode_base64("aGk").unwrap(), b"hi");
+        assert!(decode_base64("a$").is_none());
+    }
+}
