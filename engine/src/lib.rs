@@ -19,6 +19,7 @@
 //! [`pattern`] (wildcards, variables, ARNs, typed values), [`eval`] (the decision),
 //! [`print`] (model → canonical JSON).
 
+pub mod case;
 pub mod eval;
 pub mod json;
 pub mod model;
@@ -28,4 +29,7 @@ pub mod print;
 
 pub use eval::{authorize, decide, PolicySet, Reason, Response, Role};
 pub use model::*;
-pub use parse::{parse_policy, policy_from_json, PolicyError};
+pub use parse::{
+    parse_policy, parse_policy_with, policy_from_json, policy_from_json_with, ParseOptions,
+    PolicyError,
+};

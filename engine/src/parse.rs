@@ -44,20 +44,19 @@ impl PolicyError {
     }
 
     fn message_with_path(&self) -> String {
-        let mut s = String::new();
-        if !self.path.is_empty() {
-            s.push_str(&self.path);
-            s.push_str(": ");
+        if self.path.is_empty() {
+            self.message_with_hint()
+        } else {
+            format!("{}: {}", self.path, self.message_with_hint())
         }
-        s.push_str(&self.message);
-        if let Some(h) = &self.help {
-            if h.starts_with("did you mean") {
-                s.push_str(" (");
-                s.push_str(h);
-                s.push(')');
-            }
+    }
+
+    /// The message, with a "did you mean" suggestion when there is one.
+    pub fn message_with_hint(&self) -> String {
+        match &self.help {
+            Some(h) if h.starts_with("did you mean") => format!("{} ({h})", self.message),
+            _ => self.message.clone(),
         }
-        s
     }
 
     /// Put `prefix` in front of the path (`identity_policies[0]`).
@@ -90,15 +89,40 @@ pub fn join_path(prefix: &str, rest: &str) -> String {
     }
 }
 
+/// Options for reading a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Enforce AWS's size limit for the policy's kind. AWS-managed policies
+    /// (`arn:aws:iam::aws:policy/...`) are exempt whatever this says: AWS does not hold its own
+    /// policies to the customer limits (ReadOnlyAccess is over 80 KB).
+    pub size_limits: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions { size_limits: true }
+    }
+}
+
 /// Parse a policy from text: a document, a JSON string holding one, URL-encoded text, or an
 /// AWS CLI wrapper.
 pub fn parse_policy(src: &str, kind: PolicyKind, name: &str) -> Result<Policy, PolicyError> {
+    parse_policy_with(src, kind, name, ParseOptions::default())
+}
+
+/// [`parse_policy`] with options.
+pub fn parse_policy_with(
+    src: &str,
+    kind: PolicyKind,
+    name: &str,
+    opts: ParseOptions,
+) -> Result<Policy, PolicyError> {
     let trimmed = src.trim();
     if trimmed.starts_with('%') {
         let decoded = url_decode(trimmed).ok_or_else(|| {
             PolicyError::new("", Span::default(), "invalid URL-encoded policy document")
         })?;
-        return parse_policy(&decoded, kind, name);
+        return parse_policy_with(&decoded, kind, name, opts);
     }
     let json = Json::parse(src).map_err(|e| {
         PolicyError::new(
@@ -110,7 +134,7 @@ pub fn parse_policy(src: &str, kind: PolicyKind, name: &str) -> Result<Policy, P
             format!("invalid JSON: {}", e.message),
         )
     })?;
-    policy_from_json(&json, src, kind, name)
+    policy_from_json_with(&json, src, kind, name, opts)
 }
 
 /// Read a policy from an already parsed JSON value whose spans point into `src`.
@@ -119,6 +143,17 @@ pub fn policy_from_json(
     src: &str,
     kind: PolicyKind,
     name: &str,
+) -> Result<Policy, PolicyError> {
+    policy_from_json_with(json, src, kind, name, ParseOptions::default())
+}
+
+/// [`policy_from_json`] with options.
+pub fn policy_from_json_with(
+    json: &Json,
+    src: &str,
+    kind: PolicyKind,
+    name: &str,
+    opts: ParseOptions,
 ) -> Result<Policy, PolicyError> {
     match &json.value {
         JsonValue::String(text) => {
@@ -146,7 +181,7 @@ pub fn policy_from_json(
                 ));
             }
             // Errors inside the inner text point at the string as a whole.
-            policy_from_json(&inner, &text, kind, name).map_err(|mut e| {
+            policy_from_json_with(&inner, &text, kind, name, opts).map_err(|mut e| {
                 e.span = json.span;
                 e
             })
@@ -167,12 +202,14 @@ pub fn policy_from_json(
                             },
                             None => (w, wrapper.to_string()),
                         };
-                        return policy_from_json(inner, src, kind, name)
+                        return policy_from_json_with(inner, src, kind, name, opts)
                             .map_err(|e| e.with_prefix(&path));
                     }
                 }
             }
-            check_size(json, src, kind)?;
+            if opts.size_limits && !name.starts_with("arn:aws:iam::aws:policy/") {
+                check_size(json, src, kind)?;
+            }
             Reader { kind }.policy(json, members, name)
         }
         _ => Err(PolicyError::new(

@@ -34,6 +34,8 @@ pub struct Template {
     pub atoms: Vec<Atom>,
     /// Compare case-insensitively (actions, `...IgnoreCase`). Literals are stored lower-cased.
     pub ci: bool,
+    /// The policy text it was compiled from.
+    pub source: String,
 }
 
 /// How to read a policy string.
@@ -91,6 +93,7 @@ impl Template {
         let mut t = Template {
             atoms,
             ci: opts.ci,
+            source: s.to_string(),
         };
         if opts.ci {
             for a in &mut t.atoms {
@@ -111,6 +114,7 @@ impl Template {
                 vec![Atom::Lit(s.to_string())]
             },
             ci: false,
+            source: s.replace('$', "${$}").replace('*', "${*}").replace('?', "${?}"),
         }
     }
 
@@ -162,8 +166,13 @@ impl Template {
         self.matches(text, &|_| None)
     }
 
-    /// Write the template back in policy syntax.
+    /// The template in policy syntax, as it was written.
     pub fn to_policy_string(&self) -> String {
+        self.source.clone()
+    }
+
+    /// The template rebuilt from its atoms (escaping literal wildcards), for templates built in code.
+    pub fn render(&self) -> String {
         let mut s = String::new();
         for a in &self.atoms {
             match a {
@@ -744,6 +753,7 @@ mod tests {
         assert!(e.matches_plain("a*b?$"));
         assert!(!e.matches_plain("axb?$"));
         assert_eq!(e.to_policy_string(), "a${*}b${?}${$}");
+        assert_eq!(e.render(), "a${*}b${?}${$}");
         assert_eq!(
             Template::new("x/${aws:username}/*", VARS).to_policy_string(),
             "x/${aws:username}/*"

@@ -48,6 +48,13 @@ fn write_templates(o: &mut String, ts: &[Template]) {
 }
 
 impl Statement {
+    /// The statement as compact JSON.
+    pub fn to_json(&self) -> String {
+        let mut o = String::new();
+        self.write_json(&mut o);
+        o
+    }
+
     fn write_json(&self, o: &mut String) {
         o.push('{');
         if let Some(sid) = &self.sid {

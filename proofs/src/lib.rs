@@ -1,1 +1,5 @@
+//! # xverify-proofs
+//!
+//! The estate, the SMT encoding and the `xverify` command line, built on `xverify-engine`.
 
+pub mod cli;

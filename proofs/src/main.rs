@@ -1,1 +1,83 @@
-fn main() {}
+//! `xverify`: offline proofs of who can reach what across an AWS estate.
+
+use std::io::{BufReader, Read};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xverify_proofs::cli::eval::{run_eval, EvalOptions};
+
+#[derive(Parser)]
+#[command(name = "xverify", version, about = "Who can reach what across an AWS estate, with proof")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide requests offline: JSON Lines of cases in, one decision per line out.
+    Eval {
+        /// Case file (JSON Lines); `-` for standard input.
+        file: String,
+        /// Include each deciding statement's text in `explain`.
+        #[arg(long)]
+        explain: bool,
+        /// Compare each decision with the case's `expect`; exit 1 on any difference.
+        #[arg(long)]
+        check: bool,
+        /// Do not enforce AWS's policy size limits.
+        #[arg(long)]
+        no_size_limits: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Eval {
+            file,
+            explain,
+            check,
+            no_size_limits,
+        } => {
+            let opts = EvalOptions {
+                explain,
+                check,
+                no_size_limits,
+            };
+            let input: Box<dyn Read> = if file == "-" {
+                Box::new(std::io::stdin())
+            } else {
+                match std::fs::File::open(&file) {
+                    Ok(f) => Box::new(f),
+                    Err(e) => {
+                        eprintln!("xverify: {file}: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            };
+            let stdout = std::io::stdout();
+            let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            match run_eval(BufReader::with_capacity(1 << 16, input), out, &opts) {
+                Ok(sum) => {
+                    if check {
+                        eprintln!("eval: {} passed, {} failed", sum.passed, sum.failed);
+                    } else if sum.errors > 0 {
+                        eprintln!("xverify: {file}: {} of {} lines in error", sum.errors, sum.cases);
+                    }
+                    ExitCode::from(sum.exit_code(check) as u8)
+                }
+                Err(e) => {
+                    eprintln!("xverify: {file}: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The `xverify` command line: subcommands and exit codes (interfaces.md).
+
+pub mod eval;
