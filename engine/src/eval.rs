@@ -269,12 +269,19 @@ fn run<'a>(
         }
     }
 
-    // Root users cannot call AssumeRole (STS API reference, AssumeRole).
-    if matches!(p, Principal::Root { .. }) && req.action_lc == "sts:assumerole" {
+    // Root users cannot call AssumeRole (STS API reference, AssumeRole), and STS accepts only
+    // signed AssumeRole calls, so anonymous callers cannot either (corpus/DECISIONS.md 3).
+    if matches!(p, Principal::Root { .. } | Principal::Anonymous) && req.action_lc == "sts:assumerole" {
         return (
             Decision::ImplicitDeny,
-            sink.on()
-                .then(|| "an account's root user cannot call sts:AssumeRole".to_string()),
+            sink.on().then(|| {
+                if matches!(p, Principal::Anonymous) {
+                    "sts:AssumeRole needs a signed request; anonymous callers cannot assume roles"
+                } else {
+                    "an account's root user cannot call sts:AssumeRole"
+                }
+                .to_string()
+            }),
         );
     }
 

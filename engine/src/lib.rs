@@ -20,6 +20,7 @@
 //! [`print`] (model → canonical JSON).
 
 pub mod case;
+pub mod estate;
 pub mod eval;
 pub mod json;
 pub mod model;

@@ -3,3 +3,4 @@
 //! The estate, the SMT encoding and the `xverify` command line, built on `xverify-engine`.
 
 pub mod cli;
+pub mod spec;

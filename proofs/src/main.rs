@@ -4,7 +4,7 @@ use std::io::{BufReader, Read};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xverify_proofs::cli::eval::{run_eval, EvalOptions};
+use xverify_proofs::cli::eval::{run_eval, run_eval_spec, EvalOptions};
 
 #[derive(Parser)]
 #[command(name = "xverify", version, about = "Who can reach what across an AWS estate, with proof")]
@@ -28,6 +28,9 @@ enum Command {
         /// Do not enforce AWS's policy size limits.
         #[arg(long)]
         no_size_limits: bool,
+        /// Evaluate requests against the estate of this spec (interfaces.md §3).
+        #[arg(long, value_name = "SPEC")]
+        spec: Option<std::path::PathBuf>,
     },
 }
 
@@ -45,7 +48,18 @@ fn main() -> ExitCode {
             explain,
             check,
             no_size_limits,
+            spec,
         } => {
+            let estate = match &spec {
+                None => None,
+                Some(p) => match xverify_proofs::spec::load_spec(p) {
+                    Ok(s) => Some(s.estate),
+                    Err(e) => {
+                        eprintln!("xverify: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+            };
             let opts = EvalOptions {
                 explain,
                 check,
@@ -64,7 +78,12 @@ fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            match run_eval(BufReader::with_capacity(1 << 16, input), out, &opts) {
+            let reader = BufReader::with_capacity(1 << 16, input);
+            let result = match &estate {
+                Some(e) => run_eval_spec(e, reader, out, &opts),
+                None => run_eval(reader, out, &opts),
+            };
+            match result {
                 Ok(sum) => {
                     if check {
                         eprintln!("eval: {} passed, {} failed", sum.passed, sum.failed);

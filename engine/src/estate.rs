@@ -1,0 +1,589 @@
+//! The estate: an AWS Organization, its accounts, their principals and resources, and the open
+//! world around them (interfaces.md §3).
+//!
+//! Given a request, [`Estate::gather`] collects what AWS would apply — the principal's identity
+//! policies (groups included), permissions boundary, session policy, the SCP levels on the
+//! principal account's path, the RCP levels on the resource account's path, the resource policy
+//! (trust policy for `sts:AssumeRole*`, key policy for KMS) — and sets the context keys AWS derives
+//! from the principal and the resource, which the caller cannot override.
+//!
+//! The open world: a principal of an account the estate does not describe exists, with identity
+//! policies that allow everything; its account is in this organization when the organization lists
+//! it (then under the SCPs of its path), else in none. A described account is complete: its
+//! principals are exactly those listed, plus its root user.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::eval::{authorize, is_kms_request, is_trust_request, PolicySet, Response};
+use crate::model::*;
+use crate::pattern::split_arn;
+
+/// An AWS Organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    pub id: String,
+    pub management_account: String,
+    pub root: OrgUnit,
+}
+
+/// The root or an OU: its attachments, accounts and child OUs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: Option<String>,
+    /// Attached SCPs; `None` when the spec does not say (then this level is not checked).
+    pub scps: Option<Vec<Policy>>,
+    /// Attached RCPs besides the implied `RCPFullAWSAccess`.
+    pub rcps: Vec<Policy>,
+    pub accounts: Vec<String>,
+    pub units: Vec<OrgUnit>,
+}
+
+/// A described account: complete, its principals exactly those listed plus its root user.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Account {
+    pub id: String,
+    pub name: Option<String>,
+    /// SCPs attached to the account itself; `None` when not given (level not checked).
+    pub scps: Option<Vec<Policy>>,
+    pub rcps: Vec<Policy>,
+    pub roles: BTreeMap<String, RoleDef>,
+    pub users: BTreeMap<String, UserDef>,
+    pub groups: BTreeMap<String, GroupDef>,
+    /// Resources by ARN.
+    pub resources: BTreeMap<String, ResourceDef>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleDef {
+    pub name: String,
+    /// `/` or `/path/`.
+    pub path: String,
+    pub trust_policy: Option<Policy>,
+    pub policies: Vec<Policy>,
+    pub permissions_boundary: Option<Policy>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserDef {
+    pub name: String,
+    pub path: String,
+    pub policies: Vec<Policy>,
+    pub groups: Vec<String>,
+    pub permissions_boundary: Option<Policy>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupDef {
+    pub policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDef {
+    pub arn: String,
+    pub policy: Option<Policy>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A whole estate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Estate {
+    pub organization: Option<Organization>,
+    pub accounts: BTreeMap<String, Account>,
+}
+
+/// A request against the estate: what the caller chooses. Everything else comes from the estate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstateRequest {
+    pub principal: Principal,
+    pub action: String,
+    pub resource: String,
+    /// Needed only for resources whose ARN has no account and that the estate does not describe.
+    pub resource_account: Option<String>,
+    /// Request-specific keys (`sts:ExternalId`, `aws:SourceIp`, ...). Keys the estate determines
+    /// are overridden.
+    pub context: Context,
+    /// A session policy the session was created with.
+    pub session_policy: Option<Policy>,
+    /// Session tags (override the role's tags of the same key).
+    pub session_tags: BTreeMap<String, String>,
+}
+
+impl EstateRequest {
+    pub fn new(principal: Principal, action: &str, resource: &str) -> EstateRequest {
+        EstateRequest {
+            principal,
+            action: action.to_string(),
+            resource: resource.to_string(),
+            resource_account: None,
+            context: Context::new(),
+            session_policy: None,
+            session_tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A request the estate cannot place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EstateError(pub String);
+
+/// Where a principal lives in the estate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Residence<'e> {
+    /// A described account's role (or a session of it).
+    Role(&'e Account, &'e RoleDef),
+    User(&'e Account, &'e UserDef),
+    /// The root user of some account.
+    Root,
+    /// An account the estate does not describe: identity policies allow everything.
+    OpenWorld,
+    /// Anonymous, a service principal or an identity provider: no identity policies.
+    NotIam,
+}
+
+/// The identity policy every principal of an undescribed account is assumed to have.
+pub fn open_world_policy() -> &'static Policy {
+    static P: OnceLock<Policy> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut p = crate::parse::parse_policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+            "open-world",
+        )
+        .unwrap_or_else(|_| Policy {
+            name: String::new(),
+            kind: PolicyKind::Identity,
+            version: None,
+            id: None,
+            statements: vec![],
+        });
+        p.name = "open world: an undescribed account's principals may be allowed anything".into();
+        p
+    })
+}
+
+impl OrgUnit {
+    /// Units from this one down to the one that lists `account` directly.
+    fn path_to<'a>(&'a self, account: &str, out: &mut Vec<&'a OrgUnit>) -> bool {
+        out.push(self);
+        if self.accounts.iter().any(|a| a == account) {
+            return true;
+        }
+        for u in &self.units {
+            if u.path_to(account, out) {
+                return true;
+            }
+        }
+        out.pop();
+        false
+    }
+
+    /// Every account listed here or below.
+    pub fn all_accounts(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.accounts.iter().map(String::as_str).collect();
+        for u in &self.units {
+            v.extend(u.all_accounts());
+        }
+        v
+    }
+}
+
+impl Organization {
+    /// The OU path root → … → the unit that holds `account`, when the account is in the org.
+    pub fn path(&self, account: &str) -> Option<Vec<&OrgUnit>> {
+        let mut out = Vec::new();
+        self.root.path_to(account, &mut out).then_some(out)
+    }
+
+    /// `aws:PrincipalOrgPaths` / `aws:ResourceOrgPaths` value: `o-…/r-…/ou-…/` (the account's
+    /// parent, trailing slash).
+    pub fn org_path(&self, account: &str) -> Option<String> {
+        let path = self.path(account)?;
+        let mut s = format!("{}/", self.id);
+        for u in path {
+            s.push_str(&u.id);
+            s.push('/');
+        }
+        Some(s)
+    }
+}
+
+impl Estate {
+    /// Is `account` a member of the organization (the management account included)?
+    pub fn in_org(&self, account: &str) -> bool {
+        self.organization
+            .as_ref()
+            .is_some_and(|o| o.path(account).is_some())
+    }
+
+    /// Does `account` fall under SCPs/RCPs (a member account, not the management account)?
+    pub fn governed(&self, account: &str) -> bool {
+        self.organization
+            .as_ref()
+            .is_some_and(|o| o.management_account != account && o.path(account).is_some())
+    }
+
+    /// Policy levels root → OUs → account for SCPs (`scp = true`) or RCPs of `account`.
+    /// A level the spec leaves unsaid is left out (not checked).
+    pub fn levels(&self, account: &str, scp: bool) -> Vec<Vec<Policy>> {
+        let Some(org) = &self.organization else {
+            return vec![];
+        };
+        if org.management_account == account {
+            return vec![];
+        }
+        let Some(path) = org.path(account) else {
+            return vec![];
+        };
+        let mut levels = Vec::new();
+        for u in path {
+            if scp {
+                if let Some(s) = &u.scps {
+                    levels.push(s.clone());
+                }
+            } else if !u.rcps.is_empty() {
+                levels.push(u.rcps.clone());
+            }
+        }
+        if let Some(a) = self.accounts.get(account) {
+            if scp {
+                if let Some(s) = &a.scps {
+                    levels.push(s.clone());
+                }
+            } else if !a.rcps.is_empty() {
+                levels.push(a.rcps.clone());
+            }
+        }
+        levels
+    }
+
+    /// Find where `p` lives; an error when a described account does not have it.
+    pub fn residence(&self, p: &Principal) -> Result<Residence<'_>, EstateError> {
+        let Some(acct) = p.account() else {
+            return Ok(Residence::NotIam);
+        };
+        if matches!(p, Principal::Root { .. }) {
+            return Ok(Residence::Root);
+        }
+        let Some(a) = self.accounts.get(acct) else {
+            return Ok(Residence::OpenWorld);
+        };
+        match p {
+            Principal::User { name, .. } => a.users.get(name).map(|u| Residence::User(a, u)).ok_or_else(|| {
+                EstateError(format!("account {acct} is described and has no user {}", crate::json::quote(name)))
+            }),
+            Principal::Role { name, .. } | Principal::AssumedRole { role: name, .. } => {
+                a.roles.get(name).map(|r| Residence::Role(a, r)).ok_or_else(|| {
+                    EstateError(format!("account {acct} is described and has no role {}", crate::json::quote(name)))
+                })
+            }
+            Principal::FederatedUser { name, .. } => Err(EstateError(format!(
+                "federated user {} of described account {acct}: federation sessions are not modelled in described accounts",
+                crate::json::quote(name)
+            ))),
+            _ => Ok(Residence::OpenWorld),
+        }
+    }
+
+    /// The resource's owning account, policy and tags.
+    pub fn resource(&self, arn: &str) -> (Option<String>, Option<&Policy>, Option<&BTreeMap<String, String>>) {
+        let parts = split_arn(arn);
+        // IAM roles are the resource of sts:AssumeRole: the trust policy is their policy.
+        if let Some([_, _, "iam", _, acct, res]) = parts {
+            if let Some(rest) = res.strip_prefix("role/") {
+                let name = rest.rsplit('/').next().unwrap_or(rest);
+                if let Some(r) = self.accounts.get(acct).and_then(|a| a.roles.get(name)) {
+                    return (Some(acct.to_string()), r.trust_policy.as_ref(), Some(&r.tags));
+                }
+                return (Some(acct.to_string()), None, None);
+            }
+        }
+        let mut candidates = vec![arn.to_string()];
+        if let Some([_, _, svc, _, _, res]) = parts {
+            match svc {
+                // An object's policy is its bucket's.
+                "s3" => {
+                    if let Some((bucket, _)) = res.split_once('/') {
+                        candidates.push(arn[..arn.len() - res.len()].to_string() + bucket);
+                    }
+                }
+                // An index is covered by its table's policy; a stream has its own.
+                "dynamodb" => {
+                    let segs: Vec<&str> = res.split('/').collect();
+                    if segs.len() >= 4 && segs[0] == "table" && segs[2] == "index" {
+                        candidates.push(format!("{}table/{}", &arn[..arn.len() - res.len()], segs[1]));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for c in &candidates {
+            for (id, a) in &self.accounts {
+                if let Some(r) = a.resources.get(c) {
+                    return (Some(id.clone()), r.policy.as_ref(), Some(&r.tags));
+                }
+            }
+        }
+        let acct = parts
+            .map(|p| p[4])
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string);
+        (acct, None, None)
+    }
+
+    /// Gather the policies and context AWS would apply to `er` (see the module docs).
+    pub fn gather(&self, er: &EstateRequest) -> Result<(PolicySet, Request), EstateError> {
+        let p = &er.principal;
+        let residence = self.residence(p)?;
+        let mut set = PolicySet::default();
+        let mut ctx = er.context.clone();
+        let mut tags: Option<BTreeMap<String, String>> = None;
+        match residence {
+            Residence::Role(_, r) => {
+                set.identity = r.policies.clone();
+                set.boundary = r.permissions_boundary.clone();
+                let mut t = r.tags.clone();
+                t.extend(er.session_tags.clone());
+                tags = Some(t);
+                ctx.insert(
+                    "aws:PrincipalArn",
+                    ContextValue::One(format!(
+                        "arn:aws:iam::{}:role{}{}",
+                        p.account().unwrap_or_default(),
+                        r.path,
+                        r.name
+                    )),
+                );
+            }
+            Residence::User(a, u) => {
+                set.identity = u.policies.clone();
+                for g in &u.groups {
+                    if let Some(gd) = a.groups.get(g) {
+                        set.identity.extend(gd.policies.iter().cloned());
+                    }
+                }
+                set.boundary = u.permissions_boundary.clone();
+                tags = Some(u.tags.clone());
+            }
+            Residence::OpenWorld => {
+                set.identity = vec![open_world_policy().clone()];
+                if !er.session_tags.is_empty() {
+                    for (k, v) in &er.session_tags {
+                        ctx.insert(&format!("aws:PrincipalTag/{k}"), ContextValue::One(v.clone()));
+                    }
+                }
+            }
+            Residence::Root => tags = Some(BTreeMap::new()),
+            Residence::NotIam => {}
+        }
+        if p.is_iam() {
+            set.session = er.session_policy.clone();
+        }
+        if let Some(t) = tags {
+            // The estate knows the principal's tags: the caller cannot add or change any.
+            let keys: Vec<String> = ctx
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .filter(|k| k.to_ascii_lowercase().starts_with("aws:principaltag/"))
+                .collect();
+            for k in keys {
+                ctx.remove(&k);
+            }
+            for (k, v) in t {
+                ctx.insert(&format!("aws:PrincipalTag/{k}"), ContextValue::One(v));
+            }
+        }
+
+        // Organization keys of the principal.
+        if let Some(acct) = p.account() {
+            self.set_org_keys(&mut ctx, acct, "aws:PrincipalOrgID", "aws:PrincipalOrgPaths");
+            if self.governed(acct) {
+                set.scps = self.levels(acct, true);
+            }
+        } else {
+            ctx.remove("aws:PrincipalOrgID");
+            ctx.remove("aws:PrincipalOrgPaths");
+            // A service acting for a source account: the source's org keys follow from it.
+            if let Some(src) = ctx.get_single("aws:sourceaccount").map(str::to_string) {
+                self.set_org_keys(&mut ctx, &src, "aws:SourceOrgID", "aws:SourceOrgPaths");
+            }
+        }
+
+        // The resource side.
+        let (racct, rpolicy, rtags) = self.resource(&er.resource);
+        let resource_account = racct.or_else(|| er.resource_account.clone());
+        set.resource = rpolicy.cloned();
+        if let Some(b) = &resource_account {
+            ctx.insert("aws:ResourceAccount", ContextValue::One(b.clone()));
+            self.set_org_keys(&mut ctx, b, "aws:ResourceOrgID", "aws:ResourceOrgPaths");
+            if self.governed(b) {
+                set.rcps = self.levels(b, false);
+            }
+        }
+        if let Some(t) = rtags {
+            let keys: Vec<String> = ctx
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .filter(|k| k.to_ascii_lowercase().starts_with("aws:resourcetag/"))
+                .collect();
+            for k in keys {
+                ctx.remove(&k);
+            }
+            for (k, v) in t {
+                ctx.insert(&format!("aws:ResourceTag/{k}"), ContextValue::One(v.clone()));
+            }
+        }
+        // Keys that follow from the principal itself.
+        if let Some(arn) = p.principal_arn() {
+            if !matches!(residence, Residence::Role(..)) {
+                ctx.insert("aws:PrincipalArn", ContextValue::One(arn));
+            }
+        } else {
+            ctx.remove("aws:PrincipalArn");
+        }
+        match p.account() {
+            Some(a) => ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_string())),
+            None => ctx.remove("aws:PrincipalAccount"),
+        }
+        ctx.insert("aws:PrincipalType", ContextValue::One(p.principal_type().into()));
+        ctx.insert(
+            "aws:PrincipalIsAWSService",
+            ContextValue::One(
+                if matches!(p, Principal::Service(_)) {
+                    "true"
+                } else {
+                    "false"
+                }
+                .into(),
+            ),
+        );
+        match p {
+            Principal::User { name, .. } => ctx.insert("aws:username", ContextValue::One(name.clone())),
+            _ => ctx.remove("aws:username"),
+        }
+        if let Principal::AssumedRole { .. } = p {
+            // AssumeRole sets the session name; the trust-policy key follows the next session.
+        }
+        let req = Request::new(p.clone(), &er.action, &er.resource, resource_account, ctx);
+        Ok((set, req))
+    }
+
+    fn set_org_keys(&self, ctx: &mut Context, account: &str, id_key: &str, paths_key: &str) {
+        match &self.organization {
+            Some(org) if self.in_org(account) => {
+                ctx.insert(id_key, ContextValue::One(org.id.clone()));
+                if let Some(path) = org.org_path(account) {
+                    ctx.insert(paths_key, ContextValue::Many(vec![path]));
+                }
+            }
+            Some(org) => {
+                // Not in this organization: it cannot claim this organization's ID.
+                if ctx.get_single(&id_key.to_ascii_lowercase()) == Some(org.id.as_str()) {
+                    ctx.remove(id_key);
+                    ctx.remove(paths_key);
+                }
+                if let Some(v) = ctx.get(&paths_key.to_ascii_lowercase()) {
+                    if v.values().iter().any(|p| p.starts_with(&format!("{}/", org.id))) {
+                        ctx.remove(paths_key);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Decide one request against the estate.
+    pub fn authorize_owned(&self, er: &EstateRequest) -> Result<(Decision, PolicySet, Request), EstateError> {
+        let (set, req) = self.gather(er)?;
+        let d = crate::eval::decide(&set, &req);
+        Ok((d, set, req))
+    }
+
+    /// Replay a chain of requests: every step but the last is an `sts:AssumeRole` whose session is
+    /// the next step's principal. Returns each step's decision; stops at the first that is not
+    /// allowed. Role chaining (a role session assuming a role) caps sessions at one hour.
+    pub fn replay_chain(&self, steps: &[EstateRequest]) -> Result<Vec<ChainStep>, EstateError> {
+        let mut out = Vec::new();
+        for (i, st) in steps.iter().enumerate() {
+            if i + 1 < steps.len() {
+                if !st.action.eq_ignore_ascii_case("sts:AssumeRole") {
+                    return Err(EstateError(format!("chain step {i}: only sts:AssumeRole can lead to another step, found {}", st.action)));
+                }
+                let next = &steps[i + 1].principal;
+                let Principal::AssumedRole { account, role, session, .. } = next else {
+                    return Err(EstateError(format!("chain step {}: the principal must be a session of the role assumed at step {i}", i + 1)));
+                };
+                let expect_prefix = format!("arn:aws:iam::{account}:role/");
+                let role_matches = st.resource.starts_with(&expect_prefix)
+                    && st.resource.rsplit('/').next() == Some(role.as_str());
+                if !role_matches {
+                    return Err(EstateError(format!(
+                        "chain step {}: {} is not a session of {}",
+                        i + 1,
+                        next.to_arn_string(),
+                        st.resource
+                    )));
+                }
+                if !valid_session_name(session) {
+                    return Err(EstateError(format!(
+                        "chain step {}: session name {} is not 2-64 characters of [A-Za-z0-9_+=,.@-]",
+                        i + 1,
+                        crate::json::quote(session)
+                    )));
+                }
+            }
+            let (set, req) = self.gather(st)?;
+            let mut decision = crate::eval::decide(&set, &req);
+            let mut note = None;
+            if decision == Decision::Allow
+                && matches!(st.principal, Principal::AssumedRole { .. })
+                && st.action.eq_ignore_ascii_case("sts:AssumeRole")
+            {
+                if let Some(d) = st.context.get_single("sts:durationseconds") {
+                    if d.parse::<u64>().is_ok_and(|d| d > 3600) {
+                        decision = Decision::ImplicitDeny;
+                        note = Some("role chaining limits a session to one hour (DurationSeconds > 3600)".to_string());
+                    }
+                }
+            }
+            let allowed = decision == Decision::Allow;
+            out.push(ChainStep { decision, note, set, request: req });
+            if !allowed {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One replayed step of a chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainStep {
+    pub decision: Decision,
+    pub note: Option<String>,
+    pub set: PolicySet,
+    pub request: Request,
+}
+
+impl ChainStep {
+    /// The step's decision with the statements that made it.
+    pub fn explain(&self) -> Response<'_> {
+        authorize(&self.set, &self.request)
+    }
+}
+
+/// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.
+pub fn valid_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// Is this request's resource governed by a resource policy that must allow (trust, key)?
+pub fn must_allow(action_lc: &str, resource: &str) -> bool {
+    is_trust_request(action_lc, resource) || is_kms_request(action_lc, resource)
+}

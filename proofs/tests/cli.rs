@@ -1,0 +1,171 @@
+//! The `xverify` binary end to end: known-answer vectors through `eval --check`, every scenario's
+//! requests through `eval --spec --check`, exit codes, and spec error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn xverify(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(args)
+        .output()
+        .expect("run xverify")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn vectors_pass_eval_check() {
+    let dir = root().join("corpus/vectors");
+    let fs = files(&dir, ".jsonl");
+    assert!(!fs.is_empty());
+    for f in fs {
+        let out = xverify(&["eval", "--check", f.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let bad: Vec<&str> = stdout.lines().filter(|l| l.contains("\"ok\":false")).collect();
+        assert!(bad.is_empty(), "{}: {}", f.display(), bad.join("\n"));
+        assert_eq!(out.status.code(), Some(0), "{}", f.display());
+    }
+}
+
+#[test]
+fn scenario_requests_pass_eval_spec_check() {
+    let dirs: Vec<PathBuf> = files(&root().join("corpus/specs"), "")
+        .into_iter()
+        .filter(|d| d.join("spec.json").is_file())
+        .collect();
+    assert!(dirs.len() >= 9, "one spec per scenario");
+    for d in dirs {
+        let spec = d.join("spec.json");
+        let reqs = d.join("requests.jsonl");
+        let out = xverify(&[
+            "eval",
+            "--check",
+            "--spec",
+            spec.to_str().unwrap(),
+            reqs.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let bad: Vec<&str> = stdout.lines().filter(|l| l.contains("\"ok\":false")).collect();
+        assert!(bad.is_empty(), "{}: {}", d.display(), bad.join("\n"));
+        assert_eq!(out.status.code(), Some(0), "{}", d.display());
+    }
+}
+
+#[test]
+fn eval_reports_bad_lines_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("xverify-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("cases.jsonl");
+    let good = r#"{"id":"ok","identity_policies":[{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}],"request":{"principal":"arn:aws:iam::111111111111:user/bob","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+    let bad = r#"{"id":"bad","identity_policies":[{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqual":{"a":"b"}}}]}],"request":{"principal":"arn:aws:iam::111111111111:user/bob","action":"s3:GetObject","resource":"*"}}"#;
+    std::fs::write(&f, format!("{good}\nnot json\n{bad}\n{good}\n")).unwrap();
+    let out = xverify(&["eval", f.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[0].starts_with(r#"{"id":"ok","decision":"Allow""#), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        r#"{"error":"line 2: invalid JSON: expected a JSON value"}"#
+    );
+    assert_eq!(
+        lines[2],
+        r#"{"id":"bad","error":"line 3: identity_policies[0].Statement[1].Condition: unknown operator \"StringEqual\" (did you mean \"StringEquals\"?)"}"#
+    );
+    assert!(lines[3].starts_with(r#"{"id":"ok","decision":"Allow""#));
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn spec_error(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("xverify-spec-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("spec.json");
+    std::fs::write(&f, text).unwrap();
+    let reqs = dir.join("r.jsonl");
+    std::fs::write(&reqs, "").unwrap();
+    let out = xverify(&["eval", "--spec", f.to_str().unwrap(), reqs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    err.replace(&f.display().to_string(), "spec.json")
+}
+
+#[test]
+fn spec_mistakes_name_file_line_and_path() {
+    let bad_operator = r#"{
+  "accounts": {
+    "222222222222": {
+      "roles": {
+        "R": {
+          "trust_policy": {"Statement": {"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEqual": {"sts:ExternalId": "x"}}}}
+        }
+      }
+    }
+  }
+}"#;
+    assert_eq!(
+        spec_error("op", bad_operator),
+        "xverify: spec.json:7: accounts.222222222222.roles.R.trust_policy.Statement.Condition: unknown operator \"StringEqual\" (did you mean \"StringEquals\"?)\n"
+    );
+    let unknown_account_in_ou = r#"{
+  "organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111", "policies": {},
+    "root": {"id": "r-a1b2", "accounts": ["111111111111"],
+      "units": [{"id": "ou-a1b2-prod0001", "accounts": ["22222222222"]}]}}
+}"#;
+    assert_eq!(
+        spec_error("ou", unknown_account_in_ou),
+        "xverify: spec.json:4: organization.root.units[0].accounts[0]: invalid account ID \"22222222222\": expected 12 digits\n"
+    );
+    let duplicate_role = r#"{
+  "accounts": {
+    "222222222222": {
+      "roles": {
+        "R": {"trust_policy": {"Statement": {"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "sts:AssumeRole"}}},
+        "R": {}
+      }
+    }
+  }
+}"#;
+    assert_eq!(
+        spec_error("dup", duplicate_role),
+        "xverify: spec.json:6: accounts.222222222222.roles.R: duplicate role \"R\"\n"
+    );
+    let unlisted_member = r#"{
+  "organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111", "policies": {"FullAWSAccess": {"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}},
+    "root": {"id": "r-a1b2", "scps": ["FullAWSAccess"], "accounts": ["111111111111"]}},
+  "accounts": {"333333333333": {"scps": ["FullAWSAccess"]}}
+}"#;
+    assert_eq!(
+        spec_error("unlisted", unlisted_member),
+        "xverify: spec.json:4: accounts.333333333333.scps: account 333333333333 has SCPS attached but the organization does not list it under its root or any OU\n"
+    );
+    let unknown_policy = r#"{
+  "organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+    "policies": {"FullAWSAccess": {"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}},
+    "root": {"id": "r-a1b2", "scps": ["FullAWSAcess"], "accounts": ["111111111111"]}}
+}"#;
+    assert_eq!(
+        spec_error("pol", unknown_policy),
+        "xverify: spec.json:4: organization.root.scps[0]: unknown policy \"FullAWSAcess\" (did you mean \"FullAWSAccess\"?)\n"
+    );
+    let unknown_field = r#"{"accounts": {"222222222222": {"rolse": {}}}}"#;
+    assert_eq!(
+        spec_error("field", unknown_field),
+        "xverify: spec.json:1: accounts.222222222222.rolse: unknown field \"rolse\" (did you mean \"roles\"?)\n"
+    );
+}
