@@ -96,19 +96,44 @@ const CASE_FIELDS: &[&str] = &[
     "request",
 ];
 
+/// A line read as far as it goes: its id and expectation even when the case itself is bad.
+pub struct Line {
+    pub id: Option<String>,
+    pub expect: Option<Expect>,
+    pub case: Result<Case, CaseError>,
+}
+
 impl Case {
+    /// Read one case line, keeping its id and `expect` even when the rest is bad.
+    pub fn parse_line(line: &str, opts: ParseOptions) -> Line {
+        match Json::parse(line) {
+            Err(e) => Line {
+                id: None,
+                expect: None,
+                case: Err(CaseError::new(
+                    "",
+                    Span {
+                        start: e.offset,
+                        end: e.offset,
+                    },
+                    format!("invalid JSON: {}", e.message),
+                )),
+            },
+            Ok(j) => Line {
+                id: id_of(&j),
+                expect: expect_of(&j),
+                case: Case::from_json(&j, line, opts),
+            },
+        }
+    }
+
     /// Read one case line.
     pub fn parse(line: &str, opts: ParseOptions) -> Result<Case, CaseError> {
-        let j = Json::parse(line).map_err(|e| {
-            CaseError::new(
-                "",
-                Span {
-                    start: e.offset,
-                    end: e.offset,
-                },
-                format!("invalid JSON: {}", e.message),
-            )
-        })?;
+        Case::parse_line(line, opts).case
+    }
+
+    /// Read a case from its parsed line (`src` is the line's text).
+    pub fn from_json(j: &Json, line: &str, opts: ParseOptions) -> Result<Case, CaseError> {
         if j.as_object().is_none() {
             return Err(CaseError::new(
                 "",
@@ -118,7 +143,7 @@ impl Case {
         }
         let expect = match j.get("expect") {
             None => None,
-            Some(v) => Some(expect_of(&j).ok_or_else(|| {
+            Some(v) => Some(expect_of(j).ok_or_else(|| {
                 CaseError::new(
                     "expect",
                     v.span,
@@ -184,7 +209,7 @@ impl Case {
             }
         }
         Ok(Case {
-            id: id_of(&j),
+            id: id_of(j),
             policies: set,
             request,
             expect,
@@ -216,7 +241,9 @@ pub fn read_policy(
         let name = match v.get("name") {
             Some(n) => n
                 .as_str()
-                .ok_or_else(|| CaseError::new(&join_path(path, "name"), n.span, "expected a string"))?
+                .ok_or_else(|| {
+                    CaseError::new(&join_path(path, "name"), n.span, "expected a string")
+                })?
                 .to_string(),
             None => path.to_string(),
         };
@@ -225,7 +252,10 @@ pub fn read_policy(
                 return Err(CaseError::new(
                     &join_path(path, &k.name),
                     k.span,
-                    format!("unknown field {} (a named policy is {{\"name\": ..., \"policy\": ...}})", quote(&k.name)),
+                    format!(
+                        "unknown field {} (a named policy is {{\"name\": ..., \"policy\": ...}})",
+                        quote(&k.name)
+                    ),
                 ));
             }
         }
@@ -233,10 +263,17 @@ pub fn read_policy(
         return policy_from_json_with(doc, src, kind, &name, opts)
             .map_err(|e| CaseError::from(e.with_prefix(&pp)));
     }
-    policy_from_json_with(v, src, kind, path, opts).map_err(|e| CaseError::from(e.with_prefix(path)))
+    policy_from_json_with(v, src, kind, path, opts)
+        .map_err(|e| CaseError::from(e.with_prefix(path)))
 }
 
-const REQUEST_FIELDS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
+const REQUEST_FIELDS: &[&str] = &[
+    "principal",
+    "action",
+    "resource",
+    "resource_account",
+    "context",
+];
 
 /// Read `{"principal", "action", "resource", "resource_account"?, "context"?}`.
 pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
@@ -254,13 +291,15 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
                 k.span,
                 format!("unknown field {}", quote(&k.name)),
             );
-            return Err(match crate::parse::suggest(&k.name, REQUEST_FIELDS.iter().copied()) {
-                Some(s) => CaseError {
-                    message: format!("{} (did you mean {}?)", e.message, quote(s)),
-                    ..e
+            return Err(
+                match crate::parse::suggest(&k.name, REQUEST_FIELDS.iter().copied()) {
+                    Some(s) => CaseError {
+                        message: format!("{} (did you mean {}?)", e.message, quote(s)),
+                        ..e
+                    },
+                    None => e,
                 },
-                None => e,
-            });
+            );
         }
     }
     let string = |name: &str| -> Result<Option<(&str, Span)>, CaseError> {
@@ -284,11 +323,17 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
     let principal = Principal::parse(p)
         .map_err(|e| CaseError::new(&join_path(path, "principal"), pspan, e.0))?;
     let (action, aspan) = need("action")?;
-    if action.split_once(':').is_none_or(|(s, n)| s.is_empty() || n.is_empty()) {
+    if action
+        .split_once(':')
+        .is_none_or(|(s, n)| s.is_empty() || n.is_empty())
+    {
         return Err(CaseError::new(
             &join_path(path, "action"),
             aspan,
-            format!("invalid action {}: expected \"service:Action\"", quote(action)),
+            format!(
+                "invalid action {}: expected \"service:Action\"",
+                quote(action)
+            ),
         ));
     }
     let (resource, rspan) = need("resource")?;
@@ -296,7 +341,10 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
         return Err(CaseError::new(
             &join_path(path, "resource"),
             rspan,
-            format!("invalid resource {}: expected an ARN or \"*\"", quote(resource)),
+            format!(
+                "invalid resource {}: expected an ARN or \"*\"",
+                quote(resource)
+            ),
         ));
     }
     let resource_account = string("resource_account")?.map(|(s, _)| s.to_string());
@@ -335,7 +383,10 @@ pub fn read_context(path: &str, v: &Json) -> Result<Context, CaseError> {
             _ => Err(CaseError::new(
                 p,
                 x.span,
-                format!("a context value must be a string or an array of strings, found {}", x.kind_name()),
+                format!(
+                    "a context value must be a string or an array of strings, found {}",
+                    x.kind_name()
+                ),
             )),
         }
     };

@@ -290,14 +290,25 @@ impl Estate {
     }
 
     /// The resource's owning account, policy and tags.
-    pub fn resource(&self, arn: &str) -> (Option<String>, Option<&Policy>, Option<&BTreeMap<String, String>>) {
+    pub fn resource(
+        &self,
+        arn: &str,
+    ) -> (
+        Option<String>,
+        Option<&Policy>,
+        Option<&BTreeMap<String, String>>,
+    ) {
         let parts = split_arn(arn);
         // IAM roles are the resource of sts:AssumeRole: the trust policy is their policy.
         if let Some([_, _, "iam", _, acct, res]) = parts {
             if let Some(rest) = res.strip_prefix("role/") {
                 let name = rest.rsplit('/').next().unwrap_or(rest);
                 if let Some(r) = self.accounts.get(acct).and_then(|a| a.roles.get(name)) {
-                    return (Some(acct.to_string()), r.trust_policy.as_ref(), Some(&r.tags));
+                    return (
+                        Some(acct.to_string()),
+                        r.trust_policy.as_ref(),
+                        Some(&r.tags),
+                    );
                 }
                 return (Some(acct.to_string()), None, None);
             }
@@ -315,7 +326,11 @@ impl Estate {
                 "dynamodb" => {
                     let segs: Vec<&str> = res.split('/').collect();
                     if segs.len() >= 4 && segs[0] == "table" && segs[2] == "index" {
-                        candidates.push(format!("{}table/{}", &arn[..arn.len() - res.len()], segs[1]));
+                        candidates.push(format!(
+                            "{}table/{}",
+                            &arn[..arn.len() - res.len()],
+                            segs[1]
+                        ));
                     }
                 }
                 _ => {}
@@ -373,7 +388,10 @@ impl Estate {
                 set.identity = vec![open_world_policy().clone()];
                 if !er.session_tags.is_empty() {
                     for (k, v) in &er.session_tags {
-                        ctx.insert(&format!("aws:PrincipalTag/{k}"), ContextValue::One(v.clone()));
+                        ctx.insert(
+                            &format!("aws:PrincipalTag/{k}"),
+                            ContextValue::One(v.clone()),
+                        );
                     }
                 }
             }
@@ -400,7 +418,12 @@ impl Estate {
 
         // Organization keys of the principal.
         if let Some(acct) = p.account() {
-            self.set_org_keys(&mut ctx, acct, "aws:PrincipalOrgID", "aws:PrincipalOrgPaths");
+            self.set_org_keys(
+                &mut ctx,
+                acct,
+                "aws:PrincipalOrgID",
+                "aws:PrincipalOrgPaths",
+            );
             if self.governed(acct) {
                 set.scps = self.levels(acct, true);
             }
@@ -434,7 +457,10 @@ impl Estate {
                 ctx.remove(&k);
             }
             for (k, v) in t {
-                ctx.insert(&format!("aws:ResourceTag/{k}"), ContextValue::One(v.clone()));
+                ctx.insert(
+                    &format!("aws:ResourceTag/{k}"),
+                    ContextValue::One(v.clone()),
+                );
             }
         }
         // Keys that follow from the principal itself.
@@ -449,7 +475,10 @@ impl Estate {
             Some(a) => ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_string())),
             None => ctx.remove("aws:PrincipalAccount"),
         }
-        ctx.insert("aws:PrincipalType", ContextValue::One(p.principal_type().into()));
+        ctx.insert(
+            "aws:PrincipalType",
+            ContextValue::One(p.principal_type().into()),
+        );
         ctx.insert(
             "aws:PrincipalIsAWSService",
             ContextValue::One(
@@ -462,7 +491,9 @@ impl Estate {
             ),
         );
         match p {
-            Principal::User { name, .. } => ctx.insert("aws:username", ContextValue::One(name.clone())),
+            Principal::User { name, .. } => {
+                ctx.insert("aws:username", ContextValue::One(name.clone()))
+            }
             _ => ctx.remove("aws:username"),
         }
         if let Principal::AssumedRole { .. } = p {
@@ -487,7 +518,10 @@ impl Estate {
                     ctx.remove(paths_key);
                 }
                 if let Some(v) = ctx.get(&paths_key.to_ascii_lowercase()) {
-                    if v.values().iter().any(|p| p.starts_with(&format!("{}/", org.id))) {
+                    if v.values()
+                        .iter()
+                        .any(|p| p.starts_with(&format!("{}/", org.id)))
+                    {
                         ctx.remove(paths_key);
                     }
                 }
@@ -497,7 +531,10 @@ impl Estate {
     }
 
     /// Decide one request against the estate.
-    pub fn authorize_owned(&self, er: &EstateRequest) -> Result<(Decision, PolicySet, Request), EstateError> {
+    pub fn authorize_owned(
+        &self,
+        er: &EstateRequest,
+    ) -> Result<(Decision, PolicySet, Request), EstateError> {
         let (set, req) = self.gather(er)?;
         let d = crate::eval::decide(&set, &req);
         Ok((d, set, req))
@@ -511,10 +548,19 @@ impl Estate {
         for (i, st) in steps.iter().enumerate() {
             if i + 1 < steps.len() {
                 if !st.action.eq_ignore_ascii_case("sts:AssumeRole") {
-                    return Err(EstateError(format!("chain step {i}: only sts:AssumeRole can lead to another step, found {}", st.action)));
+                    return Err(EstateError(format!(
+                        "chain step {i}: only sts:AssumeRole can lead to another step, found {}",
+                        st.action
+                    )));
                 }
                 let next = &steps[i + 1].principal;
-                let Principal::AssumedRole { account, role, session, .. } = next else {
+                let Principal::AssumedRole {
+                    account,
+                    role,
+                    session,
+                    ..
+                } = next
+                else {
                     return Err(EstateError(format!("chain step {}: the principal must be a session of the role assumed at step {i}", i + 1)));
                 };
                 let expect_prefix = format!("arn:aws:iam::{account}:role/");
@@ -546,12 +592,20 @@ impl Estate {
                 if let Some(d) = st.context.get_single("sts:durationseconds") {
                     if d.parse::<u64>().is_ok_and(|d| d > 3600) {
                         decision = Decision::ImplicitDeny;
-                        note = Some("role chaining limits a session to one hour (DurationSeconds > 3600)".to_string());
+                        note = Some(
+                            "role chaining limits a session to one hour (DurationSeconds > 3600)"
+                                .to_string(),
+                        );
                     }
                 }
             }
             let allowed = decision == Decision::Allow;
-            out.push(ChainStep { decision, note, set, request: req });
+            out.push(ChainStep {
+                decision,
+                note,
+                set,
+                request: req,
+            });
             if !allowed {
                 break;
             }

@@ -271,7 +271,9 @@ fn run<'a>(
 
     // Root users cannot call AssumeRole (STS API reference, AssumeRole), and STS accepts only
     // signed AssumeRole calls, so anonymous callers cannot either (corpus/DECISIONS.md 3).
-    if matches!(p, Principal::Root { .. } | Principal::Anonymous) && req.action_lc == "sts:assumerole" {
+    if matches!(p, Principal::Root { .. } | Principal::Anonymous)
+        && req.action_lc == "sts:assumerole"
+    {
         return (
             Decision::ImplicitDeny,
             sink.on().then(|| {
@@ -363,7 +365,12 @@ fn run<'a>(
     let (granted, via_identity, via_resource, why) = if !iam {
         // Anonymous callers, service principals, identity providers: only a resource policy grants.
         let g = rbest.is_some();
-        (g, false, g, "no resource policy statement allows this caller")
+        (
+            g,
+            false,
+            g,
+            "no resource policy statement allows this caller",
+        )
     } else if same_account {
         // §1.3: the union of the identity path and the resource path.
         let standalone = match rbest {
@@ -418,7 +425,10 @@ fn run<'a>(
             if matches!(p, Principal::Root { .. }) && !via_resource && o.is_empty() {
                 return (
                     Decision::Allow,
-                    Some("the account's root user is allowed everything in its own account".to_string()),
+                    Some(
+                        "the account's root user is allowed everything in its own account"
+                            .to_string(),
+                    ),
                 );
             }
         }
@@ -562,20 +572,16 @@ pub fn principal_set_match(
         };
         best = best.max(m);
     }
-    match p {
+    let named = match p {
         Principal::Service(s) => {
-            if set.service.iter().any(|x| x.eq_ignore_ascii_case(s))
+            set.service.iter().any(|x| x.eq_ignore_ascii_case(s))
                 || set.federated.iter().any(|x| x.eq_ignore_ascii_case(s))
-            {
-                best = Some(PrincipalMatch::Direct);
-            }
         }
-        Principal::IdentityProvider(s) => {
-            if set.federated.iter().any(|x| x == s) {
-                best = Some(PrincipalMatch::Direct);
-            }
-        }
-        _ => {}
+        Principal::IdentityProvider(s) => set.federated.iter().any(|x| x == s),
+        _ => false,
+    };
+    if named {
+        best = Some(PrincipalMatch::Direct);
     }
     best
 }
@@ -597,11 +603,15 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
         Principal::Root { account, .. } => account_listed(account),
         Principal::User { account, name, .. } => {
             account_listed(account)
-                && listed(&|e| matches!(e, AwsPrincipalRef::User { account: a, name: n, .. } if a == account && n == name))
+                && listed(
+                    &|e| matches!(e, AwsPrincipalRef::User { account: a, name: n, .. } if a == account && n == name),
+                )
         }
         Principal::Role { account, name, .. } => {
             account_listed(account)
-                && listed(&|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == name))
+                && listed(
+                    &|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == name),
+                )
         }
         Principal::AssumedRole {
             account,
@@ -610,12 +620,18 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
             ..
         } => {
             account_listed(account)
-                && listed(&|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == role))
-                && listed(&|e| matches!(e, AwsPrincipalRef::AssumedRole { account: a, role: r, session: s, .. } if a == account && r == role && s == session))
+                && listed(
+                    &|e| matches!(e, AwsPrincipalRef::Role { account: a, name: n, .. } if a == account && n == role),
+                )
+                && listed(
+                    &|e| matches!(e, AwsPrincipalRef::AssumedRole { account: a, role: r, session: s, .. } if a == account && r == role && s == session),
+                )
         }
         Principal::FederatedUser { account, name, .. } => {
             account_listed(account)
-                && listed(&|e| matches!(e, AwsPrincipalRef::FederatedUser { account: a, name: n, .. } if a == account && n == name))
+                && listed(
+                    &|e| matches!(e, AwsPrincipalRef::FederatedUser { account: a, name: n, .. } if a == account && n == name),
+                )
         }
     }
 }
@@ -684,9 +700,7 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
                 _ => false,
             })
         }
-        CondValues::Binary(bs) => {
-            crate::pattern::decode_base64(v).is_some_and(|x| bs.iter().any(|b| *b == x))
-        }
+        CondValues::Binary(bs) => crate::pattern::decode_base64(v).is_some_and(|x| bs.contains(&x)),
         CondValues::Ips(cs) => {
             crate::pattern::IpValue::parse(v).is_some_and(|ip| cs.iter().any(|c| c.contains(&ip)))
         }

@@ -338,8 +338,8 @@ impl Parser<'_> {
                             } else {
                                 hi
                             };
-                            let ch = char::from_u32(cp)
-                                .ok_or_else(|| self.err("invalid \\u escape"))?;
+                            let ch =
+                                char::from_u32(cp).ok_or_else(|| self.err("invalid \\u escape"))?;
                             out.push(ch);
                         }
                         _ => {
@@ -452,7 +452,10 @@ mod tests {
         assert!(Json::parse("\"\\ud800\"").is_err());
         assert!(Json::parse("{} x").is_err());
         let deep = "[".repeat(MAX_DEPTH + 2);
-        assert_eq!(Json::parse(&deep).unwrap_err().message, "JSON nested too deeply");
+        assert_eq!(
+            Json::parse(&deep).unwrap_err().message,
+            "JSON nested too deeply"
+        );
     }
 
     #[test]

@@ -498,13 +498,10 @@ impl Principal {
             }
             return Ok(Principal::Service(s.to_string()));
         }
-        let bad = |why: &str| {
-            PrincipalParseError(format!(
-                "principal {}: {why}",
-                crate::json::quote(s)
-            ))
-        };
-        let parts = crate::pattern::split_arn(s).ok_or_else(|| bad("not an ARN (arn:partition:service:region:account:resource)"))?;
+        let bad =
+            |why: &str| PrincipalParseError(format!("principal {}: {why}", crate::json::quote(s)));
+        let parts = crate::pattern::split_arn(s)
+            .ok_or_else(|| bad("not an ARN (arn:partition:service:region:account:resource)"))?;
         let [_, partition, service, _region, account, res] = parts;
         if !valid_account(account) {
             return Err(bad("the account must be 12 digits"));
@@ -516,7 +513,9 @@ impl Principal {
                 if res == "root" {
                     return Ok(Principal::Root { partition, account });
                 }
-                let (kind, rest) = res.split_once('/').ok_or_else(|| bad("expected user/, role/ or root"))?;
+                let (kind, rest) = res
+                    .split_once('/')
+                    .ok_or_else(|| bad("expected user/, role/ or root"))?;
                 let (path, name) = match rest.rfind('/') {
                     Some(i) => (format!("/{}", &rest[..=i]), rest[i + 1..].to_string()),
                     None => ("/".to_string(), rest.to_string()),
@@ -544,7 +543,9 @@ impl Principal {
                 }
             }
             "sts" => {
-                let (kind, rest) = res.split_once('/').ok_or_else(|| bad("expected assumed-role/ or federated-user/"))?;
+                let (kind, rest) = res
+                    .split_once('/')
+                    .ok_or_else(|| bad("expected assumed-role/ or federated-user/"))?;
                 match kind {
                     "assumed-role" => {
                         let (role, session) = rest
@@ -563,7 +564,9 @@ impl Principal {
                         account,
                         name: rest.to_string(),
                     }),
-                    _ => Err(bad("expected assumed-role/ROLE/SESSION or federated-user/NAME")),
+                    _ => Err(bad(
+                        "expected assumed-role/ROLE/SESSION or federated-user/NAME",
+                    )),
                 }
             }
             _ => Err(bad("expected an iam or sts ARN")),
@@ -610,7 +613,9 @@ impl Principal {
     /// `aws:PrincipalArn` as AWS sets it: for a role session, the role's ARN.
     pub fn principal_arn(&self) -> Option<String> {
         Some(match self {
-            Principal::Root { partition, account } => format!("arn:{partition}:iam::{account}:root"),
+            Principal::Root { partition, account } => {
+                format!("arn:{partition}:iam::{account}:root")
+            }
             Principal::User {
                 partition,
                 account,

@@ -442,9 +442,7 @@ impl Reader {
                     }
                 },
                 "Statement" => statement = Some(v),
-                other => {
-                    return Err(unknown(other, k.span, "policy element", other, POLICY_KEYS))
-                }
+                other => return Err(unknown(other, k.span, "policy element", other, POLICY_KEYS)),
             }
         }
         let statement =
@@ -583,8 +581,7 @@ impl Reader {
                 }
             }
         }
-        let effect =
-            effect.ok_or_else(|| PolicyError::new(path, json.span, "missing Effect"))?;
+        let effect = effect.ok_or_else(|| PolicyError::new(path, json.span, "missing Effect"))?;
         let (not_action, action_json) = action
             .ok_or_else(|| PolicyError::new(path, json.span, "missing Action or NotAction"))?;
         let action = ActionElement {
@@ -600,7 +597,10 @@ impl Reader {
                     return Err(PolicyError::new(
                         path,
                         json.span,
-                        format!("missing Principal: {} must name who it applies to", a_kind(self.kind)),
+                        format!(
+                            "missing Principal: {} must name who it applies to",
+                            a_kind(self.kind)
+                        ),
                     ));
                 }
                 if self.kind == PolicyKind::Rcp {
@@ -708,19 +708,25 @@ impl Reader {
                         return Err(PolicyError::new(
                             &p,
                             span,
-                            format!("invalid action {}: expected \"service:Action\" or \"*\"", quote(s)),
+                            format!(
+                                "invalid action {}: expected \"service:Action\" or \"*\"",
+                                quote(s)
+                            ),
                         ));
                     };
                     if svc.is_empty()
                         || name.is_empty()
-                        || !svc
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?')
+                        || !svc.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?'
+                        })
                     {
                         return Err(PolicyError::new(
                             &p,
                             span,
-                            format!("invalid action {}: expected \"service:Action\" or \"*\"", quote(s)),
+                            format!(
+                                "invalid action {}: expected \"service:Action\" or \"*\"",
+                                quote(s)
+                            ),
                         ));
                     }
                 }
@@ -802,7 +808,13 @@ impl Reader {
                             }
                         }
                         other => {
-                            return Err(unknown(&p, k.span, "principal type", other, PRINCIPAL_KEYS))
+                            return Err(unknown(
+                                &p,
+                                k.span,
+                                "principal type",
+                                other,
+                                PRINCIPAL_KEYS,
+                            ))
                         }
                     }
                 }
@@ -851,7 +863,10 @@ impl Reader {
                 let word = stripped.unwrap_or(&opk.name);
                 let e = PolicyError::new(path, opk.span, msg);
                 match suggest(word, base_names.iter().map(String::as_str)) {
-                    Some(s) => e.help(format!("did you mean {}?", quote(&format!("{}{s}", &opk.name[..prefix])))),
+                    Some(s) => e.help(format!(
+                        "did you mean {}?",
+                        quote(&format!("{}{s}", &opk.name[..prefix]))
+                    )),
                     None => e,
                 }
             })?;
@@ -860,7 +875,10 @@ impl Reader {
                 return Err(PolicyError::new(
                     &opath,
                     block.span,
-                    format!("expected an object of condition keys, found {}", block.kind_name()),
+                    format!(
+                        "expected an object of condition keys, found {}",
+                        block.kind_name()
+                    ),
                 ));
             };
             check_duplicates(&opath, keys)?;
@@ -873,7 +891,9 @@ impl Reader {
                     return Err(PolicyError::new(&kpath, key.span, "empty condition key"));
                 }
                 let raw = condition_values(&kpath, vals)?;
-                out.push(compile_condition(op, &key.name, raw, &kpath, vals.span, vars)?);
+                out.push(compile_condition(
+                    op, &key.name, raw, &kpath, vals.span, vars,
+                )?);
             }
         }
         Ok(out)
@@ -1054,7 +1074,11 @@ pub fn compile_condition(
 /// "an identity policy", "a service control policy".
 fn a_kind(kind: PolicyKind) -> String {
     let n = kind.name();
-    let article = if n.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {n}")
 }
 
@@ -1064,13 +1088,8 @@ fn is_account_id(s: &str) -> bool {
 
 /// One entry of `"AWS": ...` in a Principal element (iam-semantics.md §3.4).
 fn aws_principal(path: &str, span: Span, s: &str) -> Result<AwsPrincipalRef, PolicyError> {
-    let bad = |why: &str| {
-        PolicyError::new(
-            path,
-            span,
-            format!("invalid principal {}: {why}", quote(s)),
-        )
-    };
+    let bad =
+        |why: &str| PolicyError::new(path, span, format!("invalid principal {}: {why}", quote(s)));
     if s == "*" {
         return Ok(AwsPrincipalRef::Any);
     }
@@ -1133,7 +1152,9 @@ fn aws_principal(path: &str, span: Span, s: &str) -> Result<AwsPrincipalRef, Pol
                 account,
             })
         }
-        _ => Err(bad("expected an account, user, role, assumed-role or federated-user ARN")),
+        _ => Err(bad(
+            "expected an account, user, role, assumed-role or federated-user ARN",
+        )),
     }
 }
 
@@ -1142,7 +1163,9 @@ mod tests {
     use super::*;
 
     fn err(src: &str, kind: PolicyKind) -> String {
-        parse_policy(src, kind, "p").unwrap_err().render("policy.json", src)
+        parse_policy(src, kind, "p")
+            .unwrap_err()
+            .render("policy.json", src)
     }
 
     #[test]
@@ -1209,7 +1232,10 @@ mod tests {
                 .join(",")
         );
         let e = err(&big, PolicyKind::Scp);
-        assert!(e.starts_with("policy.json:1: service control policy is "), "{e}");
+        assert!(
+            e.starts_with("policy.json:1: service control policy is "),
+            "{e}"
+        );
         assert!(e.ends_with("characters, over AWS's limit of 5120"), "{e}");
         assert!(parse_policy(&big, PolicyKind::Identity, "p").is_ok());
     }
@@ -1234,7 +1260,10 @@ mod tests {
         let c = parse_policy(&encoded, PolicyKind::Identity, "p").unwrap();
         assert_eq!(a, c);
         let wrapped = format!(r#"{{"PolicyVersion": {{"Document": {doc}, "VersionId": "v1"}}}}"#);
-        assert_eq!(parse_policy(&wrapped, PolicyKind::Identity, "p").unwrap(), a);
+        assert_eq!(
+            parse_policy(&wrapped, PolicyKind::Identity, "p").unwrap(),
+            a
+        );
         let s3 = format!(r#"{{"Policy": {}}}"#, quote(doc));
         assert_eq!(parse_policy(&s3, PolicyKind::Identity, "p").unwrap(), a);
     }

@@ -114,7 +114,10 @@ impl Template {
                 vec![Atom::Lit(s.to_string())]
             },
             ci: false,
-            source: s.replace('$', "${$}").replace('*', "${*}").replace('?', "${?}"),
+            source: s
+                .replace('$', "${$}")
+                .replace('*', "${*}")
+                .replace('?', "${?}"),
         }
     }
 
@@ -123,7 +126,9 @@ impl Template {
     }
 
     pub fn has_wildcards(&self) -> bool {
-        self.atoms.iter().any(|a| matches!(a, Atom::Star | Atom::One))
+        self.atoms
+            .iter()
+            .any(|a| matches!(a, Atom::Star | Atom::One))
     }
 
     pub fn is_star(&self) -> bool {
@@ -425,7 +430,10 @@ impl ArnTemplate {
         let (Some(parts), Some(v)) = (&self.parts, split_arn(value)) else {
             return false;
         };
-        parts.iter().zip(v.iter()).all(|(t, s)| t.matches(s, resolve))
+        parts
+            .iter()
+            .zip(v.iter())
+            .all(|(t, s)| t.matches(s, resolve))
     }
 }
 
@@ -527,7 +535,9 @@ impl IpValue {
         if let Ok(v4) = s.parse::<Ipv4Addr>() {
             return Some(IpValue::V4(u32::from(v4)));
         }
-        s.parse::<Ipv6Addr>().ok().map(|v| IpValue::V6(u128::from(v)))
+        s.parse::<Ipv6Addr>()
+            .ok()
+            .map(|v| IpValue::V6(u128::from(v)))
     }
 }
 
@@ -743,7 +753,8 @@ mod tests {
         assert!(!t.matches("home//x", &|_| None));
         let d = Template::new("team-${aws:PrincipalTag/team, 'shared'}", VARS);
         assert!(d.matches("team-shared", &|_| None));
-        assert!(d.matches("team-red", &|k| (k == "aws:principaltag/team").then_some("red")));
+        assert!(d.matches("team-red", &|k| (k == "aws:principaltag/team")
+            .then_some("red")));
         // substituted values are literals
         let star = |k: &str| (k == "aws:username").then_some("*");
         assert!(!t.matches("home/bob/x", &star));
@@ -765,14 +776,19 @@ mod tests {
         let p = ArnTemplate::new("arn:aws:someservice:*:111122223333:finance/*", false);
         let v = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
         assert!(!p.matches(v, &|_| None));
-        assert!(Template::new("arn:aws:someservice:*:111122223333:finance/*", GLOB).matches_plain(v));
+        assert!(
+            Template::new("arn:aws:someservice:*:111122223333:finance/*", GLOB).matches_plain(v)
+        );
         assert!(p.matches(
             "arn:aws:someservice:us-east-2:111122223333:finance/x:y",
             &|_| None
         ));
         assert!(!p.matches("arn:aws:someservice", &|_| None));
         let v = ArnTemplate::new("arn:aws:iam::111:user/${aws:username}", true);
-        assert!(v.matches("arn:aws:iam::111:user/bob", &|k| (k == "aws:username").then_some("bob")));
+        assert!(
+            v.matches("arn:aws:iam::111:user/bob", &|k| (k == "aws:username")
+                .then_some("bob"))
+        );
         assert!(ArnTemplate::new("too:few", false).parts.is_none());
     }
 

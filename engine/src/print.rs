@@ -145,7 +145,10 @@ impl PrincipalSet {
         group(
             o,
             "AWS",
-            self.aws.iter().map(AwsPrincipalRef::to_policy_string).collect(),
+            self.aws
+                .iter()
+                .map(AwsPrincipalRef::to_policy_string)
+                .collect(),
         );
         group(o, "Service", self.service.clone());
         group(o, "Federated", self.federated.clone());

@@ -1,11 +1,14 @@
 //! Every AWS managed policy in ../shared/corpus must parse, print and re-parse to itself, and
 //! evaluate without panicking. Skips (with a line saying so) when the folder is absent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 use xverify_engine::*;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/aws-managed-policies");
+    let d =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/aws-managed-policies");
     d.is_dir().then_some(d)
 }
 
@@ -57,7 +60,13 @@ fn every_managed_policy_parses_round_trips_and_evaluates() {
             Err(err) => failures.push(err.render(&name, &src)),
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), n + failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        n + failures.len(),
+        failures.join("\n")
+    );
     assert!(n > 1000, "only {n} policies read");
     assert!(empty <= 2, "{empty} empty files");
 }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use xverify_proofs::cli::eval::{run_eval, run_eval_spec, EvalOptions};
 
 #[derive(Parser)]
-#[command(name = "xverify", version, about = "Who can reach what across an AWS estate, with proof")]
+#[command(
+    name = "xverify",
+    version,
+    about = "Who can reach what across an AWS estate, with proof"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,7 +92,10 @@ fn main() -> ExitCode {
                     if check {
                         eprintln!("eval: {} passed, {} failed", sum.passed, sum.failed);
                     } else if sum.errors > 0 {
-                        eprintln!("xverify: {file}: {} of {} lines in error", sum.errors, sum.cases);
+                        eprintln!(
+                            "xverify: {file}: {} of {} lines in error",
+                            sum.errors, sum.cases
+                        );
                     }
                     ExitCode::from(sum.exit_code(check) as u8)
                 }

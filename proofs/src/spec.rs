@@ -91,7 +91,8 @@ pub fn parse_spec(src: &str, path: &Path) -> Result<Spec, SpecError> {
         src,
         file: path.display().to_string(),
     };
-    let json = Json::parse(src).map_err(|e| r.err_at(e.offset, "", format!("invalid JSON: {}", e.message)))?;
+    let json = Json::parse(src)
+        .map_err(|e| r.err_at(e.offset, "", format!("invalid JSON: {}", e.message)))?;
     r.spec(&json, path)
 }
 
@@ -135,7 +136,11 @@ impl Reader<'_> {
 
     fn obj<'j>(&self, path: &str, v: &'j Json, fields: &[&str]) -> Result<Obj<'j>, SpecError> {
         let Some(members) = v.as_object() else {
-            return Err(self.err(v.span, path, format!("expected an object, found {}", v.kind_name())));
+            return Err(self.err(
+                v.span,
+                path,
+                format!("expected an object, found {}", v.kind_name()),
+            ));
         };
         for (i, (k, _)) in members.iter().enumerate() {
             if !fields.contains(&k.name.as_str()) {
@@ -146,7 +151,11 @@ impl Reader<'_> {
                 return Err(self.err(k.span, &join_path(path, &k.name), m));
             }
             if members[..i].iter().any(|(f, _)| f.name == k.name) {
-                return Err(self.err(k.span, &join_path(path, &k.name), format!("duplicate field {}", quote(&k.name))));
+                return Err(self.err(
+                    k.span,
+                    &join_path(path, &k.name),
+                    format!("duplicate field {}", quote(&k.name)),
+                ));
             }
         }
         Ok(Obj {
@@ -159,20 +168,32 @@ impl Reader<'_> {
     /// A map with free keys; duplicates rejected with `what` naming the entry kind.
     fn map<'j>(&self, path: &str, v: &'j Json, what: &str) -> Result<&'j [(Key, Json)], SpecError> {
         let Some(members) = v.as_object() else {
-            return Err(self.err(v.span, path, format!("expected an object, found {}", v.kind_name())));
+            return Err(self.err(
+                v.span,
+                path,
+                format!("expected an object, found {}", v.kind_name()),
+            ));
         };
         for (i, (k, _)) in members.iter().enumerate() {
             if members[..i].iter().any(|(f, _)| f.name == k.name) {
-                return Err(self.err(k.span, &join_path(path, &k.name), format!("duplicate {what} {}", quote(&k.name))));
+                return Err(self.err(
+                    k.span,
+                    &join_path(path, &k.name),
+                    format!("duplicate {what} {}", quote(&k.name)),
+                ));
             }
         }
         Ok(members)
     }
 
     fn string(&self, path: &str, v: &Json) -> Result<String, SpecError> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| self.err(v.span, path, format!("expected a string, found {}", v.kind_name())))
+        v.as_str().map(str::to_string).ok_or_else(|| {
+            self.err(
+                v.span,
+                path,
+                format!("expected a string, found {}", v.kind_name()),
+            )
+        })
     }
 
     fn strings(&self, path: &str, v: &Json) -> Result<Vec<(String, Span)>, SpecError> {
@@ -183,7 +204,11 @@ impl Reader<'_> {
                 .map(|(i, it)| Ok((self.string(&format!("{path}[{i}]"), it)?, it.span)))
                 .collect(),
             JsonValue::String(s) => Ok(vec![(s.clone(), v.span)]),
-            _ => Err(self.err(v.span, path, format!("expected an array of strings, found {}", v.kind_name()))),
+            _ => Err(self.err(
+                v.span,
+                path,
+                format!("expected an array of strings, found {}", v.kind_name()),
+            )),
         }
     }
 
@@ -191,11 +216,21 @@ impl Reader<'_> {
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(())
         } else {
-            Err(self.err(span, path, format!("invalid account ID {}: expected 12 digits", quote(s))))
+            Err(self.err(
+                span,
+                path,
+                format!("invalid account ID {}: expected 12 digits", quote(s)),
+            ))
         }
     }
 
-    fn policy(&self, path: &str, v: &Json, kind: PolicyKind, default_name: &str) -> Result<Policy, SpecError> {
+    fn policy(
+        &self,
+        path: &str,
+        v: &Json,
+        kind: PolicyKind,
+        default_name: &str,
+    ) -> Result<Policy, SpecError> {
         // A document or {"name": ..., "policy": ...}.
         let (doc, name, ppath) = match (v.get("policy"), v.get("Statement")) {
             (Some(doc), None) => {
@@ -214,9 +249,19 @@ impl Reader<'_> {
         })
     }
 
-    fn policies(&self, path: &str, v: &Json, kind: PolicyKind, owner: &str) -> Result<Vec<Policy>, SpecError> {
+    fn policies(
+        &self,
+        path: &str,
+        v: &Json,
+        kind: PolicyKind,
+        owner: &str,
+    ) -> Result<Vec<Policy>, SpecError> {
         let JsonValue::Array(items) = &v.value else {
-            return Err(self.err(v.span, path, format!("expected an array of policies, found {}", v.kind_name())));
+            return Err(self.err(
+                v.span,
+                path,
+                format!("expected an array of policies, found {}", v.kind_name()),
+            ));
         };
         items
             .iter()
@@ -236,15 +281,35 @@ impl Reader<'_> {
     }
 
     fn spec(&self, json: &Json, file: &Path) -> Result<Spec, SpecError> {
-        let top = self.obj("", json, &["organization", "accounts", "properties", "description", "name"])?;
+        let top = self.obj(
+            "",
+            json,
+            &[
+                "organization",
+                "accounts",
+                "properties",
+                "description",
+                "name",
+            ],
+        )?;
         let mut estate = Estate::default();
         let mut named: BTreeMap<String, (&Json, String)> = BTreeMap::new();
         if let Some(org) = top.get("organization") {
-            let o = self.obj("organization", org, &["id", "management_account", "policies", "root"])?;
-            let id_json = o.get("id").ok_or_else(|| self.err(org.span, "organization", "missing id"))?;
+            let o = self.obj(
+                "organization",
+                org,
+                &["id", "management_account", "policies", "root"],
+            )?;
+            let id_json = o
+                .get("id")
+                .ok_or_else(|| self.err(org.span, "organization", "missing id"))?;
             let id = self.string(&o.p("id"), id_json)?;
             if !id.starts_with("o-") {
-                return Err(self.err(id_json.span, &o.p("id"), format!("invalid organization ID {}: expected o-...", quote(&id))));
+                return Err(self.err(
+                    id_json.span,
+                    &o.p("id"),
+                    format!("invalid organization ID {}: expected o-...", quote(&id)),
+                ));
             }
             let mgmt_json = o
                 .get("management_account")
@@ -256,7 +321,9 @@ impl Reader<'_> {
                     named.insert(k.name.clone(), (v, join_path(&o.p("policies"), &k.name)));
                 }
             }
-            let root_json = o.get("root").ok_or_else(|| self.err(org.span, "organization", "missing root"))?;
+            let root_json = o
+                .get("root")
+                .ok_or_else(|| self.err(org.span, "organization", "missing root"))?;
             let mut seen = BTreeMap::new();
             let root = self.unit("organization.root", root_json, &named, &mut seen, true)?;
             if !seen.contains_key(&mgmt) {
@@ -279,13 +346,21 @@ impl Reader<'_> {
         let mut properties = Vec::new();
         if let Some(props) = top.get("properties") {
             let JsonValue::Array(items) = &props.value else {
-                return Err(self.err(props.span, "properties", format!("expected an array, found {}", props.kind_name())));
+                return Err(self.err(
+                    props.span,
+                    "properties",
+                    format!("expected an array, found {}", props.kind_name()),
+                ));
             };
             let mut names = BTreeSet::new();
             for (i, it) in items.iter().enumerate() {
                 let p = self.property(&format!("properties[{i}]"), it, file)?;
                 if !names.insert(p.name.clone()) {
-                    return Err(self.err(it.span, &format!("properties[{i}].name"), format!("duplicate property name {}", quote(&p.name))));
+                    return Err(self.err(
+                        it.span,
+                        &format!("properties[{i}].name"),
+                        format!("duplicate property name {}", quote(&p.name)),
+                    ));
                 }
                 properties.push(p);
             }
@@ -328,17 +403,38 @@ impl Reader<'_> {
         seen: &mut BTreeMap<String, String>,
         root: bool,
     ) -> Result<OrgUnit, SpecError> {
-        let o = self.obj(path, v, &["id", "name", "scps", "rcps", "accounts", "units"])?;
-        let id_json = o.get("id").ok_or_else(|| self.err(v.span, path, "missing id"))?;
+        let o = self.obj(
+            path,
+            v,
+            &["id", "name", "scps", "rcps", "accounts", "units"],
+        )?;
+        let id_json = o
+            .get("id")
+            .ok_or_else(|| self.err(v.span, path, "missing id"))?;
         let id = self.string(&o.p("id"), id_json)?;
         let want = if root { "r-" } else { "ou-" };
         if !id.starts_with(want) {
-            return Err(self.err(id_json.span, &o.p("id"), format!("invalid {} ID {}: expected {want}...", if root { "root" } else { "OU" }, quote(&id))));
+            return Err(self.err(
+                id_json.span,
+                &o.p("id"),
+                format!(
+                    "invalid {} ID {}: expected {want}...",
+                    if root { "root" } else { "OU" },
+                    quote(&id)
+                ),
+            ));
         }
         if let Some(prev) = seen.insert(id.clone(), path.to_string()) {
-            return Err(self.err(id_json.span, &o.p("id"), format!("duplicate ID {} (also at {prev})", quote(&id))));
+            return Err(self.err(
+                id_json.span,
+                &o.p("id"),
+                format!("duplicate ID {} (also at {prev})", quote(&id)),
+            ));
         }
-        let name = o.get("name").map(|n| self.string(&o.p("name"), n)).transpose()?;
+        let name = o
+            .get("name")
+            .map(|n| self.string(&o.p("name"), n))
+            .transpose()?;
         let scps = self.attached(&o.p("scps"), o.get("scps"), named, PolicyKind::Scp)?;
         let rcps = self
             .attached(&o.p("rcps"), o.get("rcps"), named, PolicyKind::Rcp)?
@@ -349,7 +445,11 @@ impl Reader<'_> {
                 let ap = format!("{}[{i}]", o.p("accounts"));
                 self.account_id(&ap, &acct, span)?;
                 if let Some(prev) = seen.insert(acct.clone(), ap.clone()) {
-                    return Err(self.err(span, &ap, format!("account {acct} is listed twice (also at {prev})")));
+                    return Err(self.err(
+                        span,
+                        &ap,
+                        format!("account {acct} is listed twice (also at {prev})"),
+                    ));
                 }
                 accounts.push(acct);
             }
@@ -381,7 +481,19 @@ impl Reader<'_> {
         named: &BTreeMap<String, (&Json, String)>,
         org: Option<&Organization>,
     ) -> Result<Account, SpecError> {
-        let o = self.obj(path, v, &["name", "scps", "rcps", "roles", "users", "groups", "resources"])?;
+        let o = self.obj(
+            path,
+            v,
+            &[
+                "name",
+                "scps",
+                "rcps",
+                "roles",
+                "users",
+                "groups",
+                "resources",
+            ],
+        )?;
         let in_org = org.is_some_and(|org| org.path(id).is_some());
         for f in ["scps", "rcps"] {
             if let Some(x) = o.get(f) {
@@ -392,7 +504,10 @@ impl Reader<'_> {
         }
         let mut a = Account {
             id: id.to_string(),
-            name: o.get("name").map(|n| self.string(&o.p("name"), n)).transpose()?,
+            name: o
+                .get("name")
+                .map(|n| self.string(&o.p("name"), n))
+                .transpose()?,
             scps: self.attached(&o.p("scps"), o.get("scps"), named, PolicyKind::Scp)?,
             rcps: self
                 .attached(&o.p("rcps"), o.get("rcps"), named, PolicyKind::Rcp)?
@@ -404,7 +519,12 @@ impl Reader<'_> {
                 let gp = join_path(&o.p("groups"), &k.name);
                 let go = self.obj(&gp, g, &["policies"])?;
                 let policies = match go.get("policies") {
-                    Some(p) => self.policies(&go.p("policies"), p, PolicyKind::Identity, &format!("group {}", k.name))?,
+                    Some(p) => self.policies(
+                        &go.p("policies"),
+                        p,
+                        PolicyKind::Identity,
+                        &format!("group {}", k.name),
+                    )?,
                     None => vec![],
                 };
                 a.groups.insert(k.name.clone(), GroupDef { policies });
@@ -413,18 +533,48 @@ impl Reader<'_> {
         if let Some(rs) = o.get("roles") {
             for (k, r) in self.map(&o.p("roles"), rs, "role")? {
                 let rp = join_path(&o.p("roles"), &k.name);
-                let ro = self.obj(&rp, r, &["trust_policy", "policies", "permissions_boundary", "tags", "path", "description"])?;
+                let ro = self.obj(
+                    &rp,
+                    r,
+                    &[
+                        "trust_policy",
+                        "policies",
+                        "permissions_boundary",
+                        "tags",
+                        "path",
+                        "description",
+                    ],
+                )?;
                 let trust_policy = ro
                     .get("trust_policy")
-                    .map(|t| self.policy(&ro.p("trust_policy"), t, PolicyKind::Trust, &format!("{} trust policy", k.name)))
+                    .map(|t| {
+                        self.policy(
+                            &ro.p("trust_policy"),
+                            t,
+                            PolicyKind::Trust,
+                            &format!("{} trust policy", k.name),
+                        )
+                    })
                     .transpose()?;
                 let policies = match ro.get("policies") {
-                    Some(p) => self.policies(&ro.p("policies"), p, PolicyKind::Identity, &format!("role {}", k.name))?,
+                    Some(p) => self.policies(
+                        &ro.p("policies"),
+                        p,
+                        PolicyKind::Identity,
+                        &format!("role {}", k.name),
+                    )?,
                     None => vec![],
                 };
                 let permissions_boundary = ro
                     .get("permissions_boundary")
-                    .map(|b| self.policy(&ro.p("permissions_boundary"), b, PolicyKind::Boundary, &format!("{} permissions boundary", k.name)))
+                    .map(|b| {
+                        self.policy(
+                            &ro.p("permissions_boundary"),
+                            b,
+                            PolicyKind::Boundary,
+                            &format!("{} permissions boundary", k.name),
+                        )
+                    })
                     .transpose()?;
                 let path_s = self.path_field(&ro, "path")?;
                 a.roles.insert(
@@ -443,23 +593,45 @@ impl Reader<'_> {
         if let Some(us) = o.get("users") {
             for (k, u) in self.map(&o.p("users"), us, "user")? {
                 let up = join_path(&o.p("users"), &k.name);
-                let uo = self.obj(&up, u, &["policies", "groups", "permissions_boundary", "tags", "path"])?;
+                let uo = self.obj(
+                    &up,
+                    u,
+                    &["policies", "groups", "permissions_boundary", "tags", "path"],
+                )?;
                 let policies = match uo.get("policies") {
-                    Some(p) => self.policies(&uo.p("policies"), p, PolicyKind::Identity, &format!("user {}", k.name))?,
+                    Some(p) => self.policies(
+                        &uo.p("policies"),
+                        p,
+                        PolicyKind::Identity,
+                        &format!("user {}", k.name),
+                    )?,
                     None => vec![],
                 };
                 let mut groups = Vec::new();
                 if let Some(g) = uo.get("groups") {
-                    for (i, (name, span)) in self.strings(&uo.p("groups"), g)?.into_iter().enumerate() {
+                    for (i, (name, span)) in
+                        self.strings(&uo.p("groups"), g)?.into_iter().enumerate()
+                    {
                         if !a.groups.contains_key(&name) {
-                            return Err(self.err(span, &format!("{}[{i}]", uo.p("groups")), format!("unknown group {} (not in {}.groups)", quote(&name), path)));
+                            return Err(self.err(
+                                span,
+                                &format!("{}[{i}]", uo.p("groups")),
+                                format!("unknown group {} (not in {}.groups)", quote(&name), path),
+                            ));
                         }
                         groups.push(name);
                     }
                 }
                 let permissions_boundary = uo
                     .get("permissions_boundary")
-                    .map(|b| self.policy(&uo.p("permissions_boundary"), b, PolicyKind::Boundary, &format!("{} permissions boundary", k.name)))
+                    .map(|b| {
+                        self.policy(
+                            &uo.p("permissions_boundary"),
+                            b,
+                            PolicyKind::Boundary,
+                            &format!("{} permissions boundary", k.name),
+                        )
+                    })
                     .transpose()?;
                 a.users.insert(
                     k.name.clone(),
@@ -479,10 +651,22 @@ impl Reader<'_> {
                 let rp = join_path(&o.p("resources"), &k.name);
                 let parts = xverify_engine::pattern::split_arn(&k.name);
                 let Some(parts) = parts.filter(|p| p[0] == "arn") else {
-                    return Err(self.err(k.span, &rp, format!("invalid resource ARN {}", quote(&k.name))));
+                    return Err(self.err(
+                        k.span,
+                        &rp,
+                        format!("invalid resource ARN {}", quote(&k.name)),
+                    ));
                 };
                 if !parts[4].is_empty() && parts[4] != id {
-                    return Err(self.err(k.span, &rp, format!("resource {} belongs to account {}, not {id}", quote(&k.name), parts[4])));
+                    return Err(self.err(
+                        k.span,
+                        &rp,
+                        format!(
+                            "resource {} belongs to account {}, not {id}",
+                            quote(&k.name),
+                            parts[4]
+                        ),
+                    ));
                 }
                 let ro = self.obj(&rp, r, &["policy", "tags"])?;
                 let policy = ro
@@ -517,7 +701,11 @@ impl Reader<'_> {
             Some(v) => {
                 let s = self.string(&o.p(f), v)?;
                 if !s.starts_with('/') || !s.ends_with('/') {
-                    return Err(self.err(v.span, &o.p(f), format!("invalid path {}: must start and end with /", quote(&s))));
+                    return Err(self.err(
+                        v.span,
+                        &o.p(f),
+                        format!("invalid path {}: must start and end with /", quote(&s)),
+                    ));
                 }
                 Ok(s)
             }
@@ -525,23 +713,50 @@ impl Reader<'_> {
     }
 
     fn property(&self, path: &str, v: &Json, file: &Path) -> Result<Property, SpecError> {
-        let o = self.obj(path, v, &["name", "description", "expect", "principals", "actions", "resources", "context", "via_assume_role", "before"])?;
-        let name_json = o.get("name").ok_or_else(|| self.err(v.span, path, "missing name"))?;
+        let o = self.obj(
+            path,
+            v,
+            &[
+                "name",
+                "description",
+                "expect",
+                "principals",
+                "actions",
+                "resources",
+                "context",
+                "via_assume_role",
+                "before",
+            ],
+        )?;
+        let name_json = o
+            .get("name")
+            .ok_or_else(|| self.err(v.span, path, "missing name"))?;
         let name = self.string(&o.p("name"), name_json)?;
-        let description = o.get("description").map(|d| self.string(&o.p("description"), d)).transpose()?;
-        let ej = o.get("expect").ok_or_else(|| self.err(v.span, path, "missing expect"))?;
+        let description = o
+            .get("description")
+            .map(|d| self.string(&o.p("description"), d))
+            .transpose()?;
+        let ej = o
+            .get("expect")
+            .ok_or_else(|| self.err(v.span, path, "missing expect"))?;
         let es = self.string(&o.p("expect"), ej)?;
         let expect = match es.as_str() {
             "none" => Expectation::None,
             "some" => Expectation::Some,
             "all" => Expectation::All,
             "no-new-access" => {
-                let b = o
-                    .get("before")
-                    .ok_or_else(|| self.err(v.span, path, "expect \"no-new-access\" needs \"before\": the earlier spec's path"))?;
+                let b = o.get("before").ok_or_else(|| {
+                    self.err(
+                        v.span,
+                        path,
+                        "expect \"no-new-access\" needs \"before\": the earlier spec's path",
+                    )
+                })?;
                 let rel = self.string(&o.p("before"), b)?;
                 let base = file.parent().unwrap_or(Path::new("."));
-                Expectation::NoNewAccess { before: base.join(rel) }
+                Expectation::NoNewAccess {
+                    before: base.join(rel),
+                }
             }
             other => {
                 let mut m = format!("unknown expectation {}", quote(other));
@@ -554,7 +769,11 @@ impl Reader<'_> {
         let is_diff = matches!(expect, Expectation::NoNewAccess { .. });
         if !is_diff {
             if let Some(b) = o.get("before") {
-                return Err(self.err(b.span, &o.p("before"), "\"before\" goes with expect \"no-new-access\""));
+                return Err(self.err(
+                    b.span,
+                    &o.p("before"),
+                    "\"before\" goes with expect \"no-new-access\"",
+                ));
             }
         }
         let principals = match o.get("principals") {
@@ -585,7 +804,11 @@ impl Reader<'_> {
         let actions = pats("actions")?;
         for (i, a) in actions.iter().enumerate() {
             if a != "*" && !a.contains(':') {
-                return Err(self.err(o.get("actions").map_or(v.span, |x| x.span), &format!("{}[{i}]", o.p("actions")), format!("invalid action {}: expected \"service:Action\"", quote(a))));
+                return Err(self.err(
+                    o.get("actions").map_or(v.span, |x| x.span),
+                    &format!("{}[{i}]", o.p("actions")),
+                    format!("invalid action {}: expected \"service:Action\"", quote(a)),
+                ));
             }
         }
         let resources = pats("resources")?;
@@ -595,11 +818,22 @@ impl Reader<'_> {
                 let kp = join_path(&o.p("context"), &k.name);
                 let value = match &val.value {
                     JsonValue::Null => None,
-                    JsonValue::Array(_) => Some(ContextValue::Many(self.strings(&kp, val)?.into_iter().map(|(s, _)| s).collect())),
+                    JsonValue::Array(_) => Some(ContextValue::Many(
+                        self.strings(&kp, val)?
+                            .into_iter()
+                            .map(|(s, _)| s)
+                            .collect(),
+                    )),
                     JsonValue::String(s) => Some(ContextValue::One(s.clone())),
                     JsonValue::Number(n) => Some(ContextValue::One(n.clone())),
                     JsonValue::Bool(b) => Some(ContextValue::One(b.to_string())),
-                    JsonValue::Object(_) => return Err(self.err(val.span, &kp, "expected a string, an array of strings or null")),
+                    JsonValue::Object(_) => {
+                        return Err(self.err(
+                            val.span,
+                            &kp,
+                            "expected a string, an array of strings or null",
+                        ))
+                    }
                 };
                 context.insert(k.name.clone(), value);
             }
@@ -608,7 +842,9 @@ impl Reader<'_> {
             None => true,
             Some(b) => match b.value {
                 JsonValue::Bool(b) => b,
-                _ => return Err(self.err(b.span, &o.p("via_assume_role"), "expected true or false")),
+                _ => {
+                    return Err(self.err(b.span, &o.p("via_assume_role"), "expected true or false"))
+                }
             },
         };
         Ok(Property {
@@ -625,7 +861,12 @@ impl Reader<'_> {
     }
 
     fn selector(&self, path: &str, v: &Json) -> Result<Selector, SpecError> {
-        const WORDS: [&str; 4] = ["anyone", "outside-organization", "outside-account", "anonymous"];
+        const WORDS: [&str; 4] = [
+            "anyone",
+            "outside-organization",
+            "outside-account",
+            "anonymous",
+        ];
         match &v.value {
             JsonValue::String(s) => match s.as_str() {
                 "anyone" => Ok(Selector::Anyone),

@@ -1,6 +1,8 @@
 //! The `xverify` binary end to end: known-answer vectors through `eval --check`, every scenario's
 //! requests through `eval --spec --check`, exit codes, and spec error messages.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -34,7 +36,10 @@ fn vectors_pass_eval_check() {
     for f in fs {
         let out = xverify(&["eval", "--check", f.to_str().unwrap()]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let bad: Vec<&str> = stdout.lines().filter(|l| l.contains("\"ok\":false")).collect();
+        let bad: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains("\"ok\":false"))
+            .collect();
         assert!(bad.is_empty(), "{}: {}", f.display(), bad.join("\n"));
         assert_eq!(out.status.code(), Some(0), "{}", f.display());
     }
@@ -58,7 +63,10 @@ fn scenario_requests_pass_eval_spec_check() {
             reqs.to_str().unwrap(),
         ]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let bad: Vec<&str> = stdout.lines().filter(|l| l.contains("\"ok\":false")).collect();
+        let bad: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains("\"ok\":false"))
+            .collect();
         assert!(bad.is_empty(), "{}: {}", d.display(), bad.join("\n"));
         assert_eq!(out.status.code(), Some(0), "{}", d.display());
     }
@@ -76,7 +84,11 @@ fn eval_reports_bad_lines_and_goes_on() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
-    assert!(lines[0].starts_with(r#"{"id":"ok","decision":"Allow""#), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with(r#"{"id":"ok","decision":"Allow""#),
+        "{}",
+        lines[0]
+    );
     assert_eq!(
         lines[1],
         r#"{"error":"line 2: invalid JSON: expected a JSON value"}"#
@@ -97,7 +109,12 @@ fn spec_error(name: &str, text: &str) -> String {
     std::fs::write(&f, text).unwrap();
     let reqs = dir.join("r.jsonl");
     std::fs::write(&reqs, "").unwrap();
-    let out = xverify(&["eval", "--spec", f.to_str().unwrap(), reqs.to_str().unwrap()]);
+    let out = xverify(&[
+        "eval",
+        "--spec",
+        f.to_str().unwrap(),
+        reqs.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     std::fs::remove_dir_all(&dir).ok();

@@ -50,7 +50,8 @@ pub fn write_explain(out: &mut String, r: &Response<'_>, with_text: bool) {
         write_str(out, &reason.policy.name);
         out.push_str(",\"type\":");
         write_str(out, reason.role.name());
-        if let xverify_engine::Role::Scp { level } | xverify_engine::Role::Rcp { level } = reason.role
+        if let xverify_engine::Role::Scp { level } | xverify_engine::Role::Rcp { level } =
+            reason.role
         {
             out.push_str(&format!(",\"level\":{level}"));
         }
@@ -91,13 +92,14 @@ pub fn run_eval(
         buf.clear();
         sum.cases += 1;
         buf.push('{');
-        let (id, expect) = peek_id_expect(&line);
-        if let Some(id) = &id {
+        let parsed = Case::parse_line(&line, popts);
+        let expect = parsed.expect;
+        if let Some(id) = &parsed.id {
             buf.push_str("\"id\":");
             buf.push_str(id);
             buf.push(',');
         }
-        match Case::parse(&line, popts) {
+        match parsed.case {
             Ok(case) => {
                 let r = authorize(&case.policies, &case.request);
                 buf.push_str("\"decision\":");
@@ -152,17 +154,20 @@ pub fn read_estate_request(
 ) -> Result<xverify_engine::estate::EstateRequest, xverify_engine::case::CaseError> {
     use xverify_engine::case::{read_context, read_policy, CaseError};
     use xverify_engine::json::{Json, JsonValue, Span};
-    use xverify_engine::{Principal, PolicyKind};
+    use xverify_engine::{PolicyKind, Principal};
     let err = |path: &str, span: Span, m: String| CaseError {
         path: path.to_string(),
         span,
         message: m,
     };
-    let j = Json::parse(line).map_err(|e| {
-        err("", Span::default(), format!("invalid JSON: {}", e.message))
-    })?;
+    let j = Json::parse(line)
+        .map_err(|e| err("", Span::default(), format!("invalid JSON: {}", e.message)))?;
     if j.as_object().is_none() {
-        return Err(err("", j.span, format!("a request must be a JSON object, found {}", j.kind_name())));
+        return Err(err(
+            "",
+            j.span,
+            format!("a request must be a JSON object, found {}", j.kind_name()),
+        ));
     }
     let s = |name: &str| -> Result<Option<String>, CaseError> {
         match j.get(name) {
@@ -170,7 +175,11 @@ pub fn read_estate_request(
             Some(v) => match &v.value {
                 JsonValue::String(s) => Ok(Some(s.clone())),
                 JsonValue::Null => Ok(None),
-                _ => Err(err(name, v.span, format!("expected a string, found {}", v.kind_name()))),
+                _ => Err(err(
+                    name,
+                    v.span,
+                    format!("expected a string, found {}", v.kind_name()),
+                )),
             },
         }
     };
@@ -179,11 +188,25 @@ pub fn read_estate_request(
     };
     let principal_s = need("principal")?;
     let principal = Principal::parse(&principal_s).map_err(|e| {
-        err("principal", j.get("principal").map_or(j.span, |v| v.span), e.0)
+        err(
+            "principal",
+            j.get("principal").map_or(j.span, |v| v.span),
+            e.0,
+        )
     })?;
     let action = need("action")?;
-    if action.split_once(':').is_none_or(|(a, b)| a.is_empty() || b.is_empty()) {
-        return Err(err("action", j.span, format!("invalid action {}: expected \"service:Action\"", quote(&action))));
+    if action
+        .split_once(':')
+        .is_none_or(|(a, b)| a.is_empty() || b.is_empty())
+    {
+        return Err(err(
+            "action",
+            j.span,
+            format!(
+                "invalid action {}: expected \"service:Action\"",
+                quote(&action)
+            ),
+        ));
     }
     let resource = need("resource")?;
     let mut er = xverify_engine::estate::EstateRequest::new(principal, &action, &resource);
@@ -191,16 +214,33 @@ pub fn read_estate_request(
     if let Some(c) = j.get("context") {
         er.context = read_context("context", c)?;
     }
-    if let Some(p) = j.get("session_policy").filter(|p| !matches!(p.value, JsonValue::Null)) {
-        er.session_policy = Some(read_policy("session_policy", p, line, PolicyKind::Session, ParseOptions::default())?);
+    if let Some(p) = j
+        .get("session_policy")
+        .filter(|p| !matches!(p.value, JsonValue::Null))
+    {
+        er.session_policy = Some(read_policy(
+            "session_policy",
+            p,
+            line,
+            PolicyKind::Session,
+            ParseOptions::default(),
+        )?);
     }
     if let Some(t) = j.get("session_tags") {
         let Some(m) = t.as_object() else {
-            return Err(err("session_tags", t.span, "expected an object of tag key to value".into()));
+            return Err(err(
+                "session_tags",
+                t.span,
+                "expected an object of tag key to value".into(),
+            ));
         };
         for (k, v) in m {
             let Some(val) = v.as_str() else {
-                return Err(err(&format!("session_tags.{}", k.name), v.span, "expected a string".into()));
+                return Err(err(
+                    &format!("session_tags.{}", k.name),
+                    v.span,
+                    "expected a string".into(),
+                ));
             };
             er.session_tags.insert(k.name.clone(), val.to_string());
         }
@@ -273,7 +313,9 @@ pub fn run_eval_spec(
 
 /// Every policy that took part, by role, and the context the estate set.
 fn write_applied(buf: &mut String, set: &xverify_engine::PolicySet, req: &xverify_engine::Request) {
-    let names = |ps: &[xverify_engine::Policy]| -> Vec<String> { ps.iter().map(|p| quote(&p.name)).collect() };
+    let names = |ps: &[xverify_engine::Policy]| -> Vec<String> {
+        ps.iter().map(|p| quote(&p.name)).collect()
+    };
     buf.push_str("{\"identity\":[");
     buf.push_str(&names(&set.identity).join(","));
     buf.push(']');
@@ -287,7 +329,10 @@ fn write_applied(buf: &mut String, set: &xverify_engine::PolicySet, req: &xverif
         }
     }
     for (k, levels) in [("scps", &set.scps), ("rcps", &set.rcps)] {
-        let ls: Vec<String> = levels.iter().map(|l| format!("[{}]", names(l).join(","))).collect();
+        let ls: Vec<String> = levels
+            .iter()
+            .map(|l| format!("[{}]", names(l).join(",")))
+            .collect();
         buf.push_str(&format!(",\"{k}\":[{}]", ls.join(",")));
     }
     buf.push_str(",\"context\":{");
