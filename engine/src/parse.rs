@@ -119,8 +119,12 @@ pub fn parse_policy_with(
 ) -> Result<Policy, PolicyError> {
     let trimmed = src.trim();
     if trimmed.starts_with('%') {
-        let decoded = url_decode(trimmed).ok_or_else(|| {
-            PolicyError::new("", Span::default(), "invalid URL-encoded policy document")
+        let decoded = url_decode(trimmed).map_err(|why| {
+            PolicyError::new(
+                "",
+                Span::default(),
+                format!("invalid URL-encoded policy document: {why}"),
+            )
         })?;
         return parse_policy_with(&decoded, kind, name, opts);
     }
@@ -160,8 +164,12 @@ pub fn policy_from_json_with(
             // A document given as a string (as `get-bucket-policy` and
             // `get-account-authorization-details` print them), possibly URL-encoded.
             let text = if text.trim_start().starts_with('%') {
-                url_decode(text.trim()).ok_or_else(|| {
-                    PolicyError::new("", json.span, "invalid URL-encoded policy document")
+                url_decode(text.trim()).map_err(|why| {
+                    PolicyError::new(
+                        "",
+                        json.span,
+                        format!("invalid URL-encoded policy document: {why}"),
+                    )
                 })?
             } else {
                 text.clone()
@@ -268,29 +276,39 @@ fn check_size(json: &Json, src: &str, kind: PolicyKind) -> Result<(), PolicyErro
     Ok(())
 }
 
-/// Percent-decoding (`+` is a space, as IAM's form encoding writes it).
-pub fn url_decode(s: &str) -> Option<String> {
+/// RFC 3986 percent-decoding, as IAM encodes documents (`+` is not a space there).
+pub fn url_decode(s: &str) -> std::result::Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(h, 16).ok()?);
-                i += 3;
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(x) => out.push(x),
+                None => {
+                    let seen: String = s[i..].chars().take(3).collect();
+                    return Err(format!(
+                        "\"{seen}\" at offset {i} is not % followed by two hex digits"
+                    ));
+                }
             }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).map_err(|e| {
+        format!(
+            "the decoded bytes are not UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Levenshtein distance, for "did you mean".

@@ -300,20 +300,20 @@ impl<'a> At<'a> {
             path: self.path.clone(),
             what,
         };
-        let value = if s.trim_start().starts_with('{') && !s.contains('%') {
-            serde_json::from_str::<Value>(s).map_err(|e| bad(format!("not JSON: {e}")))?
-        } else {
-            match serde_json::from_str::<Value>(s) {
-                Ok(v) => v,
-                Err(_) => {
-                    let decoded = url_decode(s).map_err(|what| ImportError::BadUrlEncoding {
+        // A JSON string first; one that is not JSON but holds `%` is taken as URL-encoded.
+        let value = match serde_json::from_str::<Value>(s) {
+            Ok(v) => v,
+            Err(e) if !s.contains('%') => return Err(bad(format!("not JSON: {e}"))),
+            Err(_) => {
+                let decoded = xverify_engine::parse::url_decode(s).map_err(|what| {
+                    ImportError::BadUrlEncoding {
                         file: self.file.to_path_buf(),
                         path: self.path.clone(),
                         what,
-                    })?;
-                    serde_json::from_str::<Value>(&decoded)
-                        .map_err(|e| bad(format!("not JSON after URL-decoding: {e}")))?
-                }
+                    }
+                })?;
+                serde_json::from_str::<Value>(&decoded)
+                    .map_err(|e| bad(format!("not JSON after URL-decoding: {e}")))?
             }
         };
         if !value.is_object() {
@@ -324,41 +324,6 @@ impl<'a> At<'a> {
         }
         Ok(value)
     }
-}
-
-/// RFC 3986 percent-decoding, as IAM encodes documents (`+` is not a space there).
-fn url_decode(s: &str) -> std::result::Result<String, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(x) => out.push(x),
-                None => {
-                    let seen: String = s[i..].chars().take(3).collect();
-                    return Err(format!(
-                        "\"{seen}\" at offset {i} is not % followed by two hex digits"
-                    ));
-                }
-            }
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|e| {
-        format!(
-            "the decoded bytes are not UTF-8 (at byte {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
 }
 
 fn is_account_id(s: &str) -> bool {

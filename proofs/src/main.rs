@@ -36,6 +36,14 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         spec: Option<std::path::PathBuf>,
     },
+    /// Build a spec from AWS CLI outputs (layout and commands: corpus/import/README.md).
+    Import {
+        /// Directory holding organization/ and accounts/<ID>/ as the AWS CLI printed them.
+        dir: std::path::PathBuf,
+        /// Write the spec here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +55,32 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Import { dir, output } => match xverify_proofs::import::import_dir(&dir) {
+            Ok(spec) => {
+                let text = match serde_json::to_string_pretty(&spec) {
+                    Ok(t) => t + "\n",
+                    Err(e) => {
+                        eprintln!("xverify: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let written = match &output {
+                    Some(f) => std::fs::write(f, text),
+                    None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()),
+                };
+                match written {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("xverify: {e}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("xverify: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Eval {
             file,
             explain,

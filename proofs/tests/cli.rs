@@ -186,3 +186,26 @@ fn spec_mistakes_name_file_line_and_path() {
         "xverify: spec.json:1: accounts.222222222222.rolse: unknown field \"rolse\" (did you mean \"roles\"?)\n"
     );
 }
+
+#[test]
+fn import_builds_the_expected_spec_from_cli_outputs() {
+    let dir = root().join("corpus/import/three-account-org");
+    let out = xverify(&["import", dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected-spec.json")).unwrap())
+            .unwrap();
+    assert_eq!(got, want);
+    let missing = xverify(&["import", "/nonexistent-xverify-dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "xverify: /nonexistent-xverify-dir: missing: expected a directory of AWS CLI outputs (organization/, accounts/<ACCOUNT_ID>/)\n"
+    );
+}
