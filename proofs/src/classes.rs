@@ -170,6 +170,8 @@ pub struct Stats {
     pub states: usize,
     /// NFA positions (all patterns, plus the domain).
     pub positions: usize,
+    /// Active positions summed over all states (the size of the explored product).
+    pub active: usize,
 }
 
 /// Case folding of one character: Unicode simple lowercase when `char::to_lowercase` yields one
@@ -443,7 +445,7 @@ struct Search<'a> {
     has_domain: bool,
     max_states: usize,
     states: Vec<Rc<[u32]>>,
-    index: HashMap<Rc<[u32]>, u32, FxBuild>,
+    index: HashSet<Rc<[u32]>, FxBuild>,
     parent: Vec<u32>,
     via: Vec<char>,
     sigs: HashSet<Box<[u64]>, FxBuild>,
@@ -465,7 +467,7 @@ impl<'a> Search<'a> {
             has_domain,
             max_states: limits.max_states,
             states: Vec::new(),
-            index: HashMap::default(),
+            index: HashSet::default(),
             parent: Vec::new(),
             via: Vec::new(),
             sigs: HashSet::default(),
@@ -524,6 +526,7 @@ impl<'a> Search<'a> {
         Stats {
             states: self.states.len(),
             positions: self.nfa.pos.len(),
+            active: self.states.iter().map(|s| s.len()).sum(),
         }
     }
 
@@ -578,7 +581,8 @@ impl<'a> Search<'a> {
     }
 
     /// The representative characters to branch on from `cur`, into `self.reps`: one per
-    /// distinguishable group of characters, the "other" character last.
+    /// distinguishable group of characters, the "other" character first (so that, among
+    /// witnesses of equal length, the ones made of untested characters win).
     fn branches(&mut self, cur: &[u32]) {
         self.cs.clear();
         self.ci.clear();
@@ -638,7 +642,7 @@ impl<'a> Search<'a> {
                     .find(|&c| free(c))
             });
         if let Some(o) = other {
-            self.reps.push(o);
+            self.reps.insert(0, o);
         }
     }
 
@@ -702,12 +706,11 @@ impl<'a> Search<'a> {
     }
 
     fn intern(&mut self, set: &[u32], parent: u32, via: char) -> Result<(), ClassError> {
-        if self.index.contains_key(set) {
+        if self.index.contains(set) {
             return Ok(());
         }
-        let id = self.states.len() as u32;
         let rc: Rc<[u32]> = Rc::from(set);
-        self.index.insert(Rc::clone(&rc), id);
+        self.index.insert(Rc::clone(&rc));
         self.states.push(rc);
         self.parent.push(parent);
         self.via.push(via);

@@ -2,6 +2,10 @@
 //!
 //! The estate, the SMT encoding and the `xverify` command line, built on `xverify-engine`.
 
+pub mod classes;
 pub mod cli;
+pub mod encode;
+pub mod fixed;
 pub mod import;
+pub mod solve;
 pub mod spec;
