@@ -49,7 +49,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// One step of a pattern.
@@ -339,17 +338,14 @@ impl Nfa {
             }
         }
 
-        // The "other" character: a lowercase letter or digit no pattern mentions, if any.
-        let mut cs: HashSet<char> = HashSet::new();
-        let mut ci: HashSet<char> = HashSet::new();
+        // The "other" character: a lowercase letter or digit no pattern mentions, if any. The
+        // candidates are ASCII (and fold to ASCII), so ASCII masks of the tested chars suffice.
+        let (mut cs, mut ci) = (0u128, 0u128);
+        let bit = |c: char| if c.is_ascii() { 1u128 << (c as u32) } else { 0 };
         for p in &pos {
             match p.kind {
-                Kind::Char | Kind::AnyNot | Kind::StarNot => {
-                    cs.insert(p.ch);
-                }
-                Kind::CharCi => {
-                    ci.insert(p.ch);
-                }
+                Kind::Char | Kind::AnyNot | Kind::StarNot => cs |= bit(p.ch),
+                Kind::CharCi => ci |= bit(p.ch),
                 _ => {}
             }
         }
@@ -357,7 +353,7 @@ impl Nfa {
                                -_.@+=,~!#$%&^;|'\"()<>[]{}`\\ :/*?"
             .chars()
             .collect();
-        let free = |c: &char| !cs.contains(c) && !ci.contains(&fold_char(*c));
+        let free = |c: &char| cs & bit(*c) == 0 && ci & bit(fold_char(*c)) == 0;
         let mut other_prefs: Vec<char> = base.iter().copied().filter(free).collect();
         other_prefs.extend(base.iter().copied().filter(|c| !free(c)));
         Nfa {
@@ -414,6 +410,37 @@ impl Hasher for Fx {
 
 type FxBuild = BuildHasherDefault<Fx>;
 
+fn fx_slice(xs: &[u32]) -> u64 {
+    let mut h = Fx(xs.len() as u64);
+    let mut pairs = xs.chunks_exact(2);
+    for p in &mut pairs {
+        h.add(u64::from(p[0]) | (u64::from(p[1]) << 32));
+    }
+    if let [x] = pairs.remainder() {
+        h.add(u64::from(*x));
+    }
+    // Spread the last multiply's entropy into the low bits that the table indexes by.
+    h.0 ^ (h.0 >> 29)
+}
+
+/// Hasher for keys that are already hashes.
+#[derive(Default)]
+struct Id(u64);
+
+impl Hasher for Id {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inverse case folding, for the rare state that needs it.
 
@@ -444,8 +471,12 @@ struct Search<'a> {
     nlangs: usize,
     has_domain: bool,
     max_states: usize,
-    states: Vec<Rc<[u32]>>,
-    index: HashSet<Rc<[u32]>, FxBuild>,
+    /// Active sets of all states, back to back; state `i` is `arena[spans[i].0..spans[i].1]`.
+    arena: Vec<u32>,
+    spans: Vec<(usize, usize)>,
+    /// Hash of an active set → the last state with that hash; `chain` links to earlier ones.
+    index: HashMap<u64, u32, BuildHasherDefault<Id>>,
+    chain: Vec<u32>,
     parent: Vec<u32>,
     via: Vec<char>,
     sigs: HashSet<Box<[u64]>, FxBuild>,
@@ -457,6 +488,7 @@ struct Search<'a> {
     cs: Vec<char>,
     ci: Vec<(char, u32, char)>,
     reps: Vec<char>,
+    wbuf: Vec<char>,
 }
 
 impl<'a> Search<'a> {
@@ -466,8 +498,10 @@ impl<'a> Search<'a> {
             nlangs,
             has_domain,
             max_states: limits.max_states,
-            states: Vec::new(),
-            index: HashSet::default(),
+            arena: Vec::new(),
+            spans: Vec::new(),
+            index: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
+            chain: Vec::new(),
             parent: Vec::new(),
             via: Vec::new(),
             sigs: HashSet::default(),
@@ -478,6 +512,7 @@ impl<'a> Search<'a> {
             cs: Vec::new(),
             ci: Vec::new(),
             reps: Vec::new(),
+            wbuf: Vec::new(),
         }
     }
 
@@ -495,8 +530,11 @@ impl<'a> Search<'a> {
             u64::MAX
         };
         let mut id = 0usize;
-        while id < self.states.len() {
-            let cur = Rc::clone(&self.states[id]);
+        let mut cur = Vec::new();
+        while id < self.spans.len() {
+            let (a, b) = self.spans[id];
+            cur.clear();
+            cur.extend_from_slice(&self.arena[a..b]);
             let has_lang = self.record(id, &cur);
             if self.out.len() as u64 == max_sigs {
                 break;
@@ -524,9 +562,9 @@ impl<'a> Search<'a> {
 
     fn stats(&self) -> Stats {
         Stats {
-            states: self.states.len(),
+            states: self.spans.len(),
             positions: self.nfa.pos.len(),
-            active: self.states.iter().map(|s| s.len()).sum(),
+            active: self.arena.len(),
         }
     }
 
@@ -560,24 +598,27 @@ impl<'a> Search<'a> {
             if self.bits.iter().all(|&w| w == 0) {
                 self.all_false_seen = true;
             }
-            let sig = (0..self.nlangs)
-                .map(|i| self.bits[i / 64] & (1 << (i % 64)) != 0)
-                .collect();
-            self.out.push(Class {
-                sig,
-                witness: self.witness(id),
-            });
+            let mut sig = vec![false; self.nlangs];
+            for (w, &word) in self.bits.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    sig[w * 64 + word.trailing_zeros() as usize] = true;
+                    word &= word - 1;
+                }
+            }
+            let witness = self.witness(id);
+            self.out.push(Class { sig, witness });
         }
         has_lang
     }
 
-    fn witness(&self, mut id: usize) -> String {
-        let mut cs = Vec::new();
+    fn witness(&mut self, mut id: usize) -> String {
+        self.wbuf.clear();
         while self.parent[id] != u32::MAX {
-            cs.push(self.via[id]);
+            self.wbuf.push(self.via[id]);
             id = self.parent[id] as usize;
         }
-        cs.iter().rev().collect()
+        self.wbuf.iter().rev().collect()
     }
 
     /// The representative characters to branch on from `cur`, into `self.reps`: one per
@@ -706,17 +747,26 @@ impl<'a> Search<'a> {
     }
 
     fn intern(&mut self, set: &[u32], parent: u32, via: char) -> Result<(), ClassError> {
-        if self.index.contains(set) {
-            return Ok(());
+        let h = fx_slice(set);
+        let mut at = self.index.get(&h).copied().unwrap_or(u32::MAX);
+        while at != u32::MAX {
+            let (a, b) = self.spans[at as usize];
+            if &self.arena[a..b] == set {
+                return Ok(());
+            }
+            at = self.chain[at as usize];
         }
-        let rc: Rc<[u32]> = Rc::from(set);
-        self.index.insert(Rc::clone(&rc));
-        self.states.push(rc);
+        let id = self.spans.len() as u32;
+        let prev = self.index.insert(h, id).unwrap_or(u32::MAX);
+        self.chain.push(prev);
+        let a = self.arena.len();
+        self.arena.extend_from_slice(set);
+        self.spans.push((a, self.arena.len()));
         self.parent.push(parent);
         self.via.push(via);
-        if self.states.len() > self.max_states {
+        if self.spans.len() > self.max_states {
             return Err(ClassError::TooLarge {
-                states: self.states.len(),
+                states: self.spans.len(),
             });
         }
         Ok(())

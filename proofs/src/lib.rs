@@ -7,5 +7,6 @@ pub mod cli;
 pub mod encode;
 pub mod fixed;
 pub mod import;
+pub mod properties;
 pub mod solve;
 pub mod spec;

@@ -36,6 +36,26 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         spec: Option<std::path::PathBuf>,
     },
+    /// Prove the properties of a spec: each proved, refuted (with a replayed counterexample) or unknown.
+    Prove {
+        /// The spec (interfaces.md §3).
+        spec: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+        /// Prove only these properties (repeatable).
+        #[arg(long = "property", value_name = "NAME")]
+        properties: Vec<String>,
+        /// Solver timeout per query, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u32,
+        /// Properties proved in parallel.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Write every solver query as SMT-LIB into this folder.
+        #[arg(long, value_name = "DIR")]
+        dump_smt: Option<std::path::PathBuf>,
+    },
     /// Build a spec from AWS CLI outputs (layout and commands: corpus/import/README.md).
     Import {
         /// Directory holding organization/ and accounts/<ID>/ as the AWS CLI printed them.
@@ -44,6 +64,13 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Sarif,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +82,14 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Prove {
+            spec,
+            format,
+            properties,
+            timeout_ms,
+            jobs,
+            dump_smt,
+        } => prove(&spec, format, &properties, timeout_ms, jobs, dump_smt),
         Command::Import { dir, output } => match xverify_proofs::import::import_dir(&dir) {
             Ok(spec) => {
                 let text = match serde_json::to_string_pretty(&spec) {
@@ -140,4 +175,48 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn prove(
+    path: &std::path::Path,
+    format: FormatArg,
+    names: &[String],
+    timeout_ms: u32,
+    jobs: usize,
+    dump_smt: Option<std::path::PathBuf>,
+) -> ExitCode {
+    use xverify_proofs::cli::prove::{
+        exit_code, json_report, prove_all, sarif_report, text_report,
+    };
+    let spec = match xverify_proofs::spec::load_spec(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("xverify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for n in names {
+        if !spec.properties.iter().any(|p| &p.name == n) {
+            eprintln!("xverify: {}: no property named {n:?}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let cfg = xverify_proofs::solve::Config {
+        timeout_ms,
+        dump_dir: dump_smt,
+        ..xverify_proofs::solve::Config::default()
+    };
+    let results = prove_all(&spec, names, &cfg, jobs);
+    let out = match format {
+        FormatArg::Text => text_report(path, &results),
+        FormatArg::Json => json_report(path, &results).to_string() + "\n",
+        FormatArg::Sarif => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            serde_json::to_string_pretty(&sarif_report(path, &text, &spec, &results))
+                .unwrap_or_default()
+                + "\n"
+        }
+    };
+    print!("{out}");
+    ExitCode::from(exit_code(&results))
 }

@@ -1,3 +1,4 @@
 //! The `xverify` command line: subcommands and exit codes (interfaces.md).
 
 pub mod eval;
+pub mod prove;

@@ -1,0 +1,232 @@
+//! `xverify prove SPEC`: every property proved, refuted or unknown, as text, JSON or SARIF.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::properties::{prove_property, PropertyResult, Status, Step};
+use crate::solve::Config;
+use crate::spec::Spec;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// Prove the selected properties (all when `names` is empty), `jobs` at a time.
+pub fn prove_all(spec: &Spec, names: &[String], cfg: &Config, jobs: usize) -> Vec<PropertyResult> {
+    let props: Vec<_> = spec
+        .properties
+        .iter()
+        .filter(|p| names.is_empty() || names.contains(&p.name))
+        .collect();
+    let jobs = jobs.max(1).min(props.len().max(1));
+    if jobs == 1 {
+        return props.iter().map(|p| prove_property(spec, p, cfg)).collect();
+    }
+    // Each worker has its own Z3 context (the z3 crate's contexts are thread-local).
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; props.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(p) = props.get(i) else { break };
+                let r = prove_property(spec, p, cfg);
+                if let Ok(mut g) = results.lock() {
+                    g[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Exit code: 0 all hold, 1 one refuted, 3 nothing refuted but one unknown (interfaces.md §3).
+pub fn exit_code(results: &[PropertyResult]) -> u8 {
+    if results.iter().any(|r| r.status == Status::Refuted) {
+        1
+    } else if results.iter().any(|r| r.status == Status::Unknown) {
+        3
+    } else {
+        0
+    }
+}
+
+fn step_json(s: &Step) -> Value {
+    let ctx: serde_json::Map<String, Value> = s
+        .context
+        .iter()
+        .filter(|(k, _)| {
+            !k.to_ascii_lowercase().starts_with("aws:principal")
+                && !k.to_ascii_lowercase().starts_with("aws:resource")
+        })
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    xverify_engine::ContextValue::One(x) => json!(x),
+                    xverify_engine::ContextValue::Many(xs) => json!(xs),
+                },
+            )
+        })
+        .collect();
+    json!({"principal": s.principal, "action": s.action, "resource": s.resource, "context": ctx})
+}
+
+/// The JSON report of interfaces.md §3.
+pub fn json_report(spec_path: &Path, results: &[PropertyResult]) -> Value {
+    let rs: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), json!(r.name));
+            o.insert("status".into(), json!(r.status.as_str()));
+            o.insert("elapsed_ms".into(), json!(r.elapsed_ms));
+            if !r.chain.is_empty() {
+                let key = if r.status == Status::Proved { "witness" } else { "counterexample" };
+                let explain: Vec<Value> = r
+                    .chain
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let mut e = json!({"step": i, "decision": s.decision.as_str(), "statements": s.explain});
+                        if let Some(n) = &s.note {
+                            e["reason"] = json!(n);
+                        }
+                        e
+                    })
+                    .collect();
+                o.insert(
+                    key.into(),
+                    json!({"chain": r.chain.iter().map(step_json).collect::<Vec<_>>(), "explain": explain}),
+                );
+            }
+            if let Some(reason) = &r.reason {
+                o.insert("reason".into(), json!(reason));
+            }
+            o.insert("queries".into(), json!(r.queries));
+            Value::Object(o)
+        })
+        .collect();
+    json!({"spec": spec_path.display().to_string(), "results": rs})
+}
+
+/// A report a person reads at a glance.
+pub fn text_report(spec_path: &Path, results: &[PropertyResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let mark = match r.status {
+            Status::Proved => "PROVED ",
+            Status::Refuted => "REFUTED",
+            Status::Unknown => "UNKNOWN",
+        };
+        out.push_str(&format!("{mark}  {}  ({} ms)\n", r.name, r.elapsed_ms));
+        if let Some(reason) = &r.reason {
+            if r.status != Status::Proved || !r.chain.is_empty() {
+                out.push_str(&format!("         {reason}\n"));
+            }
+        }
+        for (i, s) in r.chain.iter().enumerate() {
+            out.push_str(&format!(
+                "         {}. {} {} {}\n",
+                i + 1,
+                s.principal,
+                s.action,
+                s.resource
+            ));
+            let ctx: Vec<String> = s
+                .context
+                .iter()
+                .filter(|(k, _)| {
+                    !k.to_ascii_lowercase().starts_with("aws:principal")
+                        && !k.to_ascii_lowercase().starts_with("aws:resource")
+                })
+                .map(|(k, v)| format!("{k}={}", v.values().join(",")))
+                .collect();
+            if !ctx.is_empty() {
+                out.push_str(&format!("            context: {}\n", ctx.join(" ")));
+            }
+            if s.decision == xverify_engine::Decision::Allow {
+                for e in &s.explain {
+                    out.push_str(&format!("            allowed by {e}\n"));
+                }
+            } else {
+                out.push_str(&format!(
+                    "            {}: {}\n",
+                    s.decision.as_str(),
+                    s.note.clone().unwrap_or_else(|| s.explain.join("; "))
+                ));
+            }
+        }
+    }
+    let (p, f, u) = results
+        .iter()
+        .fold((0, 0, 0), |(p, f, u), r| match r.status {
+            Status::Proved => (p + 1, f, u),
+            Status::Refuted => (p, f + 1, u),
+            Status::Unknown => (p, f, u + 1),
+        });
+    out.push_str(&format!(
+        "{}: {p} proved, {f} refuted, {u} unknown\n",
+        spec_path.display()
+    ));
+    out
+}
+
+/// SARIF 2.1.0 for code scanning: one result per property that does not hold.
+pub fn sarif_report(
+    spec_path: &Path,
+    spec_text: &str,
+    spec: &Spec,
+    results: &[PropertyResult],
+) -> Value {
+    let uri = spec_path.display().to_string();
+    let rules: Vec<Value> = spec
+        .properties
+        .iter()
+        .map(|p| {
+            json!({"id": p.name, "name": p.name,
+                   "shortDescription": {"text": p.description.clone().unwrap_or_else(|| p.name.clone())}})
+        })
+        .collect();
+    let _ = spec_text;
+    let res: Vec<Value> = results
+        .iter()
+        .filter(|r| r.status != Status::Proved)
+        .map(|r| {
+            let line = spec.properties.iter().find(|p| p.name == r.name).map_or(1, |p| p.line.max(1));
+            let level = if r.status == Status::Refuted { "error" } else { "warning" };
+            let mut msg = format!("{}: {}", r.status.as_str(), r.reason.clone().unwrap_or_default());
+            for (i, s) in r.chain.iter().enumerate() {
+                msg.push_str(&format!(" | step {}: {} {} {}", i + 1, s.principal, s.action, s.resource));
+                if let Some(e) = s.explain.first() {
+                    msg.push_str(&format!(" (allowed by {e})"));
+                }
+            }
+            json!({
+                "ruleId": r.name,
+                "level": level,
+                "message": {"text": msg},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}]
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "xverify", "informationUri": "https://example.invalid/xverify",
+                                 "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "results": res
+        }]
+    })
+}

@@ -1,0 +1,1524 @@
+//! Properties over an estate: `none`, `some`, `all` over a request set, with `sts:AssumeRole`
+//! reachability, and `no-new-access` between two versions of a spec.
+//!
+//! A property's request set Q is split into finitely many *queries*, one per (principal kind,
+//! resource target):
+//!
+//! - **Principal kinds**: every described role (any session name) and user; the root user of every
+//!   account the estate mentions; for every mentioned account the estate does not describe, and for
+//!   one fresh account standing for all the others, a role session and a user with free names (the
+//!   open world, allow-all identity policies); every service principal the policies name, and one
+//!   fresh service; anonymous callers. Q's principal selectors keep the kinds that can be in Q and
+//!   constrain their free parts.
+//! - **Resource targets**: every described resource whose ARN (or, for a bucket, object space) meets
+//!   Q's resource patterns, each with its own policy, tags and account; plus the resources the estate
+//!   does not describe (no resource policy; the account of the ARN, or the caller's own when the ARN has
+//!   none — the most permissive choice).
+//!
+//! Each query is `allow ∧ Q` (or `¬allow ∧ Q` for `all`), decided by Z3 over the string classes. A
+//! model becomes a concrete request (or chain) that the engine replays through the estate before it is
+//! reported; a disagreement is an internal error and the property is `unknown`. `unknown` from any
+//! query (timeout, unsupported construct) makes the property `unknown` unless another query already
+//! refutes it: it is never folded into `proved`.
+//!
+//! With `via_assume_role`, the roles each principal kind can reach by chains of `sts:AssumeRole` are
+//! computed first (a fixed point, each edge one query), and the sessions of reached roles join the
+//! principal kinds, carrying the chain that reached them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use xverify_engine::estate::{Estate, EstateRequest, Residence};
+use xverify_engine::model::*;
+use xverify_engine::PolicySet;
+
+use crate::classes::{Atom, Lang, Pattern};
+use crate::encode::{allow_formula, Assignment, Source, Sym, SymPrincipal, Unsupported, F};
+use crate::solve::{check, Config, Outcome};
+use crate::spec::{Expectation, Property, Selector, Spec};
+
+/// A property's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Proved,
+    Refuted,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Proved => "proved",
+            Status::Refuted => "refuted",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// One step of a counterexample or witness: a concrete request, replayed.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub context: BTreeMap<String, ContextValue>,
+    pub decision: Decision,
+    /// The statements that decided it (`policy statement N (Sid)`).
+    pub explain: Vec<String>,
+    /// For a denial, what was missing.
+    pub note: Option<String>,
+    pub resource_account: Option<String>,
+}
+
+/// The outcome of one property.
+#[derive(Debug, Clone)]
+pub struct PropertyResult {
+    pub name: String,
+    pub status: Status,
+    pub elapsed_ms: u128,
+    /// The refuting request chain (`none`, `all`, `no-new-access`) or the witness (`some`).
+    pub chain: Vec<Step>,
+    pub reason: Option<String>,
+    /// Queries run.
+    pub queries: usize,
+}
+
+/// The kinds of principal a query can be about.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    /// A described role, any session.
+    Role {
+        account: String,
+        name: String,
+        path: String,
+    },
+    User {
+        account: String,
+        name: String,
+        path: String,
+    },
+    Root {
+        account: String,
+    },
+    /// A role of an account the estate does not describe (name and path free).
+    OpenRole {
+        account: String,
+    },
+    OpenUser {
+        account: String,
+    },
+    Service {
+        name: String,
+    },
+    Anonymous,
+}
+
+#[derive(Debug, Clone)]
+struct Cand {
+    kind: Kind,
+    /// The chain of AssumeRole steps that reached this role session (empty for Q's own principals).
+    chain: Vec<Step>,
+    /// Q's principal selectors apply (false for sessions reached through a chain).
+    selected: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    /// A described resource: ARN; `objects`: also the objects of this bucket.
+    Described {
+        arn: String,
+        objects: bool,
+        account: String,
+    },
+    /// Resources the estate does not describe.
+    Undescribed,
+}
+
+/// Everything mentioned in the estate and the property.
+struct World<'s> {
+    spec: &'s Spec,
+    org_accounts: BTreeSet<String>,
+    org_id: Option<String>,
+    /// Accounts mentioned anywhere but not described.
+    open_accounts: Vec<String>,
+    services: Vec<String>,
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn scan_policy(p: &Policy, accounts: &mut BTreeSet<String>, services: &mut BTreeSet<String>) {
+    let add_str = |s: &str, accounts: &mut BTreeSet<String>| {
+        for w in s.split(|c: char| !c.is_ascii_digit()) {
+            if is_account(w) {
+                accounts.insert(w.to_string());
+            }
+        }
+    };
+    for st in &p.statements {
+        if let Some(pe) = &st.principal {
+            for e in &pe.set.aws {
+                add_str(&e.to_policy_string(), accounts);
+            }
+            for s in &pe.set.service {
+                services.insert(s.to_ascii_lowercase());
+            }
+        }
+        for c in &st.conditions {
+            for v in &c.raw {
+                add_str(v, accounts);
+            }
+        }
+        if let Some(r) = &st.resource {
+            for t in &r.patterns {
+                add_str(&t.source, accounts);
+            }
+        }
+    }
+}
+
+impl<'s> World<'s> {
+    fn new(spec: &'s Spec, extra: &[&Spec], prop: Option<&Property>) -> World<'s> {
+        let mut accounts = BTreeSet::new();
+        let mut services = BTreeSet::new();
+        let mut org_accounts = BTreeSet::new();
+        let mut org_id = None;
+        for s in std::iter::once(spec).chain(extra.iter().copied()) {
+            let e = &s.estate;
+            if let Some(o) = &e.organization {
+                org_id = Some(o.id.clone());
+                for a in o.root.all_accounts() {
+                    org_accounts.insert(a.to_string());
+                    accounts.insert(a.to_string());
+                }
+            }
+            for_each_policy(e, &mut |p| scan_policy(p, &mut accounts, &mut services));
+            for a in e.accounts.keys() {
+                accounts.insert(a.clone());
+            }
+        }
+        if let Some(p) = prop {
+            for s in &p.principals {
+                match s {
+                    Selector::Accounts(l) | Selector::NotAccounts(l) => {
+                        accounts.extend(l.iter().cloned())
+                    }
+                    Selector::Service(s) => {
+                        services.insert(s.to_ascii_lowercase());
+                    }
+                    Selector::Arns(l) | Selector::NotArns(l) => {
+                        for a in l {
+                            for w in a.split(':') {
+                                if is_account(w) {
+                                    accounts.insert(w.to_string());
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for r in &p.resources {
+                for w in r.split(':') {
+                    if is_account(w) {
+                        accounts.insert(w.to_string());
+                    }
+                }
+            }
+        }
+        // One fresh account stands for every account nobody mentions.
+        let mut fresh = 100_000_000_000u64;
+        while accounts.contains(&fresh.to_string()) {
+            fresh += 1;
+        }
+        let mut open: Vec<String> = accounts
+            .iter()
+            .filter(|a| !spec.estate.accounts.contains_key(*a))
+            .cloned()
+            .collect();
+        open.push(fresh.to_string());
+        let mut services: Vec<String> = services.into_iter().collect();
+        services.push("xverify-any-service.amazonaws.com".to_string());
+        World {
+            spec,
+            org_accounts,
+            org_id,
+            open_accounts: open,
+            services,
+        }
+    }
+
+    fn estate(&self) -> &Estate {
+        &self.spec.estate
+    }
+
+    fn in_org(&self, a: &str) -> bool {
+        self.org_accounts.contains(a)
+    }
+
+    fn kinds(&self) -> Vec<Kind> {
+        let mut out = Vec::new();
+        for (id, a) in &self.estate().accounts {
+            for r in a.roles.values() {
+                out.push(Kind::Role {
+                    account: id.clone(),
+                    name: r.name.clone(),
+                    path: r.path.clone(),
+                });
+            }
+            for u in a.users.values() {
+                out.push(Kind::User {
+                    account: id.clone(),
+                    name: u.name.clone(),
+                    path: u.path.clone(),
+                });
+            }
+            out.push(Kind::Root {
+                account: id.clone(),
+            });
+        }
+        for a in &self.open_accounts {
+            out.push(Kind::OpenRole { account: a.clone() });
+            out.push(Kind::OpenUser { account: a.clone() });
+            out.push(Kind::Root { account: a.clone() });
+        }
+        for s in &self.services {
+            out.push(Kind::Service { name: s.clone() });
+        }
+        out.push(Kind::Anonymous);
+        out
+    }
+}
+
+fn for_each_policy(e: &Estate, f: &mut dyn FnMut(&Policy)) {
+    if let Some(o) = &e.organization {
+        let mut stack = vec![&o.root];
+        while let Some(u) = stack.pop() {
+            for p in u.scps.iter().flatten().chain(u.rcps.iter()) {
+                f(p);
+            }
+            stack.extend(u.units.iter());
+        }
+    }
+    for a in e.accounts.values() {
+        for p in a.scps.iter().flatten().chain(a.rcps.iter()) {
+            f(p);
+        }
+        for r in a.roles.values() {
+            for p in r
+                .trust_policy
+                .iter()
+                .chain(r.policies.iter())
+                .chain(r.permissions_boundary.iter())
+            {
+                f(p);
+            }
+        }
+        for u in a.users.values() {
+            for p in u.policies.iter().chain(u.permissions_boundary.iter()) {
+                f(p);
+            }
+        }
+        for g in a.groups.values() {
+            for p in &g.policies {
+                f(p);
+            }
+        }
+        for r in a.resources.values() {
+            if let Some(p) = &r.policy {
+                f(p);
+            }
+        }
+    }
+}
+
+fn kind_account(k: &Kind) -> Option<&str> {
+    match k {
+        Kind::Role { account, .. }
+        | Kind::User { account, .. }
+        | Kind::Root { account }
+        | Kind::OpenRole { account }
+        | Kind::OpenUser { account } => Some(account),
+        _ => None,
+    }
+}
+
+/// Resource targets meeting Q's resource patterns.
+fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
+    let q: Vec<Pattern> = resources.iter().map(|r| Pattern::glob(r, false)).collect();
+    let ql = Lang { alts: q };
+    let meets = |l: &Lang| -> bool {
+        // Does some string lie in both? Classes of [ql, l] include a sig (true, true)?
+        crate::classes::classes(
+            &[ql.clone(), l.clone()],
+            None,
+            &crate::classes::Limits {
+                max_states: 100_000,
+            },
+        )
+        .map(|cs| cs.iter().any(|c| c.sig == [true, true]))
+        .unwrap_or(true)
+    };
+    let mut out = Vec::new();
+    for (id, a) in &w.estate().accounts {
+        for r in a.roles.values() {
+            let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
+            if meets(&Lang::single(Pattern::literal(&arn, false))) {
+                out.push(Target::Described {
+                    arn,
+                    objects: false,
+                    account: id.clone(),
+                });
+            }
+        }
+        for arn in a.resources.keys() {
+            let is_bucket =
+                arn.starts_with("arn:aws:s3:::") && !arn["arn:aws:s3:::".len()..].contains('/');
+            let mut l = Lang::single(Pattern::literal(arn, false));
+            if is_bucket {
+                let mut p = Pattern::literal(&format!("{arn}/"), false);
+                p.atoms.push(Atom::Star);
+                l.alts.push(p);
+            }
+            if meets(&l) {
+                out.push(Target::Described {
+                    arn: arn.clone(),
+                    objects: is_bucket,
+                    account: id.clone(),
+                });
+            }
+        }
+    }
+    out.push(Target::Undescribed);
+    out
+}
+
+/// Langs of every described resource (and bucket object space), to keep the undescribed target apart.
+fn described_langs(w: &World<'_>) -> Vec<Lang> {
+    let mut out = Vec::new();
+    for (id, a) in &w.estate().accounts {
+        for r in a.roles.values() {
+            out.push(Lang::single(Pattern::literal(
+                &format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                false,
+            )));
+        }
+        for arn in a.resources.keys() {
+            out.push(Lang::single(Pattern::literal(arn, false)));
+            if arn.starts_with("arn:aws:s3:::") {
+                let mut p = Pattern::literal(&format!("{arn}/"), false);
+                p.atoms.push(Atom::Star);
+                out.push(Lang::single(p));
+            }
+        }
+    }
+    out
+}
+
+/// A role ARN, a user ARN, or the account part tested by a selector pattern.
+fn glob_lang(patterns: &[String]) -> Lang {
+    Lang {
+        alts: patterns.iter().map(|p| Pattern::glob(p, false)).collect(),
+    }
+}
+
+/// A query under construction: the symbolic request and how to read a model back.
+struct Query {
+    sym: Sym,
+    set: PolicySet,
+    /// Variables of the principal's free parts.
+    name_var: Option<usize>,
+    session_var: Option<usize>,
+    kind: Kind,
+    target_account: Option<String>,
+}
+
+const FIXED_KEYS: &[&str] = &[
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:principalisawsservice",
+    "aws:username",
+    "aws:principalservicename",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+];
+
+/// Build the query for one principal kind and one target.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    w: &World<'_>,
+    kind: &Kind,
+    selected: bool,
+    target: &Target,
+    prop_actions: &[String],
+    prop_resources: &[String],
+    prop_context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+) -> Result<Option<Query>, Unsupported> {
+    // A representative concrete principal and resource, to gather the policies that apply.
+    let rep_principal = match kind {
+        Kind::Role { account, name, .. } => Principal::AssumedRole {
+            partition: "aws".into(),
+            account: account.clone(),
+            role: name.clone(),
+            session: "xverify".into(),
+        },
+        Kind::User {
+            account,
+            name,
+            path,
+        } => Principal::User {
+            partition: "aws".into(),
+            account: account.clone(),
+            path: path.clone(),
+            name: name.clone(),
+        },
+        Kind::Root { account } => Principal::Root {
+            partition: "aws".into(),
+            account: account.clone(),
+        },
+        Kind::OpenRole { account } => Principal::AssumedRole {
+            partition: "aws".into(),
+            account: account.clone(),
+            role: "xverify-open-world".into(),
+            session: "xverify".into(),
+        },
+        Kind::OpenUser { account } => Principal::User {
+            partition: "aws".into(),
+            account: account.clone(),
+            path: "/".into(),
+            name: "xverify-open-world".into(),
+        },
+        Kind::Service { name } => Principal::Service(name.clone()),
+        Kind::Anonymous => Principal::Anonymous,
+    };
+    let (rep_resource, resource_account) = match target {
+        Target::Described {
+            arn,
+            objects,
+            account,
+        } => (
+            if *objects {
+                format!("{arn}/xverify")
+            } else {
+                arn.clone()
+            },
+            Some(account.clone()),
+        ),
+        Target::Undescribed => {
+            // The account in the ARN when Q fixes it, else the caller's own (most permissive).
+            let from_q: BTreeSet<String> = prop_resources
+                .iter()
+                .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
+                .collect();
+            let acct = match (from_q.len(), from_q.iter().next()) {
+                (1, Some(a)) if is_account(a) => Some(a.clone()),
+                _ => kind_account(kind).map(str::to_string),
+            };
+            ("arn:aws:xverify:::undescribed".to_string(), acct)
+        }
+    };
+    // Selector filtering of the kind itself.
+    if selected {
+        for s in selectors {
+            if !kind_may_match(w, kind, s, resource_account.as_deref()) {
+                return Ok(None);
+            }
+        }
+    }
+    let mut er = EstateRequest::new(
+        rep_principal.clone(),
+        "xverify:Representative",
+        &rep_resource,
+    );
+    er.resource_account = resource_account.clone();
+    let (set, fixed_req) = match w.estate().gather(&er) {
+        Ok(x) => x,
+        Err(_) => return Ok(None),
+    };
+    // The fixed context: what the estate set, plus Q's fixed keys.
+    let mut fixed_ctx = fixed_req.context.clone();
+    let mut fixed_keys: BTreeSet<String> = FIXED_KEYS.iter().map(|s| s.to_string()).collect();
+    for (k, v) in prop_context {
+        let lc = k.to_ascii_lowercase();
+        if fixed_keys.contains(&lc)
+            || lc.starts_with("aws:principaltag/")
+                && matches!(kind, Kind::Role { .. } | Kind::User { .. })
+        {
+            continue; // the estate decides these
+        }
+        match v {
+            Some(v) => fixed_ctx.insert(k, v.clone()),
+            None => fixed_ctx.remove(k),
+        }
+        fixed_keys.insert(lc);
+    }
+    let fixed = Request::new(
+        rep_principal.clone(),
+        "xverify:Representative",
+        &rep_resource,
+        resource_account.clone(),
+        fixed_ctx,
+    );
+
+    let mut name_var = None;
+    let mut session_var = None;
+    let principal = match kind {
+        Kind::Role {
+            account,
+            name,
+            path,
+        } => SymPrincipal::RoleSession {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: Ok((path.clone(), name.clone())),
+            session: 0,
+        },
+        Kind::OpenRole { account } => SymPrincipal::RoleSession {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: Err(0),
+            session: 0,
+        },
+        Kind::OpenUser { account } => SymPrincipal::OpenUser {
+            partition: "aws".into(),
+            account: account.clone(),
+            path_name: 0,
+        },
+        _ => SymPrincipal::Concrete(rep_principal.clone()),
+    };
+    let mut sym = Sym::new(principal, fixed, resource_account.clone());
+    // Create the principal's free variables now that the Sym exists.
+    match kind {
+        Kind::Role { .. } | Kind::OpenRole { .. } => {
+            let sv = sym.new_var("session");
+            session_var = Some(sv);
+            if matches!(kind, Kind::OpenRole { .. }) {
+                name_var = Some(sym.new_var("role"));
+            }
+            if let SymPrincipal::RoleSession { name, session, .. } = &mut sym.principal {
+                *session = sv;
+                if let (Err(v), Some(n)) = (name, name_var) {
+                    *v = n;
+                }
+            }
+        }
+        Kind::OpenUser { .. } => {
+            let n = sym.new_var("user");
+            name_var = Some(n);
+            if let SymPrincipal::OpenUser { path_name, .. } = &mut sym.principal {
+                *path_name = n;
+            }
+        }
+        _ => {}
+    }
+    for k in &fixed_keys {
+        sym.sources.insert(k.clone(), Source::Fixed);
+    }
+    let estate_knows_tags = matches!(
+        kind,
+        Kind::Role { .. } | Kind::User { .. } | Kind::Root { .. }
+    );
+    if estate_knows_tags {
+        sym.fixed_prefixes.push("aws:principaltag/".into());
+    }
+    if matches!(target, Target::Described { .. }) {
+        sym.fixed_prefixes.push("aws:resourcetag/".into());
+    }
+    // The open world: names free, ARN and user name derived from them.
+    if let Some(n) = name_var {
+        let acct = kind_account(kind).unwrap_or_default().to_string();
+        match kind {
+            Kind::OpenRole { .. } => {
+                sym.sources.insert(
+                    "aws:principalarn".into(),
+                    Source::Prefixed {
+                        prefix: format!("arn:aws:iam::{acct}:role/"),
+                        var: n,
+                    },
+                );
+                sym.sources.remove("aws:username");
+                // A role name (after an optional path): non-empty, no colon, not ending in '/'.
+                let l = Lang::single(Pattern {
+                    atoms: vec![Atom::StarNot(':'), Atom::AnyNot('/')],
+                    ci: false,
+                });
+                let f = sym.test(n, l);
+                sym.constraints.push(f);
+            }
+            Kind::OpenUser { .. } => {
+                sym.sources.insert(
+                    "aws:principalarn".into(),
+                    Source::Prefixed {
+                        prefix: format!("arn:aws:iam::{acct}:user/"),
+                        var: n,
+                    },
+                );
+                sym.sources
+                    .insert("aws:username".into(), Source::LastSegment { var: n });
+                let l = Lang::single(Pattern {
+                    atoms: vec![Atom::StarNot(':'), Atom::AnyNot('/')],
+                    ci: false,
+                });
+                let f = sym.test(n, l);
+                sym.constraints.push(f);
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = session_var {
+        // RoleSessionName: at least two characters, no '/' or ':'.
+        let l = Lang::single(Pattern {
+            atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
+            ci: false,
+        });
+        let f = sym.test(s, l);
+        sym.constraints.push(f);
+        let no_colon = Lang::single(Pattern {
+            atoms: vec![Atom::StarNot(':')],
+            ci: false,
+        });
+        let f = sym.test(s, no_colon);
+        sym.constraints.push(f);
+    }
+    // Principals outside this organization cannot claim its ID.
+    let acct = kind_account(kind).map(str::to_string);
+    let outside_org = acct.as_deref().is_some_and(|a| !w.in_org(a));
+    if outside_org {
+        sym.sources
+            .insert("aws:principalorgid".into(), Source::Free);
+        sym.sources
+            .insert("aws:principalorgpaths".into(), Source::Free);
+    }
+    // Q: actions and resources.
+    let a = sym.action;
+    let al = Lang {
+        alts: prop_actions
+            .iter()
+            .map(|p| Pattern::glob(p, true))
+            .collect(),
+    };
+    let fa = sym.test(a, al);
+    sym.constraints.push(fa);
+    let r = sym.resource;
+    let fr = sym.test(r, glob_lang(prop_resources));
+    sym.constraints.push(fr);
+    match target {
+        Target::Described { arn, objects, .. } => {
+            let mut l = Lang::single(Pattern::literal(arn, false));
+            if *objects {
+                let mut p = Pattern::literal(&format!("{arn}/"), false);
+                p.atoms.push(Atom::Star);
+                l.alts.push(p);
+            }
+            let f = sym.test(r, l);
+            sym.constraints.push(f);
+        }
+        Target::Undescribed => {
+            for l in described_langs(w) {
+                let f = sym.test(r, l);
+                sym.constraints.push(F::not(f));
+            }
+        }
+    }
+    Ok(Some(Query {
+        sym,
+        set,
+        name_var,
+        session_var,
+        kind: kind.clone(),
+        target_account: resource_account,
+    }))
+}
+
+/// Can a principal of this kind belong to the selector's set? (Symbolic parts are constrained later.)
+fn kind_may_match(
+    w: &World<'_>,
+    kind: &Kind,
+    s: &Selector,
+    resource_account: Option<&str>,
+) -> bool {
+    let acct = kind_account(kind);
+    match s {
+        Selector::Anyone => true,
+        Selector::Anonymous => matches!(kind, Kind::Anonymous),
+        Selector::OutsideOrganization => match kind {
+            Kind::Anonymous | Kind::Service { .. } => true,
+            _ => acct.is_some_and(|a| !w.in_org(a)),
+        },
+        Selector::OutsideAccount => match kind {
+            Kind::Anonymous | Kind::Service { .. } => true,
+            _ => acct != resource_account,
+        },
+        Selector::Accounts(l) => acct.is_some_and(|a| l.iter().any(|x| x == a)),
+        Selector::NotAccounts(l) => acct.is_none_or(|a| !l.iter().any(|x| x == a)),
+        Selector::Service(name) => {
+            matches!(kind, Kind::Service { name: n } if n.eq_ignore_ascii_case(name))
+        }
+        Selector::Arns(pats) => match kind {
+            Kind::Role {
+                account,
+                name,
+                path,
+            } => {
+                let arn = format!("arn:aws:iam::{account}:role{path}{name}");
+                glob_lang(pats).matches(&arn)
+            }
+            Kind::User {
+                account,
+                name,
+                path,
+            } => glob_lang(pats).matches(&format!("arn:aws:iam::{account}:user{path}{name}")),
+            Kind::Root { account } => {
+                glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
+            }
+            // Open-world names are constrained symbolically.
+            Kind::OpenRole { .. } | Kind::OpenUser { .. } => true,
+            Kind::Service { name } => glob_lang(pats).matches(name),
+            Kind::Anonymous => false,
+        },
+        Selector::NotArns(pats) => match kind {
+            Kind::Role {
+                account,
+                name,
+                path,
+            } => !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:role{path}{name}")),
+            Kind::User {
+                account,
+                name,
+                path,
+            } => !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:user{path}{name}")),
+            Kind::Root { account } => {
+                !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
+            }
+            Kind::OpenRole { .. } | Kind::OpenUser { .. } => true,
+            Kind::Service { name } => !glob_lang(pats).matches(name),
+            Kind::Anonymous => true,
+        },
+    }
+}
+
+/// Symbolic constraints of selectors on a kind's free parts (open-world names, service sources).
+fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
+    let acct = kind_account(&q.kind).unwrap_or_default().to_string();
+    for s in selectors {
+        match s {
+            Selector::Arns(pats) | Selector::NotArns(pats) => {
+                let positive = matches!(s, Selector::Arns(_));
+                if let Some(n) = q.name_var {
+                    let prefix = match q.kind {
+                        Kind::OpenRole { .. } => format!("arn:aws:iam::{acct}:role/"),
+                        _ => format!("arn:aws:iam::{acct}:user/"),
+                    };
+                    let l = crate::encode::derive_lang(&glob_lang(pats), &prefix);
+                    let f = q.sym.test(n, l);
+                    q.sym.constraints.push(if positive { f } else { F::not(f) });
+                }
+            }
+            Selector::OutsideOrganization | Selector::OutsideAccount | Selector::NotAccounts(_) => {
+                if let Kind::Service { .. } = q.kind {
+                    // A service acting for a source outside the set (or for no source).
+                    let bad: Vec<String> = match s {
+                        Selector::OutsideOrganization => w.org_accounts.iter().cloned().collect(),
+                        Selector::OutsideAccount => q.target_account.iter().cloned().collect(),
+                        Selector::NotAccounts(l) => l.clone(),
+                        _ => vec![],
+                    };
+                    if let Ok(k) = q.sym.key("aws:SourceAccount", crate::encode::Family::Str) {
+                        let var = q.sym.keys[k].var.unwrap_or(0);
+                        for a in &bad {
+                            let f = q.sym.test(var, Lang::single(Pattern::literal(a, false)));
+                            q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
+                        }
+                    }
+                    if matches!(s, Selector::OutsideOrganization) {
+                        if let Some(org) = &w.org_id {
+                            for key in ["aws:SourceOrgID"] {
+                                if let Ok(k) = q.sym.key(key, crate::encode::Family::Str) {
+                                    let var = q.sym.keys[k].var.unwrap_or(0);
+                                    let f =
+                                        q.sym.test(var, Lang::single(Pattern::literal(org, false)));
+                                    q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
+                                }
+                            }
+                            if let Ok(k) = q
+                                .sym
+                                .key("aws:SourceOrgPaths", crate::encode::Family::Multi)
+                            {
+                                let var = q.sym.keys[k].var.unwrap_or(0);
+                                let mut p = Pattern::literal(&format!("{org}/"), false);
+                                p.atoms.push(Atom::Star);
+                                let id = q.sym.lang(var, Lang::single(p));
+                                q.sym.constraints.push(F::AllIn(k, vec![id], false));
+                            }
+                        }
+                    }
+                }
+            }
+            Selector::Service(_)
+            | Selector::Accounts(_)
+            | Selector::Anyone
+            | Selector::Anonymous => {}
+        }
+    }
+}
+
+/// Facts that hold whatever the selectors: an account outside the organization cannot claim its ID
+/// or paths, and a service's source organization follows from its source account.
+fn outsider_constraints(w: &World<'_>, q: &mut Query) {
+    let Some(org) = w.org_id.clone() else { return };
+    if let Some(a) = kind_account(&q.kind) {
+        if !w.in_org(a) {
+            if let Some(k) = q.sym.key_id("aws:PrincipalOrgID") {
+                if let Some(var) = q.sym.keys[k].var {
+                    let f = q.sym.test(var, Lang::single(Pattern::literal(&org, false)));
+                    q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
+                }
+            }
+            if let Some(k) = q.sym.key_id("aws:PrincipalOrgPaths") {
+                if let Some(var) = q.sym.keys[k].var {
+                    let mut p = Pattern::literal(&format!("{org}/"), false);
+                    p.atoms.push(Atom::Star);
+                    let id = q.sym.lang(var, Lang::single(p));
+                    q.sym.constraints.push(F::AllIn(k, vec![id], false));
+                }
+            }
+        }
+    }
+    if let Kind::Service { .. } = &q.kind {
+        let sa = q.sym.key_id("aws:SourceAccount");
+        let so = q.sym.key_id("aws:SourceOrgID");
+        if let (Some(sa), Some(so)) = (sa, so) {
+            let (sav, sov) = (
+                q.sym.keys[sa].var.unwrap_or(0),
+                q.sym.keys[so].var.unwrap_or(0),
+            );
+            let org_is = q.sym.test(sov, Lang::single(Pattern::literal(&org, false)));
+            let mut in_org = Vec::new();
+            for a in &w.org_accounts {
+                in_org.push(q.sym.test(sav, Lang::single(Pattern::literal(a, false))));
+            }
+            let member = F::and2(F::Present(sa), F::or(in_org));
+            // member → SourceOrgID = org; ¬member → SourceOrgID ≠ org.
+            let so_org = F::and2(F::Present(so), org_is);
+            q.sym
+                .constraints
+                .push(F::or2(F::not(member.clone()), so_org.clone()));
+            q.sym.constraints.push(F::or2(member, F::not(so_org)));
+        }
+    }
+}
+
+/// Read a model back as the concrete request it stands for.
+fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
+    let s = |v: Option<usize>| v.and_then(|v| a.strs[v].clone());
+    let session = s(q.session_var).unwrap_or_else(|| "xverify".into());
+    let principal = match &q.kind {
+        Kind::Role { account, name, .. } => Principal::AssumedRole {
+            partition: "aws".into(),
+            account: account.clone(),
+            role: name.clone(),
+            session,
+        },
+        Kind::OpenRole { account } => {
+            let pn = s(q.name_var).unwrap_or_else(|| "role".into());
+            let name = pn.rsplit('/').next().unwrap_or(&pn).to_string();
+            Principal::AssumedRole {
+                partition: "aws".into(),
+                account: account.clone(),
+                role: name,
+                session,
+            }
+        }
+        Kind::OpenUser { account } => {
+            let pn = s(q.name_var).unwrap_or_else(|| "user".into());
+            let (path, name) = match pn.rfind('/') {
+                Some(i) => (format!("/{}", &pn[..=i]), pn[i + 1..].to_string()),
+                None => ("/".to_string(), pn.clone()),
+            };
+            Principal::User {
+                partition: "aws".into(),
+                account: account.clone(),
+                path,
+                name,
+            }
+        }
+        Kind::User {
+            account,
+            name,
+            path,
+        } => Principal::User {
+            partition: "aws".into(),
+            account: account.clone(),
+            path: path.clone(),
+            name: name.clone(),
+        },
+        Kind::Root { account } => Principal::Root {
+            partition: "aws".into(),
+            account: account.clone(),
+        },
+        Kind::Service { name } => Principal::Service(name.clone()),
+        Kind::Anonymous => Principal::Anonymous,
+    };
+    let action = a.strs[q.sym.action].clone().unwrap_or_default();
+    let resource = a.strs[q.sym.resource].clone().unwrap_or_default();
+    let mut er = EstateRequest::new(principal, &action, &resource);
+    er.resource_account = q.target_account.clone();
+    for (k, kv) in q.sym.keys.iter().enumerate() {
+        if let Some(vals) = &a.keys[k] {
+            let v = if kv.family == crate::encode::Family::Multi {
+                ContextValue::Many(vals.clone())
+            } else {
+                ContextValue::One(vals.first().cloned().unwrap_or_default())
+            };
+            er.context.insert(&kv.name, v);
+        }
+    }
+    // Q's fixed keys the request itself carries.
+    for (k, v) in q.sym.fixed.context.iter() {
+        let lc = k.to_ascii_lowercase();
+        if !FIXED_KEYS.contains(&lc.as_str())
+            && !lc.starts_with("aws:principaltag/")
+            && !lc.starts_with("aws:resourcetag/")
+            && er.context.get(&lc).is_none()
+        {
+            er.context.insert(k, v.clone());
+        }
+    }
+    er
+}
+
+/// Replay a request through the estate: its decision and the deciding statements.
+fn replay(e: &Estate, er: &EstateRequest) -> Result<Step, String> {
+    let (set, req) = e.gather(er).map_err(|x| x.to_string())?;
+    let r = xverify_engine::authorize(&set, &req);
+    let explain = r
+        .reasons
+        .iter()
+        .map(|x| {
+            let sid = x.sid().map(|s| format!(" ({s})")).unwrap_or_default();
+            let level = match x.role {
+                xverify_engine::Role::Scp { level } | xverify_engine::Role::Rcp { level } => {
+                    format!(" level {level}")
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{}{level} policy {:?} statement {}{sid}",
+                x.role.name(),
+                x.policy.name,
+                x.statement
+            )
+        })
+        .collect();
+    Ok(Step {
+        principal: er.principal.to_arn_string(),
+        action: er.action.clone(),
+        resource: er.resource.clone(),
+        context: er
+            .context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        decision: r.decision,
+        explain,
+        note: r.note.clone(),
+        resource_account: er.resource_account.clone(),
+    })
+}
+
+/// Replay a whole chain through the estate; every hop must be allowed, the last as expected.
+fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), String> {
+    let mut reqs = Vec::new();
+    for s in chain {
+        let p = Principal::parse(&s.principal).map_err(|x| x.0)?;
+        let mut er = EstateRequest::new(p, &s.action, &s.resource);
+        er.resource_account = s.resource_account.clone();
+        for (k, v) in &s.context {
+            er.context.insert(k, v.clone());
+        }
+        reqs.push(er);
+    }
+    let steps = e.replay_chain(&reqs).map_err(|x| x.to_string())?;
+    let last_ok = steps.len() == chain.len()
+        && steps
+            .last()
+            .is_some_and(|s| (s.decision == Decision::Allow) == want_allow);
+    if last_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the chain of {} steps did not replay (stopped after {} with {})",
+            chain.len(),
+            steps.len(),
+            steps.last().map_or("nothing", |s| s.decision.as_str())
+        ))
+    }
+}
+
+/// Outcome of searching one property's queries.
+enum Search {
+    Found(Vec<Step>),
+    NotFound,
+    Unknown(String),
+}
+
+/// Run every query of (kinds × targets); stop at the first model.
+#[allow(clippy::too_many_arguments)]
+fn search(
+    w: &World<'_>,
+    cands: &[Cand],
+    actions: &[String],
+    resources: &[String],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    want_allow: bool,
+    cfg: &Config,
+    queries: &mut usize,
+) -> Search {
+    let ts = targets(w, resources);
+    let mut unknown: Option<String> = None;
+    for c in cands {
+        for t in &ts {
+            let q = build(
+                w, &c.kind, c.selected, t, actions, resources, context, selectors,
+            );
+            let mut q = match q {
+                Ok(Some(q)) => q,
+                Ok(None) => continue,
+                Err(u) => {
+                    unknown.get_or_insert(u.to_string());
+                    continue;
+                }
+            };
+            let set = q.set.clone();
+            let allow = match allow_formula(&mut q.sym, &set) {
+                Ok(f) => f,
+                Err(u) => {
+                    unknown.get_or_insert(u.to_string());
+                    continue;
+                }
+            };
+            // After the formula, so that every key the policies test is registered.
+            if c.selected {
+                selector_constraints(w, &mut q, selectors);
+            }
+            outsider_constraints(w, &mut q);
+            let goal = if want_allow { allow } else { F::not(allow) };
+            *queries += 1;
+            match check(&q.sym, &goal, cfg, &format!("q{queries}")).0 {
+                Outcome::Unsat => {}
+                Outcome::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                }
+                Outcome::Sat(a) => {
+                    let er = request_of(&q, &a);
+                    match replay(w.estate(), &er) {
+                        Ok(step) => {
+                            let ok = (step.decision == Decision::Allow) == want_allow;
+                            if !ok {
+                                let msg = format!(
+                                    "internal error: the solver's request {} {} {} was decided {} by the engine",
+                                    step.principal,
+                                    step.action,
+                                    step.resource,
+                                    step.decision.as_str()
+                                );
+                                eprintln!("xverify: {msg}");
+                                unknown.get_or_insert(msg);
+                                continue;
+                            }
+                            let mut chain = c.chain.clone();
+                            // Connect the chain: the last hop's session is this step's principal.
+                            if let (Some(last), Principal::AssumedRole { session, .. }) =
+                                (chain.last_mut(), &er.principal)
+                            {
+                                last.context.insert(
+                                    "sts:RoleSessionName".into(),
+                                    ContextValue::One(session.clone()),
+                                );
+                            }
+                            chain.push(step);
+                            return Search::Found(chain);
+                        }
+                        Err(e) => {
+                            unknown.get_or_insert(format!("internal error: replay failed: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    match unknown {
+        Some(u) => Search::Unknown(u),
+        None => Search::NotFound,
+    }
+}
+
+/// Roles reachable by chains of `sts:AssumeRole` from the candidates (a fixed point).
+fn reach(
+    w: &World<'_>,
+    start: &[Cand],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    cfg: &Config,
+    queries: &mut usize,
+) -> (Vec<Cand>, Option<String>) {
+    let mut all: Vec<Cand> = start.to_vec();
+    let mut reached: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut unknown = None;
+    let _ = context;
+    loop {
+        let mut added = false;
+        for (id, a) in &w.estate().accounts {
+            for r in a.roles.values() {
+                if reached.contains(&(id.clone(), r.name.clone())) {
+                    continue;
+                }
+                let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
+                let actions = vec!["sts:AssumeRole".to_string()];
+                let resources = vec![arn.clone()];
+                // Search who can assume it among everything reached so far.
+                let before = all.clone();
+                for c in &before {
+                    let one = std::slice::from_ref(c);
+                    match search(
+                        w,
+                        one,
+                        &actions,
+                        &resources,
+                        &BTreeMap::new(),
+                        selectors,
+                        true,
+                        cfg,
+                        queries,
+                    ) {
+                        Search::Found(chain) => {
+                            // Connect: the next session's name is recorded on the hop by `search`.
+                            reached.insert((id.clone(), r.name.clone()));
+                            all.push(Cand {
+                                kind: Kind::Role {
+                                    account: id.clone(),
+                                    name: r.name.clone(),
+                                    path: r.path.clone(),
+                                },
+                                chain,
+                                selected: false,
+                            });
+                            added = true;
+                            break;
+                        }
+                        Search::Unknown(u) => {
+                            unknown.get_or_insert(u);
+                        }
+                        Search::NotFound => {}
+                    }
+                }
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+    (all, unknown)
+}
+
+/// Prove one property of a spec.
+pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyResult {
+    let t0 = Instant::now();
+    let mut queries = 0;
+    let result = |status, chain, reason: Option<String>, queries| PropertyResult {
+        name: prop.name.clone(),
+        status,
+        elapsed_ms: t0.elapsed().as_millis(),
+        chain,
+        reason,
+        queries,
+    };
+    if let Expectation::NoNewAccess { before } = &prop.expect {
+        return match crate::spec::load_spec(before) {
+            Err(e) => result(
+                Status::Unknown,
+                vec![],
+                Some(format!("cannot read the earlier spec: {e}")),
+                0,
+            ),
+            Ok(old) => no_new_access(spec, &old, prop, cfg, t0),
+        };
+    }
+    let w = World::new(spec, &[], Some(prop));
+    let start: Vec<Cand> = w
+        .kinds()
+        .into_iter()
+        .map(|k| Cand {
+            kind: k,
+            chain: vec![],
+            selected: true,
+        })
+        .collect();
+    let (cands, reach_unknown) = if prop.via_assume_role {
+        // Sessions reached through chains join Q's principals; Q's selectors apply to the chain's start.
+        let selected: Vec<Cand> = start;
+        let (all, u) = reach(
+            &w,
+            &selected,
+            &prop.context,
+            &prop.principals,
+            cfg,
+            &mut queries,
+        );
+        (all, u)
+    } else {
+        (start, None)
+    };
+    let want_allow = !matches!(prop.expect, Expectation::All);
+    // `all`: every request of Q's own principals must be allowed, directly or through a chain.
+    // Search Q's principals for a denied request; a chain could still grant it, so a denial that a
+    // reached role session would allow is not a counterexample (this ∀∃ case is reported unknown).
+    let searched: Vec<Cand> = if want_allow {
+        cands.clone()
+    } else {
+        cands.iter().filter(|c| c.selected).cloned().collect()
+    };
+    let mut found = search(
+        &w,
+        &searched,
+        &prop.actions,
+        &prop.resources,
+        &prop.context,
+        &prop.principals,
+        want_allow,
+        cfg,
+        &mut queries,
+    );
+    if let (false, Search::Found(chain)) = (want_allow, &found) {
+        let reached: Vec<Cand> = cands.iter().filter(|c| !c.selected).cloned().collect();
+        if let Some(last) = chain.last() {
+            if !reached.is_empty() {
+                let ctx: BTreeMap<String, Option<ContextValue>> = last
+                    .context
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect();
+                let again = search(
+                    &w,
+                    &reached,
+                    std::slice::from_ref(&last.action),
+                    std::slice::from_ref(&last.resource),
+                    &ctx,
+                    &[],
+                    true,
+                    cfg,
+                    &mut queries,
+                );
+                if !matches!(again, Search::NotFound) {
+                    found = Search::Unknown(format!(
+                        "{} is denied {} {} directly, but a role session reachable by AssumeRole may be allowed it; `all` over chains is not decided",
+                        last.principal, last.action, last.resource
+                    ));
+                }
+            }
+        }
+    }
+    // A chain is replayed once more as a whole: each hop's session is the next step's principal.
+    if let Search::Found(chain) = &found {
+        if chain.len() > 1 {
+            if let Err(e) = verify_chain(&w.spec.estate, chain, want_allow) {
+                eprintln!("xverify: internal error: {e}");
+                found = Search::Unknown(format!("internal error: {e}"));
+            }
+        }
+    }
+    match (&prop.expect, found) {
+        (Expectation::None, Search::Found(c)) => result(
+            Status::Refuted,
+            c,
+            Some("a request in the set is allowed".into()),
+            queries,
+        ),
+        (Expectation::All, Search::Found(c)) => result(
+            Status::Refuted,
+            c,
+            Some("a request in the set is denied".into()),
+            queries,
+        ),
+        (Expectation::Some, Search::Found(c)) => result(
+            Status::Proved,
+            c,
+            Some("a request in the set is allowed (witness)".into()),
+            queries,
+        ),
+        (Expectation::NoNewAccess { .. }, Search::Found(_)) => result(
+            Status::Unknown,
+            vec![],
+            Some("internal error: no-new-access searched as a request set".into()),
+            queries,
+        ),
+        (_, Search::Unknown(u)) => result(Status::Unknown, vec![], Some(u), queries),
+        (_, Search::NotFound) => match reach_unknown {
+            Some(u) => result(
+                Status::Unknown,
+                vec![],
+                Some(format!("role reachability: {u}")),
+                queries,
+            ),
+            None => match prop.expect {
+                Expectation::Some => result(
+                    Status::Refuted,
+                    vec![],
+                    Some("no request in the set is allowed".into()),
+                    queries,
+                ),
+                _ => result(Status::Proved, vec![], None, queries),
+            },
+        },
+    }
+}
+
+/// `no-new-access`: nothing the spec allows that `old` did not, for every principal (role sessions
+/// included, so a new chain shows up as a new direct `sts:AssumeRole`).
+fn no_new_access(
+    spec: &Spec,
+    old: &Spec,
+    prop: &Property,
+    cfg: &Config,
+    t0: Instant,
+) -> PropertyResult {
+    let mut queries = 0;
+    let w_new = World::new(spec, &[old], Some(prop));
+    let w_old = World::new(old, &[spec], Some(prop));
+    let mut kinds = w_new.kinds();
+    for k in w_old.kinds() {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let mut unknown: Option<String> = None;
+    let mut ts = targets(&w_new, &prop.resources);
+    for t in targets(&w_old, &prop.resources) {
+        if let Target::Described { arn, .. } = &t {
+            if !ts
+                .iter()
+                .any(|x| matches!(x, Target::Described { arn: a, .. } if a == arn))
+            {
+                ts.insert(0, t);
+            }
+        }
+    }
+    let done = |status, chain, reason, queries| PropertyResult {
+        name: prop.name.clone(),
+        status,
+        elapsed_ms: t0.elapsed().as_millis(),
+        chain,
+        reason,
+        queries,
+    };
+    for k in &kinds {
+        for t in &ts {
+            // Build the query in the new estate, then add the old estate's decision over the same
+            // symbolic request.
+            let qn = build(
+                &w_new,
+                k,
+                true,
+                t,
+                &prop.actions,
+                &prop.resources,
+                &prop.context,
+                &prop.principals,
+            );
+            let mut q = match qn {
+                Ok(Some(q)) => q,
+                Ok(None) => continue,
+                Err(u) => {
+                    unknown.get_or_insert(u.to_string());
+                    continue;
+                }
+            };
+            let set_new = q.set.clone();
+            // The old estate's policies for the same principal and resource.
+            let rep = q.sym.fixed.clone();
+            let mut er = EstateRequest::new(rep.principal.clone(), &rep.action, &rep.resource);
+            er.resource_account = rep.resource_account.clone();
+            let set_old = match old.estate.gather(&er) {
+                Ok((s, req_old)) => {
+                    if req_old.context != rep.context {
+                        unknown.get_or_insert("the two versions give the principal or resource different organization keys or tags; compare them with a `none` property instead".into());
+                        continue;
+                    }
+                    s
+                }
+                // The principal does not exist in the old version: everything it may do is new.
+                Err(_) => PolicySet::default(),
+            };
+            let fa = allow_formula(&mut q.sym, &set_new);
+            let fo = allow_formula(&mut q.sym, &set_old);
+            let (fa, fo) = match (fa, fo) {
+                (Ok(a), Ok(o)) => (a, o),
+                (Err(u), _) | (_, Err(u)) => {
+                    unknown.get_or_insert(u.to_string());
+                    continue;
+                }
+            };
+            queries += 1;
+            match check(
+                &q.sym,
+                &F::and2(fa, F::not(fo)),
+                cfg,
+                &format!("nna{queries}"),
+            )
+            .0
+            {
+                Outcome::Unsat => {}
+                Outcome::Unknown(u) => {
+                    unknown.get_or_insert(u);
+                }
+                Outcome::Sat(a) => {
+                    let er = request_of(&q, &a);
+                    let new = replay(&spec.estate, &er);
+                    let was = replay(&old.estate, &er);
+                    match (new, was) {
+                        (Ok(n), Ok(o))
+                            if n.decision == Decision::Allow && o.decision != Decision::Allow =>
+                        {
+                            return done(
+                                Status::Refuted,
+                                vec![n],
+                                Some(format!("allowed now, {} before", o.decision.as_str())),
+                                queries,
+                            );
+                        }
+                        (Ok(_), Err(_)) => {
+                            let n = replay(&spec.estate, &er).ok();
+                            return done(
+                                Status::Refuted,
+                                n.into_iter().collect(),
+                                Some("allowed now; the principal did not exist before".into()),
+                                queries,
+                            );
+                        }
+                        _ => {
+                            let msg = "internal error: the solver's new access did not replay"
+                                .to_string();
+                            eprintln!("xverify: {msg}");
+                            unknown.get_or_insert(msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    match unknown {
+        Some(u) => done(Status::Unknown, vec![], Some(u), queries),
+        None => done(Status::Proved, vec![], None, queries),
+    }
+}
+
+/// Unused marker to keep `Residence` imported for documentation links.
+#[allow(dead_code)]
+fn _residence(_: Residence<'_>) {}

@@ -1,0 +1,137 @@
+//! `xverify prove` on every scenario spec: each property's status as `expected.json` says, exit
+//! codes as interfaces.md §3, and every counterexample chain replayed by the engine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn every_scenario_proves_as_expected() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/specs");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|d| d.join("expected.json").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 9);
+    let mut failures = Vec::new();
+    for d in dirs {
+        let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+            .args(["prove", "--format", "json"])
+            .arg(d.join("spec.json"))
+            .output()
+            .unwrap();
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: {}",
+                d.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("expected.json")).unwrap())
+                .unwrap();
+        let want = want["properties"].as_object().unwrap();
+        let mut any_refuted = false;
+        for r in got["results"].as_array().unwrap() {
+            let name = r["name"].as_str().unwrap();
+            let status = r["status"].as_str().unwrap();
+            any_refuted |= status == "refuted";
+            let expected = want.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+            if status != expected {
+                failures.push(format!(
+                    "{}: {name}: {status}, expected {expected} ({})",
+                    d.display(),
+                    r["reason"]
+                ));
+            }
+            // A refuted `none` comes with a concrete chain ending in the access.
+            if status == "refuted" && r.get("counterexample").is_some() {
+                let chain = r["counterexample"]["chain"].as_array().unwrap();
+                assert!(!chain.is_empty());
+                for step in chain {
+                    assert!(step["principal"].is_string() && step["action"].is_string());
+                }
+            }
+        }
+        let code = out.status.code().unwrap();
+        assert_eq!(code, if any_refuted { 1 } else { 0 }, "{}", d.display());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn role_chaining_counterexample_is_the_two_hop_chain() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus/specs/09-role-chaining/spec.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json", "--property", "T-stays-in-org"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let chain = v["results"][0]["counterexample"]["chain"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(chain.len(), 3, "{chain:?}");
+    assert!(chain[0]["principal"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::999999999999:assumed-role/"));
+    assert_eq!(
+        chain[0]["resource"],
+        "arn:aws:iam::111111111111:role/VendorGatewayRole"
+    );
+    assert_eq!(chain[0]["context"]["sts:ExternalId"], "vendor-c41e-2024");
+    assert_eq!(
+        chain[1]["resource"],
+        "arn:aws:iam::222222222222:role/TableReaderRole"
+    );
+    assert!(chain[2]["principal"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/TableReaderRole/"));
+    assert_eq!(
+        chain[2]["resource"],
+        "arn:aws:dynamodb:ap-northeast-1:222222222222:table/T"
+    );
+}
+
+#[test]
+fn prove_exit_codes_and_sarif() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus/specs/07a-public-antipattern/spec.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "sarif"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["level"], "error");
+    assert!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+            > 1
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--property", "no-such-property"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "/nonexistent/spec.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
