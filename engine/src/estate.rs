@@ -547,9 +547,14 @@ impl Estate {
         let mut out = Vec::new();
         for (i, st) in steps.iter().enumerate() {
             if i + 1 < steps.len() {
-                if !st.action.eq_ignore_ascii_case("sts:AssumeRole") {
+                let assume = [
+                    "sts:AssumeRole",
+                    "sts:AssumeRoleWithWebIdentity",
+                    "sts:AssumeRoleWithSAML",
+                ];
+                if !assume.iter().any(|a| st.action.eq_ignore_ascii_case(a)) {
                     return Err(EstateError(format!(
-                        "chain step {i}: only sts:AssumeRole can lead to another step, found {}",
+                        "chain step {i}: only sts:AssumeRole (or AssumeRoleWithWebIdentity/WithSAML) can lead to another step, found {}",
                         st.action
                     )));
                 }

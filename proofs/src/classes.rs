@@ -254,47 +254,91 @@ pub fn classes_with_stats(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The product automaton.
+// The automaton: all patterns in one trie of atoms.
+//
+// Node `n` stands for "the atoms on the path from the root have been consumed". An edge consumes
+// one atom; the node a star edge leads to loops on the characters the star accepts, and its
+// parent reaches it without consuming (the star may be empty). Patterns that share a prefix of
+// atoms share its nodes, so a product state holds one node for a prefix common to a thousand
+// patterns, not a thousand positions.
 
-/// Owner of the domain's positions.
+/// Owner of the domain's patterns.
 const DOMAIN: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Char,
-    CharCi,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Edge {
+    Char(char),
+    /// The folded character.
+    CharCi(char),
     Any,
+    AnyNot(char),
     Star,
-    AnyNot,
-    StarNot,
-    Accept,
+    StarNot(char),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loop {
+    No,
+    All,
+    AllBut(char),
+}
+
+/// A range of one of the flat arrays of [`Nfa`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    lo: u32,
+    hi: u32,
+}
+
+impl Span {
+    fn of<T>(v: &[T], lo: usize) -> Span {
+        Span {
+            lo: lo as u32,
+            hi: v.len() as u32,
+        }
+    }
+    fn get<T>(self, v: &[T]) -> &[T] {
+        &v[self.lo as usize..self.hi as usize]
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pos {
-    kind: Kind,
-    /// `Char`: the character; `CharCi`: its fold; `AnyNot`/`StarNot`: the excluded character.
-    ch: char,
-    /// `CharCi`: the character as written (preferred in witnesses).
-    orig: char,
-    /// Epsilon closure of this position: `self..=end` (the stars that follow may match empty).
-    end: u32,
-    /// Index of the language (or [`DOMAIN`]).
-    owner: u32,
+struct Node {
+    looping: Loop,
+    /// Exact character edges `(c, child)`, sorted by `c`.
+    cs: Span,
+    /// Case-insensitive edges `(fold, as written, child)`, sorted by fold.
+    ci: Span,
+    /// `?` edges `(excluded character or None, child)`.
+    one: Span,
+    /// Epsilon closure (this node and what its star edges reach), sorted.
+    clos: Span,
+    /// Owners (language index or [`DOMAIN`]) of the patterns that end here.
+    acc: Span,
+    /// Some language pattern ends here or below.
+    lang: bool,
+    /// Some domain pattern ends here or below.
+    dom: bool,
 }
 
 struct Nfa {
-    pos: Vec<Pos>,
-    /// Start state, sorted.
-    start: Vec<u32>,
+    nodes: Vec<Node>,
+    cs_edges: Vec<(char, u32)>,
+    ci_edges: Vec<(char, char, u32)>,
+    one_edges: Vec<(Option<char>, u32)>,
+    clos: Vec<u32>,
+    accs: Vec<u32>,
     /// Character preference for the "other" branch: characters no pattern mentions first.
     other_prefs: Vec<char>,
 }
 
 impl Nfa {
     fn build(langs: &[Lang], domain: Option<&Lang>) -> Nfa {
-        let mut pos: Vec<Pos> = Vec::new();
-        let mut start = Vec::new();
+        // The trie, with per-node lists first.
+        let mut kids: HashMap<(u32, Edge), u32, FxBuild> = HashMap::default();
+        let mut edges: Vec<Vec<(Edge, char, u32)>> = vec![Vec::new()];
+        let mut accs: Vec<Vec<u32>> = vec![Vec::new()];
+        let mut parent: Vec<u32> = vec![u32::MAX];
         let all = langs
             .iter()
             .enumerate()
@@ -302,65 +346,143 @@ impl Nfa {
             .chain(domain.map(|d| (DOMAIN, d)));
         for (owner, lang) in all {
             for p in &lang.alts {
-                let base = pos.len();
+                let mut n = 0u32;
                 for a in &p.atoms {
-                    let (kind, ch, orig) = match *a {
-                        Atom::Char(c) if p.ci => (Kind::CharCi, fold_char(c), c),
-                        Atom::Char(c) => (Kind::Char, c, c),
-                        Atom::Any => (Kind::Any, '\0', '\0'),
-                        Atom::Star => (Kind::Star, '\0', '\0'),
-                        Atom::AnyNot(c) => (Kind::AnyNot, c, c),
-                        Atom::StarNot(c) => (Kind::StarNot, c, c),
+                    let (edge, orig) = match *a {
+                        Atom::Char(c) if p.ci => (Edge::CharCi(fold_char(c)), c),
+                        Atom::Char(c) => (Edge::Char(c), c),
+                        Atom::Any => (Edge::Any, '\0'),
+                        Atom::Star => (Edge::Star, '\0'),
+                        Atom::AnyNot(c) => (Edge::AnyNot(c), c),
+                        Atom::StarNot(c) => (Edge::StarNot(c), c),
                     };
-                    pos.push(Pos {
-                        kind,
-                        ch,
-                        orig,
-                        end: 0,
-                        owner,
-                    });
+                    n = match kids.get(&(n, edge)) {
+                        Some(&m) => m,
+                        None => {
+                            let m = edges.len() as u32;
+                            kids.insert((n, edge), m);
+                            edges[n as usize].push((edge, orig, m));
+                            edges.push(Vec::new());
+                            accs.push(Vec::new());
+                            parent.push(n);
+                            m
+                        }
+                    };
                 }
-                pos.push(Pos {
-                    kind: Kind::Accept,
-                    ch: '\0',
-                    orig: '\0',
-                    end: 0,
-                    owner,
-                });
-                let mut end = pos.len() - 1;
-                for j in (base..pos.len()).rev() {
-                    if !matches!(pos[j].kind, Kind::Star | Kind::StarNot) {
-                        end = j;
-                    }
-                    pos[j].end = end as u32;
+                let acc = &mut accs[n as usize];
+                if !acc.contains(&owner) {
+                    acc.push(owner);
                 }
-                start.extend(base as u32..=pos[base].end);
             }
+        }
+        let count = edges.len();
+
+        // Flags, bottom up (a child's id is larger than its parent's).
+        let mut lang = vec![false; count];
+        let mut dom = vec![false; count];
+        for n in (0..count).rev() {
+            lang[n] |= accs[n].iter().any(|&o| o != DOMAIN);
+            dom[n] |= accs[n].contains(&DOMAIN);
+            if n > 0 {
+                let p = parent[n] as usize;
+                lang[p] |= lang[n];
+                dom[p] |= dom[n];
+            }
+        }
+        // Closures, bottom up.
+        let mut clos: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for n in (0..count).rev() {
+            let mut c = vec![n as u32];
+            for &(e, _, m) in &edges[n] {
+                if matches!(e, Edge::Star | Edge::StarNot(_)) {
+                    c.extend_from_slice(&clos[m as usize]);
+                }
+            }
+            c.sort_unstable();
+            c.dedup();
+            clos[n] = c;
+        }
+
+        // Flatten.
+        let mut nfa = Nfa {
+            nodes: Vec::with_capacity(count),
+            cs_edges: Vec::new(),
+            ci_edges: Vec::new(),
+            one_edges: Vec::new(),
+            clos: Vec::new(),
+            accs: Vec::new(),
+            other_prefs: Vec::new(),
+        };
+        let mut looping = vec![Loop::No; count];
+        for es in &edges {
+            for &(e, _, m) in es {
+                looping[m as usize] = match e {
+                    Edge::Star => Loop::All,
+                    Edge::StarNot(d) => Loop::AllBut(d),
+                    _ => Loop::No,
+                };
+            }
+        }
+        for n in 0..count {
+            let (lo_cs, lo_ci, lo_one) =
+                (nfa.cs_edges.len(), nfa.ci_edges.len(), nfa.one_edges.len());
+            for &(e, orig, m) in &edges[n] {
+                match e {
+                    Edge::Char(c) => nfa.cs_edges.push((c, m)),
+                    Edge::CharCi(f) => nfa.ci_edges.push((f, orig, m)),
+                    Edge::Any => nfa.one_edges.push((None, m)),
+                    Edge::AnyNot(d) => nfa.one_edges.push((Some(d), m)),
+                    Edge::Star | Edge::StarNot(_) => {}
+                }
+            }
+            nfa.cs_edges[lo_cs..].sort_unstable_by_key(|e| e.0);
+            nfa.ci_edges[lo_ci..].sort_unstable_by_key(|e| e.0);
+            let lo_clos = nfa.clos.len();
+            nfa.clos.extend_from_slice(&clos[n]);
+            let lo_acc = nfa.accs.len();
+            nfa.accs.extend_from_slice(&accs[n]);
+            nfa.nodes.push(Node {
+                looping: looping[n],
+                cs: Span::of(&nfa.cs_edges, lo_cs),
+                ci: Span::of(&nfa.ci_edges, lo_ci),
+                one: Span::of(&nfa.one_edges, lo_one),
+                clos: Span::of(&nfa.clos, lo_clos),
+                acc: Span::of(&nfa.accs, lo_acc),
+                lang: lang[n],
+                dom: dom[n],
+            });
         }
 
         // The "other" character: a lowercase letter or digit no pattern mentions, if any. The
         // candidates are ASCII (and fold to ASCII), so ASCII masks of the tested chars suffice.
-        let (mut cs, mut ci) = (0u128, 0u128);
         let bit = |c: char| if c.is_ascii() { 1u128 << (c as u32) } else { 0 };
-        for p in &pos {
-            match p.kind {
-                Kind::Char | Kind::AnyNot | Kind::StarNot => cs |= bit(p.ch),
-                Kind::CharCi => ci |= bit(p.ch),
-                _ => {}
+        let mut cs = 0u128;
+        for &(c, _) in &nfa.cs_edges {
+            cs |= bit(c);
+        }
+        for &(d, _) in &nfa.one_edges {
+            cs |= d.map_or(0, bit);
+        }
+        for l in &looping {
+            if let Loop::AllBut(d) = l {
+                cs |= bit(*d);
             }
         }
+        let ci = nfa.ci_edges.iter().fold(0u128, |m, e| m | bit(e.0));
         let base: Vec<char> = "xz0123456789abcdefghijklmnopqrstuvwyXZABCDEFGHIJKLMNOPQRSTUVWY\
                                -_.@+=,~!#$%&^;|'\"()<>[]{}`\\ :/*?"
             .chars()
             .collect();
         let free = |c: &char| cs & bit(*c) == 0 && ci & bit(fold_char(*c)) == 0;
-        let mut other_prefs: Vec<char> = base.iter().copied().filter(free).collect();
-        other_prefs.extend(base.iter().copied().filter(|c| !free(c)));
-        Nfa {
-            pos,
-            start,
-            other_prefs,
-        }
+        nfa.other_prefs = base.iter().copied().filter(free).collect();
+        nfa.other_prefs
+            .extend(base.iter().copied().filter(|c| !free(c)));
+        nfa
+    }
+
+    #[inline]
+    fn node(&self, n: u32) -> &Node {
+        &self.nodes[n as usize]
     }
 }
 
@@ -517,8 +639,8 @@ impl<'a> Search<'a> {
     }
 
     fn run(mut self) -> Result<(Vec<Class>, Stats), ClassError> {
-        let start = self.nfa.start.clone();
-        if self.has_domain && !start.iter().any(|&p| self.owner(p) == DOMAIN) {
+        let start = self.nfa.node(0).clos.get(&self.nfa.clos).to_vec();
+        if self.has_domain && !start.iter().any(|&n| self.nfa.node(n).dom) {
             // The domain is empty: no string counts.
             return Ok((Vec::new(), self.stats()));
         }
@@ -539,7 +661,7 @@ impl<'a> Search<'a> {
             if self.out.len() as u64 == max_sigs {
                 break;
             }
-            // A state that no language can accept from only reaches the all-false signature.
+            // A state from which no language can accept only reaches the all-false signature.
             if !has_lang && (self.all_false_seen || cur.is_empty()) {
                 id += 1;
                 continue;
@@ -563,32 +685,25 @@ impl<'a> Search<'a> {
     fn stats(&self) -> Stats {
         Stats {
             states: self.spans.len(),
-            positions: self.nfa.pos.len(),
+            positions: self.nfa.nodes.len(),
             active: self.arena.len(),
         }
     }
 
-    #[inline]
-    fn owner(&self, p: u32) -> u32 {
-        self.nfa.pos[p as usize].owner
-    }
-
-    /// Record the signature of state `id` (when it is in the domain); returns whether any
-    /// language position is active.
+    /// Record the signature of state `id` (when it is in the domain); returns whether some
+    /// language can still accept from it.
     fn record(&mut self, id: usize, cur: &[u32]) -> bool {
         self.bits.fill(0);
         let mut has_lang = false;
         let mut in_domain = !self.has_domain;
-        for &p in cur {
-            let pos = &self.nfa.pos[p as usize];
-            if pos.owner != DOMAIN {
-                has_lang = true;
-            }
-            if pos.kind == Kind::Accept {
-                if pos.owner == DOMAIN {
+        for &n in cur {
+            let node = self.nfa.node(n);
+            has_lang |= node.lang;
+            for &o in node.acc.get(&self.nfa.accs) {
+                if o == DOMAIN {
                     in_domain = true;
                 } else {
-                    let o = pos.owner as usize;
+                    let o = o as usize;
                     self.bits[o / 64] |= 1 << (o % 64);
                 }
             }
@@ -628,12 +743,19 @@ impl<'a> Search<'a> {
         self.cs.clear();
         self.ci.clear();
         self.reps.clear();
-        for (i, &p) in cur.iter().enumerate() {
-            let pos = &self.nfa.pos[p as usize];
-            match pos.kind {
-                Kind::Char | Kind::AnyNot | Kind::StarNot => self.cs.push(pos.ch),
-                Kind::CharCi => self.ci.push((pos.ch, i as u32, pos.orig)),
-                _ => {}
+        let nfa = self.nfa;
+        for &n in cur {
+            let node = nfa.node(n);
+            if let Loop::AllBut(d) = node.looping {
+                self.cs.push(d);
+            }
+            self.cs
+                .extend(node.cs.get(&nfa.cs_edges).iter().map(|e| e.0));
+            self.cs
+                .extend(node.one.get(&nfa.one_edges).iter().filter_map(|e| e.0));
+            for &(f, orig, _) in node.ci.get(&nfa.ci_edges) {
+                let seq = self.ci.len() as u32;
+                self.ci.push((f, seq, orig));
             }
         }
         self.cs.sort_unstable();
@@ -665,14 +787,13 @@ impl<'a> Search<'a> {
         }
         self.reps
             .sort_unstable_by_key(|&c| (!printable_ascii(c), c as u32));
-        // Key (none, none): every character no active position distinguishes.
+        // Key (none, none): every character no active node distinguishes.
         let (cs, ci) = (&self.cs, &self.ci);
         let free = |c: char| {
             cs.binary_search(&c).is_err()
                 && ci.binary_search_by_key(&fold_char(c), |e| e.0).is_err()
         };
-        let other = self
-            .nfa
+        let other = nfa
             .other_prefs
             .iter()
             .copied()
@@ -691,59 +812,34 @@ impl<'a> Search<'a> {
     /// is dead (leaves the domain).
     fn step(&mut self, cur: &[u32], c: char) -> bool {
         let fc = fold_char(c);
-        let pos = &self.nfa.pos;
+        let nfa = self.nfa;
         let next = &mut self.next;
         next.clear();
-        let mut lo = 0u32;
-        let mut in_domain = !self.has_domain;
-        for &p in cur {
-            let a = &pos[p as usize];
-            let to = match a.kind {
-                Kind::Char => {
-                    if c == a.ch {
-                        p + 1
-                    } else {
-                        continue;
-                    }
-                }
-                Kind::CharCi => {
-                    if fc == a.ch {
-                        p + 1
-                    } else {
-                        continue;
-                    }
-                }
-                Kind::Any => p + 1,
-                Kind::Star => p,
-                Kind::AnyNot => {
-                    if c != a.ch {
-                        p + 1
-                    } else {
-                        continue;
-                    }
-                }
-                Kind::StarNot => {
-                    if c != a.ch {
-                        p
-                    } else {
-                        continue;
-                    }
-                }
-                Kind::Accept => continue,
-            };
-            // Targets are nondecreasing along a sorted `cur`, so merging the closure ranges
-            // keeps `next` sorted and unique.
-            let end = pos[to as usize].end;
-            let from = to.max(lo);
-            if from <= end {
-                next.extend(from..=end);
-                lo = end + 1;
-                if a.owner == DOMAIN {
-                    in_domain = true;
+        let mut push = |m: u32| next.extend_from_slice(nfa.node(m).clos.get(&nfa.clos));
+        for &n in cur {
+            let node = nfa.node(n);
+            match node.looping {
+                Loop::All => push(n),
+                Loop::AllBut(d) if c != d => push(n),
+                _ => {}
+            }
+            let cs = node.cs.get(&nfa.cs_edges);
+            if let Ok(i) = cs.binary_search_by_key(&c, |e| e.0) {
+                push(cs[i].1);
+            }
+            let ci = node.ci.get(&nfa.ci_edges);
+            if let Ok(i) = ci.binary_search_by_key(&fc, |e| e.0) {
+                push(ci[i].2);
+            }
+            for &(ex, m) in node.one.get(&nfa.one_edges) {
+                if ex != Some(c) {
+                    push(m);
                 }
             }
         }
-        in_domain
+        next.sort_unstable();
+        next.dedup();
+        !self.has_domain || next.iter().any(|&m| nfa.node(m).dom)
     }
 
     fn intern(&mut self, set: &[u32], parent: u32, via: char) -> Result<(), ClassError> {

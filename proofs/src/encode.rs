@@ -216,15 +216,21 @@ pub enum SymPrincipal {
         account: String,
         path_name: VarId,
     },
+    /// A federated-user session (`GetFederationToken`) of an undescribed account: name free.
+    OpenFederated {
+        partition: String,
+        account: String,
+        name: VarId,
+    },
 }
 
 impl SymPrincipal {
     pub fn account(&self) -> Option<&str> {
         match self {
             SymPrincipal::Concrete(p) => p.account(),
-            SymPrincipal::RoleSession { account, .. } | SymPrincipal::OpenUser { account, .. } => {
-                Some(account)
-            }
+            SymPrincipal::RoleSession { account, .. }
+            | SymPrincipal::OpenUser { account, .. }
+            | SymPrincipal::OpenFederated { account, .. } => Some(account),
         }
     }
     fn is_iam(&self) -> bool {
@@ -891,6 +897,20 @@ fn not_principal_exempt(sym: &mut Sym, set: &PrincipalSet) -> F {
                 }
             }
             F::and2(F::or(roles), F::or(sessions))
+        }
+        SymPrincipal::OpenFederated { name, .. } => {
+            let mut feds = Vec::new();
+            for e in &set.aws {
+                if let AwsPrincipalRef::FederatedUser {
+                    account, name: n, ..
+                } = e
+                {
+                    if *account == acct {
+                        feds.push(sym.test(name, Lang::single(Pattern::literal(n, false))));
+                    }
+                }
+            }
+            F::or(feds)
         }
         SymPrincipal::OpenUser { path_name, .. } => {
             let mut users = Vec::new();

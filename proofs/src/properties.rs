@@ -107,6 +107,18 @@ enum Kind {
     OpenUser {
         account: String,
     },
+    /// A federated-user session of an undescribed account (name free).
+    OpenFederated {
+        account: String,
+    },
+    /// A service-linked role of an undescribed account: exempt from SCPs and RCPs.
+    OpenServiceLinkedRole {
+        account: String,
+    },
+    /// A web identity or SAML identity provider's user (`AssumeRoleWithWebIdentity`/`WithSAML`).
+    IdentityProvider {
+        name: String,
+    },
     Service {
         name: String,
     },
@@ -142,13 +154,19 @@ struct World<'s> {
     /// Accounts mentioned anywhere but not described.
     open_accounts: Vec<String>,
     services: Vec<String>,
+    idps: Vec<String>,
 }
 
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn scan_policy(p: &Policy, accounts: &mut BTreeSet<String>, services: &mut BTreeSet<String>) {
+fn scan_policy(
+    p: &Policy,
+    accounts: &mut BTreeSet<String>,
+    services: &mut BTreeSet<String>,
+    idps: &mut BTreeSet<String>,
+) {
     let add_str = |s: &str, accounts: &mut BTreeSet<String>| {
         for w in s.split(|c: char| !c.is_ascii_digit()) {
             if is_account(w) {
@@ -163,6 +181,9 @@ fn scan_policy(p: &Policy, accounts: &mut BTreeSet<String>, services: &mut BTree
             }
             for s in &pe.set.service {
                 services.insert(s.to_ascii_lowercase());
+            }
+            for f in &pe.set.federated {
+                idps.insert(f.clone());
             }
         }
         for c in &st.conditions {
@@ -182,6 +203,7 @@ impl<'s> World<'s> {
     fn new(spec: &'s Spec, extra: &[&Spec], prop: Option<&Property>) -> World<'s> {
         let mut accounts = BTreeSet::new();
         let mut services = BTreeSet::new();
+        let mut idps = BTreeSet::new();
         let mut org_accounts = BTreeSet::new();
         let mut org_id = None;
         for s in std::iter::once(spec).chain(extra.iter().copied()) {
@@ -193,7 +215,9 @@ impl<'s> World<'s> {
                     accounts.insert(a.to_string());
                 }
             }
-            for_each_policy(e, &mut |p| scan_policy(p, &mut accounts, &mut services));
+            for_each_policy(e, &mut |p| {
+                scan_policy(p, &mut accounts, &mut services, &mut idps)
+            });
             for a in e.accounts.keys() {
                 accounts.insert(a.clone());
             }
@@ -246,6 +270,7 @@ impl<'s> World<'s> {
             org_id,
             open_accounts: open,
             services,
+            idps: idps.into_iter().collect(),
         }
     }
 
@@ -281,10 +306,15 @@ impl<'s> World<'s> {
         for a in &self.open_accounts {
             out.push(Kind::OpenRole { account: a.clone() });
             out.push(Kind::OpenUser { account: a.clone() });
+            out.push(Kind::OpenFederated { account: a.clone() });
+            out.push(Kind::OpenServiceLinkedRole { account: a.clone() });
             out.push(Kind::Root { account: a.clone() });
         }
         for s in &self.services {
             out.push(Kind::Service { name: s.clone() });
+        }
+        for i in &self.idps {
+            out.push(Kind::IdentityProvider { name: i.clone() });
         }
         out.push(Kind::Anonymous);
         out
@@ -339,7 +369,9 @@ fn kind_account(k: &Kind) -> Option<&str> {
         | Kind::User { account, .. }
         | Kind::Root { account }
         | Kind::OpenRole { account }
-        | Kind::OpenUser { account } => Some(account),
+        | Kind::OpenUser { account }
+        | Kind::OpenFederated { account }
+        | Kind::OpenServiceLinkedRole { account } => Some(account),
         _ => None,
     }
 }
@@ -434,6 +466,9 @@ struct Query {
     target_account: Option<String>,
 }
 
+/// The name standing for an undescribed account's service-linked roles.
+const SLR_NAME: &str = "AWSServiceRoleForXverify";
+
 const FIXED_KEYS: &[&str] = &[
     "aws:principalarn",
     "aws:principalaccount",
@@ -494,7 +529,21 @@ fn build(
             path: "/".into(),
             name: "xverify-open-world".into(),
         },
+        Kind::OpenFederated { account } => Principal::FederatedUser {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: "xverify-open-world".into(),
+        },
+        Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
+            partition: "aws".into(),
+            account: account.clone(),
+            role: SLR_NAME.into(),
+            session: "xverify".into(),
+        },
         Kind::Service { name } => Principal::Service(name.clone()),
+        Kind::IdentityProvider { name } => {
+            Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
+        }
         Kind::Anonymous => Principal::Anonymous,
     };
     let (rep_resource, resource_account) = match target {
@@ -590,12 +639,23 @@ fn build(
             account: account.clone(),
             path_name: 0,
         },
+        Kind::OpenFederated { account } => SymPrincipal::OpenFederated {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: 0,
+        },
+        Kind::OpenServiceLinkedRole { account } => SymPrincipal::RoleSession {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: Ok(("/aws-service-role/".into(), SLR_NAME.into())),
+            session: 0,
+        },
         _ => SymPrincipal::Concrete(rep_principal.clone()),
     };
     let mut sym = Sym::new(principal, fixed, resource_account.clone());
     // Create the principal's free variables now that the Sym exists.
     match kind {
-        Kind::Role { .. } | Kind::OpenRole { .. } => {
+        Kind::Role { .. } | Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. } => {
             let sv = sym.new_var("session");
             session_var = Some(sv);
             if matches!(kind, Kind::OpenRole { .. }) {
@@ -615,15 +675,23 @@ fn build(
                 *path_name = n;
             }
         }
+        Kind::OpenFederated { .. } => {
+            let n = sym.new_var("federated");
+            name_var = Some(n);
+            if let SymPrincipal::OpenFederated { name, .. } = &mut sym.principal {
+                *name = n;
+            }
+        }
         _ => {}
     }
     for k in &fixed_keys {
         sym.sources.insert(k.clone(), Source::Fixed);
     }
-    let estate_knows_tags = matches!(
-        kind,
-        Kind::Role { .. } | Kind::User { .. } | Kind::Root { .. }
-    );
+    let estate_knows_tags = match kind {
+        Kind::Role { account, name, .. } => !session_tags_allowed(w, account, name),
+        Kind::User { .. } | Kind::Root { .. } => true,
+        _ => false,
+    };
     if estate_knows_tags {
         sym.fixed_prefixes.push("aws:principaltag/".into());
     }
@@ -646,6 +714,36 @@ fn build(
                 // A role name (after an optional path): non-empty, no colon, not ending in '/'.
                 let l = Lang::single(Pattern {
                     atoms: vec![Atom::StarNot(':'), Atom::AnyNot('/')],
+                    ci: false,
+                });
+                let f = sym.test(n, l);
+                sym.constraints.push(f);
+            }
+            Kind::OpenFederated { .. } => {
+                sym.sources.insert(
+                    "aws:principalarn".into(),
+                    Source::Prefixed {
+                        prefix: format!("arn:aws:sts::{acct}:federated-user/"),
+                        var: n,
+                    },
+                );
+                sym.sources.insert(
+                    "aws:userid".into(),
+                    Source::Prefixed {
+                        prefix: format!("{acct}:"),
+                        var: n,
+                    },
+                );
+                sym.sources.remove("aws:username");
+                // A federated user name: at least two characters, no '/' or ':'.
+                let l = Lang::single(Pattern {
+                    atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
+                    ci: false,
+                });
+                let f = sym.test(n, l);
+                sym.constraints.push(f);
+                let l = Lang::single(Pattern {
+                    atoms: vec![Atom::StarNot(':')],
                     ci: false,
                 });
                 let f = sym.test(n, l);
@@ -736,6 +834,30 @@ fn build(
     }))
 }
 
+/// May whoever assumes this role pass session tags (does its trust policy allow `sts:TagSession`)?
+/// Then the session's `aws:PrincipalTag/*` are the caller's choice.
+fn session_tags_allowed(w: &World<'_>, account: &str, role: &str) -> bool {
+    let Some(r) = w
+        .estate()
+        .accounts
+        .get(account)
+        .and_then(|a| a.roles.get(role))
+    else {
+        return true;
+    };
+    r.trust_policy.as_ref().is_some_and(|t| {
+        t.statements.iter().any(|st| {
+            st.effect == Effect::Allow
+                && (st
+                    .action
+                    .patterns
+                    .iter()
+                    .any(|p| p.matches_plain("sts:tagsession"))
+                    != st.action.not)
+        })
+    })
+}
+
 /// Can a principal of this kind belong to the selector's set? (Symbolic parts are constrained later.)
 fn kind_may_match(
     w: &World<'_>,
@@ -748,11 +870,11 @@ fn kind_may_match(
         Selector::Anyone => true,
         Selector::Anonymous => matches!(kind, Kind::Anonymous),
         Selector::OutsideOrganization => match kind {
-            Kind::Anonymous | Kind::Service { .. } => true,
+            Kind::Anonymous | Kind::Service { .. } | Kind::IdentityProvider { .. } => true,
             _ => acct.is_some_and(|a| !w.in_org(a)),
         },
         Selector::OutsideAccount => match kind {
-            Kind::Anonymous | Kind::Service { .. } => true,
+            Kind::Anonymous | Kind::Service { .. } | Kind::IdentityProvider { .. } => true,
             _ => acct != resource_account,
         },
         Selector::Accounts(l) => acct.is_some_and(|a| l.iter().any(|x| x == a)),
@@ -778,8 +900,13 @@ fn kind_may_match(
                 glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
             }
             // Open-world names are constrained symbolically.
-            Kind::OpenRole { .. } | Kind::OpenUser { .. } => true,
-            Kind::Service { name } => glob_lang(pats).matches(name),
+            Kind::OpenRole { .. } | Kind::OpenUser { .. } | Kind::OpenFederated { .. } => true,
+            Kind::OpenServiceLinkedRole { account } => glob_lang(pats).matches(&format!(
+                "arn:aws:iam::{account}:role/aws-service-role/{SLR_NAME}"
+            )),
+            Kind::Service { name } | Kind::IdentityProvider { name } => {
+                glob_lang(pats).matches(name)
+            }
             Kind::Anonymous => false,
         },
         Selector::NotArns(pats) => match kind {
@@ -796,8 +923,13 @@ fn kind_may_match(
             Kind::Root { account } => {
                 !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
             }
-            Kind::OpenRole { .. } | Kind::OpenUser { .. } => true,
-            Kind::Service { name } => !glob_lang(pats).matches(name),
+            Kind::OpenRole { .. } | Kind::OpenUser { .. } | Kind::OpenFederated { .. } => true,
+            Kind::OpenServiceLinkedRole { account } => !glob_lang(pats).matches(&format!(
+                "arn:aws:iam::{account}:role/aws-service-role/{SLR_NAME}"
+            )),
+            Kind::Service { name } | Kind::IdentityProvider { name } => {
+                !glob_lang(pats).matches(name)
+            }
             Kind::Anonymous => true,
         },
     }
@@ -813,6 +945,9 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                 if let Some(n) = q.name_var {
                     let prefix = match q.kind {
                         Kind::OpenRole { .. } => format!("arn:aws:iam::{acct}:role/"),
+                        Kind::OpenFederated { .. } => {
+                            format!("arn:aws:sts::{acct}:federated-user/")
+                        }
                         _ => format!("arn:aws:iam::{acct}:user/"),
                     };
                     let l = crate::encode::derive_lang(&glob_lang(pats), &prefix);
@@ -962,7 +1097,21 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
             partition: "aws".into(),
             account: account.clone(),
         },
+        Kind::OpenFederated { account } => Principal::FederatedUser {
+            partition: "aws".into(),
+            account: account.clone(),
+            name: s(q.name_var).unwrap_or_else(|| "federated".into()),
+        },
+        Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
+            partition: "aws".into(),
+            account: account.clone(),
+            role: SLR_NAME.into(),
+            session,
+        },
         Kind::Service { name } => Principal::Service(name.clone()),
+        Kind::IdentityProvider { name } => {
+            Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
+        }
         Kind::Anonymous => Principal::Anonymous,
     };
     let action = a.strs[q.sym.action].clone().unwrap_or_default();
@@ -976,6 +1125,19 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
             } else {
                 ContextValue::One(vals.first().cloned().unwrap_or_default())
             };
+            // A described role's tags come from the estate; free ones are session tags.
+            if matches!(q.kind, Kind::Role { .. })
+                && kv
+                    .name
+                    .to_ascii_lowercase()
+                    .starts_with("aws:principaltag/")
+            {
+                er.session_tags.insert(
+                    kv.name["aws:principaltag/".len()..].to_string(),
+                    v.values().first().cloned().unwrap_or_default(),
+                );
+                continue;
+            }
             er.context.insert(&kv.name, v);
         }
     }
@@ -1181,7 +1343,11 @@ fn reach(
                     continue;
                 }
                 let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
-                let actions = vec!["sts:AssumeRole".to_string()];
+                let actions = vec![
+                    "sts:AssumeRole".to_string(),
+                    "sts:AssumeRoleWithWebIdentity".to_string(),
+                    "sts:AssumeRoleWithSAML".to_string(),
+                ];
                 let resources = vec![arn.clone()];
                 // Search who can assume it among everything reached so far.
                 let before = all.clone();

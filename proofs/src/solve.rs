@@ -58,10 +58,14 @@ fn shape_domain(name: &str) -> Option<Lang> {
     match name {
         // An action is `service:Name`.
         "action" => Some(Lang::single(Pattern::glob("?*:?*", false))),
-        // A resource is an ARN (or `*`).
-        "resource" => Some(Lang {
-            alts: vec![Pattern::glob("arn:*", false), Pattern::literal("*", false)],
-        }),
+        // A resource is an ARN that does not end in `/` (or `*`).
+        "resource" => {
+            let mut arn = Pattern::glob("arn:*", false);
+            arn.atoms.push(crate::classes::Atom::AnyNot('/'));
+            Some(Lang {
+                alts: vec![arn, Pattern::literal("*", false)],
+            })
+        }
         _ => None,
     }
 }

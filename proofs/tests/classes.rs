@@ -695,6 +695,50 @@ fn resource_workload(per_pattern: bool) -> Vec<Lang> {
     }
 }
 
+/// The resource workload plus 100 patterns with interior stars that overlap the others
+/// (`arn:aws:s3:::bucket-*N/logs/*`, `arn:aws:*:us-east-1:*:table/T*N`), and every `*` of the
+/// 1,100 compiled per ARN segment (`StarNot(':')` in the first five segments), as `ArnLike` does.
+fn mixed_workload() -> Vec<Lang> {
+    let mut pats: Vec<String> = Vec::new();
+    for l in resource_workload(true) {
+        for p in l.alts {
+            pats.push(
+                p.atoms
+                    .iter()
+                    .map(|a| match a {
+                        Atom::Char(c) => *c,
+                        Atom::Star => '*',
+                        _ => '?',
+                    })
+                    .collect(),
+            );
+        }
+    }
+    for i in 0..50 {
+        pats.push(format!("arn:aws:s3:::bucket-*{i}/logs/*"));
+        pats.push(format!("arn:aws:*:us-east-1:*:table/T*{i}"));
+    }
+    pats.iter()
+        .map(|s| {
+            let mut colons = 0;
+            let atoms = s
+                .chars()
+                .map(|c| match c {
+                    ':' => {
+                        colons += 1;
+                        Atom::Char(':')
+                    }
+                    '*' if colons < 5 => Atom::StarNot(':'),
+                    '*' => Atom::Star,
+                    '?' => Atom::Any,
+                    c => Atom::Char(c),
+                })
+                .collect();
+            Lang::single(Pattern { atoms, ci: false })
+        })
+        .collect()
+}
+
 /// 200 literal action names and 100 `svc:Verb*` globs, case-insensitive, one language each.
 fn action_workload() -> Vec<Lang> {
     let svcs = [
@@ -730,11 +774,15 @@ fn action_workload() -> Vec<Lang> {
 
 #[test]
 fn classes_realistic_workload_is_exact() {
-    for langs in [resource_workload(false), action_workload()] {
+    for langs in [
+        resource_workload(false),
+        action_workload(),
+        mixed_workload(),
+    ] {
         let (cls, stats) = classes_with_stats(&langs, None, &Limits::default()).unwrap();
         check_witnesses(&langs, None, &cls);
         assert!(cls.len() > 300, "{} classes", cls.len());
-        assert!(stats.states < 50_000, "{} states", stats.states);
+        assert!(stats.states < 100_000, "{} states", stats.states);
     }
 }
 
@@ -757,11 +805,13 @@ fn bench_realistic_workload() {
     let res = resource_workload(false);
     let res1 = resource_workload(true);
     let act = action_workload();
+    let mixed = mixed_workload();
     let stats = |l: &[Lang]| classes_with_stats(l, None, &lim).unwrap();
-    let (sr, sa, s1) = (stats(&res), stats(&act), stats(&res1));
+    let (sr, sa, s1, sm) = (stats(&res), stats(&act), stats(&res1), stats(&mixed));
     let (tr, nr) = time(|| classes(&res, None, &lim).unwrap().len());
     let (ta, na) = time(|| classes(&act, None, &lim).unwrap().len());
     let (t1, n1) = time(|| classes(&res1, None, &lim).unwrap().len());
+    let (tm, nm) = time(|| classes(&mixed, None, &lim).unwrap().len());
     let (tt, _) = time(|| {
         classes(&res, None, &lim).unwrap().len() + classes(&act, None, &lim).unwrap().len()
     });
@@ -777,17 +827,42 @@ fn bench_realistic_workload() {
         "action field, 300 patterns (ci):                {ta:?} median, {na} classes, {} states",
         sa.1.states
     );
+    println!(
+        "mixed resource field, 1100 per-segment patterns: {tm:?} median, {nm} classes, {} states",
+        sm.1.states
+    );
     println!("both fields:                                    {tt:?} median");
 }
 
 #[test]
-#[ignore = "profiling loop"]
-fn zz_profile_loop() {
-    let lim = Limits::default();
-    let res = resource_workload(false);
-    let mut n = 0;
-    for _ in 0..300 {
-        n += classes(&res, None, &lim).unwrap().len();
+#[ignore]
+fn zz_probe() {
+    let m = mixed_workload();
+    let lim = Limits {
+        max_states: 5_000_000,
+    };
+    for (name, l) in [
+        ("base", m[..1000].to_vec()),
+        (
+            "base+s3",
+            m[..1000]
+                .iter()
+                .chain(m[1000..].iter().step_by(2))
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "base+ddb",
+            m[..1000]
+                .iter()
+                .chain(m[1001..].iter().step_by(2))
+                .cloned()
+                .collect(),
+        ),
+        ("extras", m[1000..].to_vec()),
+    ] {
+        let t = Instant::now();
+        let r = classes_with_stats(&l, None, &lim).map(|(c, s)| (c.len(), s));
+        println!("{name}: {:?} {:?}", r, t.elapsed());
     }
-    println!("{n}");
 }
