@@ -1194,6 +1194,90 @@ fn replay(e: &Estate, er: &EstateRequest) -> Result<Step, String> {
     })
 }
 
+/// A cheap necessary condition for an allowed request of `kind` on `target`: an IAM principal of the
+/// resource's own account may be granted by its identity policies; anyone else only by a resource
+/// policy statement whose `Principal` can name it. Conditions are ignored, so this only prunes
+/// queries that are certainly unsatisfiable.
+fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[String]) -> bool {
+    let acct = kind_account(kind);
+    let (policy, racct) = match target {
+        Target::Described { arn, account, .. } => {
+            (w.estate().resource(arn).1, Some(account.as_str()))
+        }
+        Target::Undescribed => {
+            let from_q: BTreeSet<&str> = q_resources
+                .iter()
+                .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4]))
+                .collect();
+            let fixed = (from_q.len() == 1)
+                .then(|| from_q.iter().next().copied())
+                .flatten()
+                .filter(|a| is_account(a));
+            (None, fixed.or(acct))
+        }
+    };
+    let same = acct.is_some() && acct == racct;
+    if same {
+        return true;
+    }
+    let Some(p) = policy else { return false };
+    p.statements.iter().any(|st| {
+        st.effect == Effect::Allow
+            && match &st.principal {
+                None => true,
+                Some(pe) if pe.not => true,
+                Some(pe) => may_name(&pe.set, kind),
+            }
+    })
+}
+
+/// Can an entry of this `Principal` element name some principal of `kind`?
+fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
+    let acct = kind_account(kind);
+    for e in &set.aws {
+        let hit = match e {
+            AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => true,
+            AwsPrincipalRef::Account { account, .. } => acct == Some(account.as_str()),
+            AwsPrincipalRef::Role { account, name, .. }
+            | AwsPrincipalRef::AssumedRole {
+                account,
+                role: name,
+                ..
+            } => {
+                acct == Some(account.as_str())
+                    && match kind {
+                        Kind::Role { name: n, .. } => n == name,
+                        Kind::OpenRole { .. } => true,
+                        Kind::OpenServiceLinkedRole { .. } => name == SLR_NAME,
+                        _ => false,
+                    }
+            }
+            AwsPrincipalRef::User { account, name, .. } => {
+                acct == Some(account.as_str())
+                    && match kind {
+                        Kind::User { name: n, .. } => n == name,
+                        Kind::OpenUser { .. } => true,
+                        _ => false,
+                    }
+            }
+            AwsPrincipalRef::FederatedUser { account, .. } => {
+                acct == Some(account.as_str()) && matches!(kind, Kind::OpenFederated { .. })
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    match kind {
+        Kind::Service { name } | Kind::IdentityProvider { name } => set
+            .service
+            .iter()
+            .chain(set.federated.iter())
+            .any(|s| s.eq_ignore_ascii_case(name)),
+        _ => false,
+    }
+}
+
 /// Replay a whole chain through the estate; every hop must be allowed, the last as expected.
 fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), String> {
     let mut reqs = Vec::new();
@@ -1247,6 +1331,9 @@ fn search(
     let mut unknown: Option<String> = None;
     for c in cands {
         for t in &ts {
+            if want_allow && !could_allow(w, &c.kind, t, resources) {
+                continue;
+            }
             let q = build(
                 w, &c.kind, c.selected, t, actions, resources, context, selectors,
             );

@@ -101,11 +101,43 @@ pub fn check(sym: &Sym, goal: &F, cfg: &Config, label: &str) -> (Outcome, Timing
     }
 
     let t1 = Instant::now();
-    let solver = Solver::new();
-    let mut params = Params::new();
-    params.set_u32("timeout", cfg.timeout_ms);
-    solver.set_params(&params);
-    let low = Lower::new(sym, &var_classes);
+    // One solver per thread, parameters set once: creating a Z3 solver and validating its
+    // parameters costs more than most of our queries.
+    thread_local! {
+        static SOLVER: std::cell::RefCell<Option<(Solver, u32)>> = const { std::cell::RefCell::new(None) };
+    }
+    let out = SOLVER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(_, t)| *t != cfg.timeout_ms) {
+            let s = Solver::new();
+            let mut params = Params::new();
+            params.set_u32("timeout", cfg.timeout_ms);
+            s.set_params(&params);
+            *slot = Some((s, cfg.timeout_ms));
+        }
+        match slot.as_ref() {
+            Some((solver, _)) => {
+                solver.push();
+                let out = run_solver(solver, sym, goal, cfg, label, &var_classes);
+                solver.pop(1);
+                out
+            }
+            None => Outcome::Unknown("no solver".into()),
+        }
+    });
+    timing.solve_ms = t1.elapsed().as_secs_f64() * 1e3;
+    (out, timing)
+}
+
+fn run_solver(
+    solver: &Solver,
+    sym: &Sym,
+    goal: &F,
+    cfg: &Config,
+    label: &str,
+    var_classes: &[Vec<Class>],
+) -> Outcome {
+    let low = Lower::new(sym, var_classes);
     for c in &low.side {
         solver.assert(c);
     }
@@ -128,8 +160,7 @@ pub fn check(sym: &Sym, goal: &F, cfg: &Config, label: &str) -> (Outcome, Timing
         let _ = std::fs::write(dir.join(format!("{name}.smt2")), solver.to_smt2());
     }
     let r = solver.check();
-    timing.solve_ms = t1.elapsed().as_secs_f64() * 1e3;
-    let out = match r {
+    match r {
         SatResult::Unsat => Outcome::Unsat,
         SatResult::Unknown => Outcome::Unknown(
             solver
@@ -155,8 +186,7 @@ pub fn check(sym: &Sym, goal: &F, cfg: &Config, label: &str) -> (Outcome, Timing
                 Err(e) => Outcome::Unknown(e),
             },
         },
-    };
-    (out, timing)
+    }
 }
 
 struct KeyZ3 {
