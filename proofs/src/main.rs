@@ -55,6 +55,10 @@ enum Command {
         /// Write every solver query as SMT-LIB into this folder.
         #[arg(long, value_name = "DIR")]
         dump_smt: Option<std::path::PathBuf>,
+        /// Count service-linked roles of accounts the spec does not describe among the open world's
+        /// principals (RCPs and SCPs do not apply to them).
+        #[arg(long)]
+        service_linked_roles: bool,
     },
     /// Build a spec from AWS CLI outputs (layout and commands: corpus/import/README.md).
     Import {
@@ -89,7 +93,16 @@ fn main() -> ExitCode {
             timeout_ms,
             jobs,
             dump_smt,
-        } => prove(&spec, format, &properties, timeout_ms, jobs, dump_smt),
+            service_linked_roles,
+        } => prove(
+            &spec,
+            format,
+            &properties,
+            timeout_ms,
+            jobs,
+            dump_smt,
+            service_linked_roles,
+        ),
         Command::Import { dir, output } => match xverify_proofs::import::import_dir(&dir) {
             Ok(spec) => {
                 let text = match serde_json::to_string_pretty(&spec) {
@@ -184,6 +197,7 @@ fn prove(
     timeout_ms: u32,
     jobs: usize,
     dump_smt: Option<std::path::PathBuf>,
+    service_linked_roles: bool,
 ) -> ExitCode {
     use xverify_proofs::cli::prove::{
         exit_code, json_report, prove_all, sarif_report, text_report,
@@ -204,6 +218,7 @@ fn prove(
     let cfg = xverify_proofs::solve::Config {
         timeout_ms,
         dump_dir: dump_smt,
+        service_linked_roles,
         ..xverify_proofs::solve::Config::default()
     };
     let results = prove_all(&spec, names, &cfg, jobs);

@@ -155,6 +155,9 @@ struct World<'s> {
     open_accounts: Vec<String>,
     services: Vec<String>,
     idps: Vec<String>,
+    service_linked_roles: bool,
+    /// Described resources (and roles, for `sts:AssumeRole*`) by ARN: their policy.
+    policies: std::collections::HashMap<String, Option<&'s Policy>>,
 }
 
 fn is_account(s: &str) -> bool {
@@ -271,6 +274,27 @@ impl<'s> World<'s> {
             open_accounts: open,
             services,
             idps: idps.into_iter().collect(),
+            service_linked_roles: false,
+            policies: spec
+                .estate
+                .accounts
+                .iter()
+                .flat_map(|(id, a)| {
+                    a.roles
+                        .values()
+                        .map(move |r| {
+                            (
+                                format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                                r.trust_policy.as_ref(),
+                            )
+                        })
+                        .chain(
+                            a.resources
+                                .iter()
+                                .map(|(arn, r)| (arn.clone(), r.policy.as_ref())),
+                        )
+                })
+                .collect(),
         }
     }
 
@@ -307,7 +331,9 @@ impl<'s> World<'s> {
             out.push(Kind::OpenRole { account: a.clone() });
             out.push(Kind::OpenUser { account: a.clone() });
             out.push(Kind::OpenFederated { account: a.clone() });
-            out.push(Kind::OpenServiceLinkedRole { account: a.clone() });
+            if self.service_linked_roles {
+                out.push(Kind::OpenServiceLinkedRole { account: a.clone() });
+            }
             out.push(Kind::Root { account: a.clone() });
         }
         for s in &self.services {
@@ -378,8 +404,7 @@ fn kind_account(k: &Kind) -> Option<&str> {
 
 /// Resource targets meeting Q's resource patterns.
 fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
-    let q: Vec<Pattern> = resources.iter().map(|r| Pattern::glob(r, false)).collect();
-    let ql = Lang { alts: q };
+    let ql = q_resource_lang(resources);
     let meets = |l: &Lang| -> bool {
         // Does some string lie in both? Classes of [ql, l] include a sig (true, true)?
         crate::classes::classes(
@@ -446,6 +471,38 @@ fn described_langs(w: &World<'_>) -> Vec<Lang> {
         }
     }
     out
+}
+
+/// A property's resource patterns. An ARN pattern is matched segment by segment, as `ArnLike`
+/// does: in `arn:aws:dynamodb:*:2*:table/*` the `*` of the region never runs into the account.
+/// Anything else (`*`) is a plain glob.
+pub fn q_resource_lang(patterns: &[String]) -> Lang {
+    let alts = patterns
+        .iter()
+        .map(|p| {
+            let parts: Vec<&str> = p.splitn(6, ':').collect();
+            if parts.len() < 6 || parts[0] != "arn" {
+                return Pattern::glob(p, false);
+            }
+            let mut atoms = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    atoms.push(Atom::Char(':'));
+                }
+                for c in part.chars() {
+                    atoms.push(match (c, i < 5) {
+                        ('*', true) => Atom::StarNot(':'),
+                        ('?', true) => Atom::AnyNot(':'),
+                        ('*', false) => Atom::Star,
+                        ('?', false) => Atom::Any,
+                        (c, _) => Atom::Char(c),
+                    });
+                }
+            }
+            Pattern { atoms, ci: false }
+        })
+        .collect();
+    Lang { alts }
 }
 
 /// A role ARN, a user ARN, or the account part tested by a selector pattern.
@@ -804,7 +861,7 @@ fn build(
     let fa = sym.test(a, al);
     sym.constraints.push(fa);
     let r = sym.resource;
-    let fr = sym.test(r, glob_lang(prop_resources));
+    let fr = sym.test(r, q_resource_lang(prop_resources));
     sym.constraints.push(fr);
     match target {
         Target::Described { arn, objects, .. } => {
@@ -821,6 +878,36 @@ fn build(
             for l in described_langs(w) {
                 let f = sym.test(r, l);
                 sym.constraints.push(F::not(f));
+            }
+            // A well-formed ARN of the target's account: S3 ARNs have no account, every other
+            // service's carry it.
+            if let Some(acct) = &resource_account {
+                let seg = |service: Option<&str>, acct: &str| {
+                    let mut atoms = vec![
+                        Atom::Char('a'),
+                        Atom::Char('r'),
+                        Atom::Char('n'),
+                        Atom::Char(':'),
+                    ];
+                    atoms.push(Atom::StarNot(':'));
+                    atoms.push(Atom::Char(':'));
+                    match service {
+                        Some(svc) => atoms.extend(svc.chars().map(Atom::Char)),
+                        None => atoms.push(Atom::StarNot(':')),
+                    }
+                    atoms.push(Atom::Char(':'));
+                    atoms.push(Atom::StarNot(':'));
+                    atoms.push(Atom::Char(':'));
+                    atoms.extend(acct.chars().map(Atom::Char));
+                    atoms.push(Atom::Char(':'));
+                    atoms.push(Atom::Star);
+                    Pattern { atoms, ci: false }
+                };
+                let l = Lang {
+                    alts: vec![seg(None, acct), seg(Some("s3"), "")],
+                };
+                let f = sym.test(r, l);
+                sym.constraints.push(f);
             }
         }
     }
@@ -1201,9 +1288,10 @@ fn replay(e: &Estate, er: &EstateRequest) -> Result<Step, String> {
 fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[String]) -> bool {
     let acct = kind_account(kind);
     let (policy, racct) = match target {
-        Target::Described { arn, account, .. } => {
-            (w.estate().resource(arn).1, Some(account.as_str()))
-        }
+        Target::Described { arn, account, .. } => (
+            w.policies.get(arn).copied().flatten(),
+            Some(account.as_str()),
+        ),
         Target::Undescribed => {
             let from_q: BTreeSet<&str> = q_resources
                 .iter()
@@ -1328,9 +1416,28 @@ fn search(
     queries: &mut usize,
 ) -> Search {
     let ts = targets(w, resources);
+    search_in(
+        w, cands, &ts, actions, resources, context, selectors, want_allow, cfg, queries,
+    )
+}
+
+/// [`search`] over given targets.
+#[allow(clippy::too_many_arguments)]
+fn search_in(
+    w: &World<'_>,
+    cands: &[Cand],
+    ts: &[Target],
+    actions: &[String],
+    resources: &[String],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    want_allow: bool,
+    cfg: &Config,
+    queries: &mut usize,
+) -> Search {
     let mut unknown: Option<String> = None;
     for c in cands {
-        for t in &ts {
+        for t in ts {
             if want_allow && !could_allow(w, &c.kind, t, resources) {
                 continue;
             }
@@ -1420,7 +1527,8 @@ fn reach(
 ) -> (Vec<Cand>, Option<String>) {
     let mut all: Vec<Cand> = start.to_vec();
     let mut reached: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut unknown = None;
+    // Roles whose reachability the solver could not decide (and that were not reached another way).
+    let mut unknown_roles: BTreeMap<String, String> = BTreeMap::new();
     let _ = context;
     loop {
         let mut added = false;
@@ -1437,40 +1545,42 @@ fn reach(
                 ];
                 let resources = vec![arn.clone()];
                 // Search who can assume it among everything reached so far.
+                let ts = [Target::Described {
+                    arn: arn.clone(),
+                    objects: false,
+                    account: id.clone(),
+                }];
                 let before = all.clone();
-                for c in &before {
-                    let one = std::slice::from_ref(c);
-                    match search(
-                        w,
-                        one,
-                        &actions,
-                        &resources,
-                        &BTreeMap::new(),
-                        selectors,
-                        true,
-                        cfg,
-                        queries,
-                    ) {
-                        Search::Found(chain) => {
-                            // Connect: the next session's name is recorded on the hop by `search`.
-                            reached.insert((id.clone(), r.name.clone()));
-                            all.push(Cand {
-                                kind: Kind::Role {
-                                    account: id.clone(),
-                                    name: r.name.clone(),
-                                    path: r.path.clone(),
-                                },
-                                chain,
-                                selected: false,
-                            });
-                            added = true;
-                            break;
-                        }
-                        Search::Unknown(u) => {
-                            unknown.get_or_insert(u);
-                        }
-                        Search::NotFound => {}
+                match search_in(
+                    w,
+                    &before,
+                    &ts,
+                    &actions,
+                    &resources,
+                    &BTreeMap::new(),
+                    selectors,
+                    true,
+                    cfg,
+                    queries,
+                ) {
+                    Search::Found(chain) => {
+                        reached.insert((id.clone(), r.name.clone()));
+                        unknown_roles.remove(&arn);
+                        all.push(Cand {
+                            kind: Kind::Role {
+                                account: id.clone(),
+                                name: r.name.clone(),
+                                path: r.path.clone(),
+                            },
+                            chain,
+                            selected: false,
+                        });
+                        added = true;
                     }
+                    Search::Unknown(u) => {
+                        unknown_roles.insert(arn.clone(), u);
+                    }
+                    Search::NotFound => {}
                 }
             }
         }
@@ -1478,6 +1588,10 @@ fn reach(
             break;
         }
     }
+    let unknown = unknown_roles
+        .into_iter()
+        .next()
+        .map(|(arn, u)| format!("{arn}: {u}"));
     (all, unknown)
 }
 
@@ -1504,7 +1618,8 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
             Ok(old) => no_new_access(spec, &old, prop, cfg, t0),
         };
     }
-    let w = World::new(spec, &[], Some(prop));
+    let mut w = World::new(spec, &[], Some(prop));
+    w.service_linked_roles = cfg.service_linked_roles;
     let start: Vec<Cand> = w
         .kinds()
         .into_iter()
@@ -1643,8 +1758,10 @@ fn no_new_access(
     t0: Instant,
 ) -> PropertyResult {
     let mut queries = 0;
-    let w_new = World::new(spec, &[old], Some(prop));
-    let w_old = World::new(old, &[spec], Some(prop));
+    let mut w_new = World::new(spec, &[old], Some(prop));
+    let mut w_old = World::new(old, &[spec], Some(prop));
+    w_new.service_linked_roles = cfg.service_linked_roles;
+    w_old.service_linked_roles = cfg.service_linked_roles;
     let mut kinds = w_new.kinds();
     for k in w_old.kinds() {
         if !kinds.contains(&k) {

@@ -33,6 +33,9 @@ pub struct Config {
     pub max_class_states: usize,
     /// Write each query as SMT-LIB into this folder.
     pub dump_dir: Option<std::path::PathBuf>,
+    /// Count service-linked roles of undescribed accounts among the open world's principals
+    /// (corpus/DECISIONS.md 14).
+    pub service_linked_roles: bool,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             timeout_ms: 10_000,
             max_class_states: 200_000,
             dump_dir: None,
+            service_linked_roles: false,
         }
     }
 }
