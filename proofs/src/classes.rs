@@ -334,15 +334,11 @@ struct Nfa {
 
 impl Nfa {
     fn build(langs: &[Lang], domain: Option<&Lang>) -> Nfa {
-        // The trie as sibling lists: node `m` hangs from `parent[m]` by `edge[m]` (the root's
-        // entries are placeholders). Children are few (one per distinct atom), so a linear scan
-        // finds them; nothing is allocated per node.
+        // The trie, with per-node lists first.
+        let mut kids: HashMap<(u32, Edge), u32, FxBuild> = HashMap::default();
+        let mut edges: Vec<Vec<(Edge, char, u32)>> = vec![Vec::new()];
+        let mut accs: Vec<Vec<u32>> = vec![Vec::new()];
         let mut parent: Vec<u32> = vec![u32::MAX];
-        let mut edge: Vec<Edge> = vec![Edge::Any];
-        let mut orig: Vec<char> = vec!['\0'];
-        let mut first_child: Vec<u32> = vec![u32::MAX];
-        let mut sibling: Vec<u32> = vec![u32::MAX];
-        let mut ends: Vec<(u32, u32)> = Vec::new();
         let all = langs
             .iter()
             .enumerate()
@@ -352,7 +348,7 @@ impl Nfa {
             for p in &lang.alts {
                 let mut n = 0u32;
                 for a in &p.atoms {
-                    let (e, o) = match *a {
+                    let (edge, orig) = match *a {
                         Atom::Char(c) if p.ci => (Edge::CharCi(fold_char(c)), c),
                         Atom::Char(c) => (Edge::Char(c), c),
                         Atom::Any => (Edge::Any, '\0'),
@@ -360,111 +356,97 @@ impl Nfa {
                         Atom::AnyNot(c) => (Edge::AnyNot(c), c),
                         Atom::StarNot(c) => (Edge::StarNot(c), c),
                     };
-                    let mut k = first_child[n as usize];
-                    while k != u32::MAX && edge[k as usize] != e {
-                        k = sibling[k as usize];
-                    }
-                    if k == u32::MAX {
-                        k = parent.len() as u32;
-                        parent.push(n);
-                        edge.push(e);
-                        orig.push(o);
-                        first_child.push(u32::MAX);
-                        sibling.push(first_child[n as usize]);
-                        first_child[n as usize] = k;
-                    }
-                    n = k;
+                    n = match kids.get(&(n, edge)) {
+                        Some(&m) => m,
+                        None => {
+                            let m = edges.len() as u32;
+                            kids.insert((n, edge), m);
+                            edges[n as usize].push((edge, orig, m));
+                            edges.push(Vec::new());
+                            accs.push(Vec::new());
+                            parent.push(n);
+                            m
+                        }
+                    };
                 }
-                ends.push((n, owner));
+                let acc = &mut accs[n as usize];
+                if !acc.contains(&owner) {
+                    acc.push(owner);
+                }
             }
         }
-        let count = parent.len();
-        ends.sort_unstable_by_key(|&(n, o)| (n, o != DOMAIN, o));
-        ends.dedup();
+        let count = edges.len();
 
         // Flags, bottom up (a child's id is larger than its parent's).
         let mut lang = vec![false; count];
         let mut dom = vec![false; count];
-        for &(n, o) in &ends {
-            if o == DOMAIN {
-                dom[n as usize] = true;
-            } else {
-                lang[n as usize] = true;
+        for n in (0..count).rev() {
+            lang[n] |= accs[n].iter().any(|&o| o != DOMAIN);
+            dom[n] |= accs[n].contains(&DOMAIN);
+            if n > 0 {
+                let p = parent[n] as usize;
+                lang[p] |= lang[n];
+                dom[p] |= dom[n];
             }
         }
-        for n in (1..count).rev() {
-            let p = parent[n] as usize;
-            lang[p] |= lang[n];
-            dom[p] |= dom[n];
+        // Closures, bottom up.
+        let mut clos: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for n in (0..count).rev() {
+            let mut c = vec![n as u32];
+            for &(e, _, m) in &edges[n] {
+                if matches!(e, Edge::Star | Edge::StarNot(_)) {
+                    c.extend_from_slice(&clos[m as usize]);
+                }
+            }
+            c.sort_unstable();
+            c.dedup();
+            clos[n] = c;
         }
-        let is_star = |m: usize| matches!(edge[m], Edge::Star | Edge::StarNot(_)) && m > 0;
 
+        // Flatten.
         let mut nfa = Nfa {
             nodes: Vec::with_capacity(count),
             cs_edges: Vec::new(),
             ci_edges: Vec::new(),
             one_edges: Vec::new(),
             clos: Vec::new(),
-            accs: Vec::with_capacity(ends.len()),
+            accs: Vec::new(),
             other_prefs: Vec::new(),
         };
-        // Closures, bottom up, into `nfa.clos` (spans kept per node).
-        let mut clos_span = vec![Span::default(); count];
-        let mut buf: Vec<u32> = Vec::new();
-        for n in (0..count).rev() {
-            buf.clear();
-            buf.push(n as u32);
-            let mut k = first_child[n];
-            while k != u32::MAX {
-                if is_star(k as usize) {
-                    buf.extend_from_slice(clos_span[k as usize].get(&nfa.clos));
-                }
-                k = sibling[k as usize];
+        let mut looping = vec![Loop::No; count];
+        for es in &edges {
+            for &(e, _, m) in es {
+                looping[m as usize] = match e {
+                    Edge::Star => Loop::All,
+                    Edge::StarNot(d) => Loop::AllBut(d),
+                    _ => Loop::No,
+                };
             }
-            buf.sort_unstable();
-            buf.dedup();
-            let lo = nfa.clos.len();
-            nfa.clos.extend_from_slice(&buf);
-            clos_span[n] = Span::of(&nfa.clos, lo);
         }
-
-        // Flatten edges and accepting owners.
-        let mut e_at = 0usize;
         for n in 0..count {
             let (lo_cs, lo_ci, lo_one) =
                 (nfa.cs_edges.len(), nfa.ci_edges.len(), nfa.one_edges.len());
-            let mut k = first_child[n];
-            while k != u32::MAX {
-                let m = k as usize;
-                match edge[m] {
-                    Edge::Char(c) => nfa.cs_edges.push((c, k)),
-                    Edge::CharCi(f) => nfa.ci_edges.push((f, orig[m], k)),
-                    Edge::Any => nfa.one_edges.push((None, k)),
-                    Edge::AnyNot(d) => nfa.one_edges.push((Some(d), k)),
+            for &(e, orig, m) in &edges[n] {
+                match e {
+                    Edge::Char(c) => nfa.cs_edges.push((c, m)),
+                    Edge::CharCi(f) => nfa.ci_edges.push((f, orig, m)),
+                    Edge::Any => nfa.one_edges.push((None, m)),
+                    Edge::AnyNot(d) => nfa.one_edges.push((Some(d), m)),
                     Edge::Star | Edge::StarNot(_) => {}
                 }
-                k = sibling[m];
             }
             nfa.cs_edges[lo_cs..].sort_unstable_by_key(|e| e.0);
             nfa.ci_edges[lo_ci..].sort_unstable_by_key(|e| e.0);
-            // Children were prepended; keep `?` edges in creation order for determinism.
-            nfa.one_edges[lo_one..].sort_unstable_by_key(|e| e.1);
+            let lo_clos = nfa.clos.len();
+            nfa.clos.extend_from_slice(&clos[n]);
             let lo_acc = nfa.accs.len();
-            while e_at < ends.len() && ends[e_at].0 as usize == n {
-                nfa.accs.push(ends[e_at].1);
-                e_at += 1;
-            }
-            let looping = match edge[n] {
-                Edge::Star if n > 0 => Loop::All,
-                Edge::StarNot(d) if n > 0 => Loop::AllBut(d),
-                _ => Loop::No,
-            };
+            nfa.accs.extend_from_slice(&accs[n]);
             nfa.nodes.push(Node {
-                looping,
+                looping: looping[n],
                 cs: Span::of(&nfa.cs_edges, lo_cs),
                 ci: Span::of(&nfa.ci_edges, lo_ci),
                 one: Span::of(&nfa.one_edges, lo_one),
-                clos: clos_span[n],
+                clos: Span::of(&nfa.clos, lo_clos),
                 acc: Span::of(&nfa.accs, lo_acc),
                 lang: lang[n],
                 dom: dom[n],
@@ -481,9 +463,9 @@ impl Nfa {
         for &(d, _) in &nfa.one_edges {
             cs |= d.map_or(0, bit);
         }
-        for node in &nfa.nodes {
-            if let Loop::AllBut(d) = node.looping {
-                cs |= bit(d);
+        for l in &looping {
+            if let Loop::AllBut(d) = l {
+                cs |= bit(*d);
             }
         }
         let ci = nfa.ci_edges.iter().fold(0u128, |m, e| m | bit(e.0));
@@ -833,11 +815,7 @@ impl<'a> Search<'a> {
         let nfa = self.nfa;
         let next = &mut self.next;
         next.clear();
-        let mut pushes = 0usize;
-        let mut push = |m: u32| {
-            pushes += 1;
-            next.extend_from_slice(nfa.node(m).clos.get(&nfa.clos));
-        };
+        let mut push = |m: u32| next.extend_from_slice(nfa.node(m).clos.get(&nfa.clos));
         for &n in cur {
             let node = nfa.node(n);
             match node.looping {
@@ -859,10 +837,8 @@ impl<'a> Search<'a> {
                 }
             }
         }
-        if pushes > 1 {
-            next.sort_unstable();
-            next.dedup();
-        }
+        next.sort_unstable();
+        next.dedup();
         !self.has_domain || next.iter().any(|&m| nfa.node(m).dom)
     }
 

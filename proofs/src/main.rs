@@ -49,9 +49,9 @@ enum Command {
         /// Solver timeout per query, in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u32,
-        /// Properties proved in parallel.
-        #[arg(long, default_value_t = 2)]
-        jobs: usize,
+        /// Threads solving queries in parallel (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
         /// Write every solver query as SMT-LIB into this folder.
         #[arg(long, value_name = "DIR")]
         dump_smt: Option<std::path::PathBuf>,
@@ -195,10 +195,11 @@ fn prove(
     format: FormatArg,
     names: &[String],
     timeout_ms: u32,
-    jobs: usize,
+    jobs: Option<usize>,
     dump_smt: Option<std::path::PathBuf>,
     service_linked_roles: bool,
 ) -> ExitCode {
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     use xverify_proofs::cli::prove::{
         exit_code, json_report, prove_all, sarif_report, text_report,
     };
@@ -219,9 +220,10 @@ fn prove(
         timeout_ms,
         dump_dir: dump_smt,
         service_linked_roles,
+        threads: jobs,
         ..xverify_proofs::solve::Config::default()
     };
-    let results = prove_all(&spec, names, &cfg, jobs);
+    let results = prove_all(&spec, names, &cfg);
     let out = match format {
         FormatArg::Text => text_report(path, &results),
         FormatArg::Json => json_report(path, &results).to_string() + "\n",

@@ -1421,7 +1421,82 @@ fn search(
     )
 }
 
-/// [`search`] over given targets.
+/// What one (principal kind, target) query found.
+enum Pair {
+    Unsat,
+    Unknown(String),
+    Found(Vec<Step>),
+}
+
+/// Build, solve and replay one query.
+#[allow(clippy::too_many_arguments)]
+fn run_pair(
+    w: &World<'_>,
+    c: &Cand,
+    t: &Target,
+    actions: &[String],
+    resources: &[String],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    want_allow: bool,
+    cfg: &Config,
+    label: &str,
+) -> Pair {
+    let mut q = match build(w, &c.kind, c.selected, t, actions, resources, context, selectors) {
+        Ok(Some(q)) => q,
+        Ok(None) => return Pair::Unsat,
+        Err(u) => return Pair::Unknown(u.to_string()),
+    };
+    let set = q.set.clone();
+    let allow = match allow_formula(&mut q.sym, &set) {
+        Ok(f) => f,
+        Err(u) => return Pair::Unknown(u.to_string()),
+    };
+    // After the formula, so that every key the policies test is registered.
+    if c.selected {
+        selector_constraints(w, &mut q, selectors);
+    }
+    outsider_constraints(w, &mut q);
+    let goal = if want_allow { allow } else { F::not(allow) };
+    match check(&q.sym, &goal, cfg, label).0 {
+        Outcome::Unsat => Pair::Unsat,
+        Outcome::Unknown(why) => Pair::Unknown(why),
+        Outcome::Sat(a) => {
+            let er = request_of(&q, &a);
+            match replay(w.estate(), &er) {
+                Ok(step) => {
+                    if (step.decision == Decision::Allow) != want_allow {
+                        let msg = format!(
+                            "internal error: the solver's request {} {} {} was decided {} by the engine",
+                            step.principal,
+                            step.action,
+                            step.resource,
+                            step.decision.as_str()
+                        );
+                        eprintln!("xverify: {msg}");
+                        return Pair::Unknown(msg);
+                    }
+                    let mut chain = c.chain.clone();
+                    // Connect the chain: the last hop's session is this step's principal.
+                    if let (Some(last), Principal::AssumedRole { session, .. }) =
+                        (chain.last_mut(), &er.principal)
+                    {
+                        last.context.insert(
+                            "sts:RoleSessionName".into(),
+                            ContextValue::One(session.clone()),
+                        );
+                    }
+                    chain.push(step);
+                    Pair::Found(chain)
+                }
+                Err(e) => Pair::Unknown(format!("internal error: replay failed: {e}")),
+            }
+        }
+    }
+}
+
+/// [`search`] over given targets: the queries run on `cfg.threads` threads; the answer is the
+/// first model in (kind, target) order, as a sequential search would give.
 #[allow(clippy::too_many_arguments)]
 fn search_in(
     w: &World<'_>,
@@ -1435,79 +1510,57 @@ fn search_in(
     cfg: &Config,
     queries: &mut usize,
 ) -> Search {
-    let mut unknown: Option<String> = None;
+    let mut pairs = Vec::new();
     for c in cands {
         for t in ts {
             if want_allow && !could_allow(w, &c.kind, t, resources) {
                 continue;
             }
-            let q = build(
-                w, &c.kind, c.selected, t, actions, resources, context, selectors,
-            );
-            let mut q = match q {
-                Ok(Some(q)) => q,
-                Ok(None) => continue,
-                Err(u) => {
-                    unknown.get_or_insert(u.to_string());
-                    continue;
-                }
-            };
-            let set = q.set.clone();
-            let allow = match allow_formula(&mut q.sym, &set) {
-                Ok(f) => f,
-                Err(u) => {
-                    unknown.get_or_insert(u.to_string());
-                    continue;
-                }
-            };
-            // After the formula, so that every key the policies test is registered.
-            if c.selected {
-                selector_constraints(w, &mut q, selectors);
+            pairs.push((c, t));
+        }
+    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let best = AtomicUsize::new(usize::MAX);
+    let results: std::sync::Mutex<Vec<(usize, Pair)>> = std::sync::Mutex::new(Vec::new());
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        if i >= pairs.len() || i > best.load(Ordering::SeqCst) {
+            break;
+        }
+        let (c, t) = pairs[i];
+        let r = run_pair(w, c, t, actions, resources, context, selectors, want_allow, cfg, &format!("q{i}"));
+        if matches!(r, Pair::Found(_)) {
+            best.fetch_min(i, Ordering::SeqCst);
+        }
+        if !matches!(r, Pair::Unsat) {
+            if let Ok(mut g) = results.lock() {
+                g.push((i, r));
             }
-            outsider_constraints(w, &mut q);
-            let goal = if want_allow { allow } else { F::not(allow) };
-            *queries += 1;
-            match check(&q.sym, &goal, cfg, &format!("q{queries}")).0 {
-                Outcome::Unsat => {}
-                Outcome::Unknown(why) => {
-                    unknown.get_or_insert(why);
-                }
-                Outcome::Sat(a) => {
-                    let er = request_of(&q, &a);
-                    match replay(w.estate(), &er) {
-                        Ok(step) => {
-                            let ok = (step.decision == Decision::Allow) == want_allow;
-                            if !ok {
-                                let msg = format!(
-                                    "internal error: the solver's request {} {} {} was decided {} by the engine",
-                                    step.principal,
-                                    step.action,
-                                    step.resource,
-                                    step.decision.as_str()
-                                );
-                                eprintln!("xverify: {msg}");
-                                unknown.get_or_insert(msg);
-                                continue;
-                            }
-                            let mut chain = c.chain.clone();
-                            // Connect the chain: the last hop's session is this step's principal.
-                            if let (Some(last), Principal::AssumedRole { session, .. }) =
-                                (chain.last_mut(), &er.principal)
-                            {
-                                last.context.insert(
-                                    "sts:RoleSessionName".into(),
-                                    ContextValue::One(session.clone()),
-                                );
-                            }
-                            chain.push(step);
-                            return Search::Found(chain);
-                        }
-                        Err(e) => {
-                            unknown.get_or_insert(format!("internal error: replay failed: {e}"));
-                        }
-                    }
-                }
+        }
+    };
+    // Threads pay off only for many queries: each new thread builds its own Z3 context.
+    let threads = if pairs.len() < 64 { 1 } else { cfg.threads.clamp(1, 16) };
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
             }
+        });
+    }
+    *queries += next.load(Ordering::SeqCst).min(pairs.len());
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    let mut unknown = None;
+    for (_, r) in results {
+        match r {
+            Pair::Found(chain) => return Search::Found(chain),
+            Pair::Unknown(u) => {
+                unknown.get_or_insert(u);
+            }
+            Pair::Unsat => {}
         }
     }
     match unknown {

@@ -36,6 +36,8 @@ pub struct Config {
     /// Count service-linked roles of undescribed accounts among the open world's principals
     /// (corpus/DECISIONS.md 14).
     pub service_linked_roles: bool,
+    /// Threads solving a property's queries (each with its own Z3 context).
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             max_class_states: 200_000,
             dump_dir: None,
             service_linked_roles: false,
+            threads: 1,
         }
     }
 }

@@ -16,37 +16,13 @@ pub enum Format {
     Sarif,
 }
 
-/// Prove the selected properties (all when `names` is empty), `jobs` at a time.
-pub fn prove_all(spec: &Spec, names: &[String], cfg: &Config, jobs: usize) -> Vec<PropertyResult> {
-    let props: Vec<_> = spec
-        .properties
+/// Prove the selected properties (all when `names` is empty), one after the other, each on
+/// `cfg.threads` threads.
+pub fn prove_all(spec: &Spec, names: &[String], cfg: &Config) -> Vec<PropertyResult> {
+    spec.properties
         .iter()
         .filter(|p| names.is_empty() || names.contains(&p.name))
-        .collect();
-    let jobs = jobs.max(1).min(props.len().max(1));
-    if jobs == 1 {
-        return props.iter().map(|p| prove_property(spec, p, cfg)).collect();
-    }
-    // Each worker has its own Z3 context (the z3 crate's contexts are thread-local).
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(vec![None; props.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(p) = props.get(i) else { break };
-                let r = prove_property(spec, p, cfg);
-                if let Ok(mut g) = results.lock() {
-                    g[i] = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
+        .map(|p| prove_property(spec, p, cfg))
         .collect()
 }
 
