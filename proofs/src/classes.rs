@@ -250,7 +250,9 @@ pub fn classes_with_stats(
     limits: &Limits,
 ) -> Result<(Vec<Class>, Stats), ClassError> {
     let nfa = Nfa::build(langs, domain);
-    Search::new(&nfa, langs.len(), domain.is_some(), limits).run()
+    // The states are usually about as many as the trie's nodes.
+    let guess = nfa.nodes.len().min(limits.max_states);
+    Search::new(&nfa, langs.len(), domain.is_some(), limits, guess).run()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,11 +336,15 @@ struct Nfa {
 
 impl Nfa {
     fn build(langs: &[Lang], domain: Option<&Lang>) -> Nfa {
-        // The trie, with per-node lists first.
-        let mut kids: HashMap<(u32, Edge), u32, FxBuild> = HashMap::default();
-        let mut edges: Vec<Vec<(Edge, char, u32)>> = vec![Vec::new()];
-        let mut accs: Vec<Vec<u32>> = vec![Vec::new()];
+        // The trie as sibling lists: node `m` hangs from `parent[m]` by `edge[m]` (the root's
+        // entries are placeholders). Children are few (one per distinct atom), so a linear scan
+        // finds them; nothing is allocated per node.
         let mut parent: Vec<u32> = vec![u32::MAX];
+        let mut edge: Vec<Edge> = vec![Edge::Any];
+        let mut orig: Vec<char> = vec!['\0'];
+        let mut first_child: Vec<u32> = vec![u32::MAX];
+        let mut sibling: Vec<u32> = vec![u32::MAX];
+        let mut ends: Vec<(u32, u32)> = Vec::new();
         let all = langs
             .iter()
             .enumerate()
@@ -348,7 +354,7 @@ impl Nfa {
             for p in &lang.alts {
                 let mut n = 0u32;
                 for a in &p.atoms {
-                    let (edge, orig) = match *a {
+                    let (e, o) = match *a {
                         Atom::Char(c) if p.ci => (Edge::CharCi(fold_char(c)), c),
                         Atom::Char(c) => (Edge::Char(c), c),
                         Atom::Any => (Edge::Any, '\0'),
@@ -356,97 +362,111 @@ impl Nfa {
                         Atom::AnyNot(c) => (Edge::AnyNot(c), c),
                         Atom::StarNot(c) => (Edge::StarNot(c), c),
                     };
-                    n = match kids.get(&(n, edge)) {
-                        Some(&m) => m,
-                        None => {
-                            let m = edges.len() as u32;
-                            kids.insert((n, edge), m);
-                            edges[n as usize].push((edge, orig, m));
-                            edges.push(Vec::new());
-                            accs.push(Vec::new());
-                            parent.push(n);
-                            m
-                        }
-                    };
+                    let mut k = first_child[n as usize];
+                    while k != u32::MAX && edge[k as usize] != e {
+                        k = sibling[k as usize];
+                    }
+                    if k == u32::MAX {
+                        k = parent.len() as u32;
+                        parent.push(n);
+                        edge.push(e);
+                        orig.push(o);
+                        first_child.push(u32::MAX);
+                        sibling.push(first_child[n as usize]);
+                        first_child[n as usize] = k;
+                    }
+                    n = k;
                 }
-                let acc = &mut accs[n as usize];
-                if !acc.contains(&owner) {
-                    acc.push(owner);
-                }
+                ends.push((n, owner));
             }
         }
-        let count = edges.len();
+        let count = parent.len();
+        ends.sort_unstable_by_key(|&(n, o)| (n, o != DOMAIN, o));
+        ends.dedup();
 
         // Flags, bottom up (a child's id is larger than its parent's).
         let mut lang = vec![false; count];
         let mut dom = vec![false; count];
-        for n in (0..count).rev() {
-            lang[n] |= accs[n].iter().any(|&o| o != DOMAIN);
-            dom[n] |= accs[n].contains(&DOMAIN);
-            if n > 0 {
-                let p = parent[n] as usize;
-                lang[p] |= lang[n];
-                dom[p] |= dom[n];
+        for &(n, o) in &ends {
+            if o == DOMAIN {
+                dom[n as usize] = true;
+            } else {
+                lang[n as usize] = true;
             }
         }
-        // Closures, bottom up.
-        let mut clos: Vec<Vec<u32>> = vec![Vec::new(); count];
-        for n in (0..count).rev() {
-            let mut c = vec![n as u32];
-            for &(e, _, m) in &edges[n] {
-                if matches!(e, Edge::Star | Edge::StarNot(_)) {
-                    c.extend_from_slice(&clos[m as usize]);
-                }
-            }
-            c.sort_unstable();
-            c.dedup();
-            clos[n] = c;
+        for n in (1..count).rev() {
+            let p = parent[n] as usize;
+            lang[p] |= lang[n];
+            dom[p] |= dom[n];
         }
+        let is_star = |m: usize| matches!(edge[m], Edge::Star | Edge::StarNot(_)) && m > 0;
 
-        // Flatten.
         let mut nfa = Nfa {
             nodes: Vec::with_capacity(count),
             cs_edges: Vec::new(),
             ci_edges: Vec::new(),
             one_edges: Vec::new(),
             clos: Vec::new(),
-            accs: Vec::new(),
+            accs: Vec::with_capacity(ends.len()),
             other_prefs: Vec::new(),
         };
-        let mut looping = vec![Loop::No; count];
-        for es in &edges {
-            for &(e, _, m) in es {
-                looping[m as usize] = match e {
-                    Edge::Star => Loop::All,
-                    Edge::StarNot(d) => Loop::AllBut(d),
-                    _ => Loop::No,
-                };
+        // Closures, bottom up, into `nfa.clos` (spans kept per node).
+        let mut clos_span = vec![Span::default(); count];
+        let mut buf: Vec<u32> = Vec::new();
+        for n in (0..count).rev() {
+            buf.clear();
+            buf.push(n as u32);
+            let mut k = first_child[n];
+            while k != u32::MAX {
+                if is_star(k as usize) {
+                    buf.extend_from_slice(clos_span[k as usize].get(&nfa.clos));
+                }
+                k = sibling[k as usize];
             }
+            buf.sort_unstable();
+            buf.dedup();
+            let lo = nfa.clos.len();
+            nfa.clos.extend_from_slice(&buf);
+            clos_span[n] = Span::of(&nfa.clos, lo);
         }
+
+        // Flatten edges and accepting owners.
+        let mut e_at = 0usize;
         for n in 0..count {
             let (lo_cs, lo_ci, lo_one) =
                 (nfa.cs_edges.len(), nfa.ci_edges.len(), nfa.one_edges.len());
-            for &(e, orig, m) in &edges[n] {
-                match e {
-                    Edge::Char(c) => nfa.cs_edges.push((c, m)),
-                    Edge::CharCi(f) => nfa.ci_edges.push((f, orig, m)),
-                    Edge::Any => nfa.one_edges.push((None, m)),
-                    Edge::AnyNot(d) => nfa.one_edges.push((Some(d), m)),
+            let mut k = first_child[n];
+            while k != u32::MAX {
+                let m = k as usize;
+                match edge[m] {
+                    Edge::Char(c) => nfa.cs_edges.push((c, k)),
+                    Edge::CharCi(f) => nfa.ci_edges.push((f, orig[m], k)),
+                    Edge::Any => nfa.one_edges.push((None, k)),
+                    Edge::AnyNot(d) => nfa.one_edges.push((Some(d), k)),
                     Edge::Star | Edge::StarNot(_) => {}
                 }
+                k = sibling[m];
             }
             nfa.cs_edges[lo_cs..].sort_unstable_by_key(|e| e.0);
             nfa.ci_edges[lo_ci..].sort_unstable_by_key(|e| e.0);
-            let lo_clos = nfa.clos.len();
-            nfa.clos.extend_from_slice(&clos[n]);
+            // Children were prepended; keep `?` edges in creation order for determinism.
+            nfa.one_edges[lo_one..].sort_unstable_by_key(|e| e.1);
             let lo_acc = nfa.accs.len();
-            nfa.accs.extend_from_slice(&accs[n]);
+            while e_at < ends.len() && ends[e_at].0 as usize == n {
+                nfa.accs.push(ends[e_at].1);
+                e_at += 1;
+            }
+            let looping = match edge[n] {
+                Edge::Star if n > 0 => Loop::All,
+                Edge::StarNot(d) if n > 0 => Loop::AllBut(d),
+                _ => Loop::No,
+            };
             nfa.nodes.push(Node {
-                looping: looping[n],
+                looping,
                 cs: Span::of(&nfa.cs_edges, lo_cs),
                 ci: Span::of(&nfa.ci_edges, lo_ci),
                 one: Span::of(&nfa.one_edges, lo_one),
-                clos: Span::of(&nfa.clos, lo_clos),
+                clos: clos_span[n],
                 acc: Span::of(&nfa.accs, lo_acc),
                 lang: lang[n],
                 dom: dom[n],
@@ -463,9 +483,9 @@ impl Nfa {
         for &(d, _) in &nfa.one_edges {
             cs |= d.map_or(0, bit);
         }
-        for l in &looping {
-            if let Loop::AllBut(d) = l {
-                cs |= bit(*d);
+        for node in &nfa.nodes {
+            if let Loop::AllBut(d) = node.looping {
+                cs |= bit(d);
             }
         }
         let ci = nfa.ci_edges.iter().fold(0u128, |m, e| m | bit(e.0));
@@ -614,18 +634,24 @@ struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
-    fn new(nfa: &'a Nfa, nlangs: usize, has_domain: bool, limits: &Limits) -> Search<'a> {
+    fn new(
+        nfa: &'a Nfa,
+        nlangs: usize,
+        has_domain: bool,
+        limits: &Limits,
+        guess: usize,
+    ) -> Search<'a> {
         Search {
             nfa,
             nlangs,
             has_domain,
             max_states: limits.max_states,
             arena: Vec::new(),
-            spans: Vec::new(),
-            index: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
-            chain: Vec::new(),
-            parent: Vec::new(),
-            via: Vec::new(),
+            spans: Vec::with_capacity(guess),
+            index: HashMap::with_capacity_and_hasher(guess, BuildHasherDefault::default()),
+            chain: Vec::with_capacity(guess),
+            parent: Vec::with_capacity(guess),
+            via: Vec::with_capacity(guess),
             sigs: HashSet::default(),
             out: Vec::new(),
             all_false_seen: false,
@@ -696,6 +722,7 @@ impl<'a> Search<'a> {
         self.bits.fill(0);
         let mut has_lang = false;
         let mut in_domain = !self.has_domain;
+        let mut any_lang_acc = false;
         for &n in cur {
             let node = self.nfa.node(n);
             has_lang |= node.lang;
@@ -703,12 +730,15 @@ impl<'a> Search<'a> {
                 if o == DOMAIN {
                     in_domain = true;
                 } else {
+                    any_lang_acc = true;
                     let o = o as usize;
                     self.bits[o / 64] |= 1 << (o % 64);
                 }
             }
         }
-        if in_domain && !self.sigs.contains(self.bits.as_slice()) {
+        // Most states accept nothing: skip the lookup once the all-false sig is known.
+        let known_all_false = !any_lang_acc && self.all_false_seen;
+        if in_domain && !known_all_false && !self.sigs.contains(self.bits.as_slice()) {
             self.sigs.insert(self.bits.clone().into_boxed_slice());
             if self.bits.iter().all(|&w| w == 0) {
                 self.all_false_seen = true;
@@ -815,7 +845,11 @@ impl<'a> Search<'a> {
         let nfa = self.nfa;
         let next = &mut self.next;
         next.clear();
-        let mut push = |m: u32| next.extend_from_slice(nfa.node(m).clos.get(&nfa.clos));
+        let mut pushes = 0usize;
+        let mut push = |m: u32| {
+            pushes += 1;
+            next.extend_from_slice(nfa.node(m).clos.get(&nfa.clos));
+        };
         for &n in cur {
             let node = nfa.node(n);
             match node.looping {
@@ -837,8 +871,10 @@ impl<'a> Search<'a> {
                 }
             }
         }
-        next.sort_unstable();
-        next.dedup();
+        if pushes > 1 {
+            next.sort_unstable();
+            next.dedup();
+        }
         !self.has_domain || next.iter().any(|&m| nfa.node(m).dom)
     }
 

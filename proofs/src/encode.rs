@@ -75,6 +75,9 @@ pub enum F {
     Num(KeyId, Cmp, i128),
     Date(KeyId, Cmp, i64),
     Ip(KeyId, epat::Cidr),
+    /// A guard: the named statement, condition block or guardrail is in force. Guards are all true
+    /// in the query; the solver's unsat core over them says which ones a proof needs.
+    Guard(usize),
 }
 
 impl F {
@@ -277,6 +280,10 @@ pub struct Sym {
     pub resource_account: Option<String>,
     /// Extra constraints (the query's request set).
     pub constraints: Vec<F>,
+    /// Guard labels (`F::Guard(i)` is `guards[i]`), when tracking why a query is unsatisfiable.
+    pub guards: Vec<String>,
+    guard_index: HashMap<String, usize>,
+    pub track: bool,
 }
 
 impl Sym {
@@ -293,10 +300,26 @@ impl Sym {
             fixed_prefixes: Vec::new(),
             resource_account,
             constraints: Vec::new(),
+            guards: Vec::new(),
+            guard_index: HashMap::new(),
+            track: true,
         };
         s.action = s.new_var("action");
         s.resource = s.new_var("resource");
         s
+    }
+
+    /// A guard for `label` (true when not tracking).
+    pub fn guard(&mut self, label: String) -> F {
+        if !self.track {
+            return F::t();
+        }
+        if let Some(&g) = self.guard_index.get(&label) {
+            return F::Guard(g);
+        }
+        self.guards.push(label.clone());
+        self.guard_index.insert(label, self.guards.len() - 1);
+        F::Guard(self.guards.len() - 1)
     }
 
     pub fn new_var(&mut self, name: &str) -> VarId {
@@ -967,7 +990,12 @@ fn statement(
     for c in &st.conditions {
         conds.push(cond_formula(sym, c, vars_on)?);
     }
-    let base = F::and([act, res, F::and(conds)]);
+    let mut cond = F::and(conds);
+    if st.effect == Effect::Allow && !st.conditions.is_empty() && cond.as_const() != Some(true) {
+        let g = sym.guard(format!("the Condition of {}", stmt_label(policy, st)));
+        cond = F::or2(F::not(g), cond);
+    }
+    let base = F::and([act, res, cond]);
     Ok(match &st.principal {
         None => Forms {
             direct: base.clone(),
@@ -988,7 +1016,16 @@ fn statement(
             }
         }
         Some(pe) => {
-            let forms = principal_forms(sym, &pe.set)?;
+            let mut forms = principal_forms(sym, &pe.set)?;
+            if st.effect == Effect::Allow && forms.account.as_const() != Some(true) {
+                let g = sym.guard(format!("the Principal of {}", stmt_label(policy, st)));
+                let ng = F::not(g);
+                forms = Forms {
+                    direct: F::or2(ng.clone(), forms.direct),
+                    role: F::or2(ng.clone(), forms.role),
+                    account: F::or2(ng, forms.account),
+                };
+            }
             Forms {
                 direct: F::and2(base.clone(), forms.direct),
                 role: F::and2(base.clone(), forms.role),
@@ -1002,10 +1039,36 @@ fn effect_any(sym: &mut Sym, p: &Policy, effect: Effect, has_pb: bool) -> Result
     let mut out = Vec::new();
     for st in &p.statements {
         if st.effect == effect {
-            out.push(statement(sym, st, p, has_pb)?.account);
+            let f = statement(sym, st, p, has_pb)?.account;
+            if effect == Effect::Deny && f.as_const() != Some(false) {
+                let g = sym.guard(stmt_label(p, st));
+                out.push(F::and2(g, f));
+            } else {
+                out.push(f);
+            }
         }
     }
     Ok(F::or(out))
+}
+
+/// `Deny statement 0 ("Sid") of policy "Name"`.
+pub fn stmt_label(p: &Policy, st: &Statement) -> String {
+    let i = p
+        .statements
+        .iter()
+        .position(|x| std::ptr::eq(x, st))
+        .unwrap_or(0);
+    let sid = st
+        .sid
+        .as_deref()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    format!(
+        "{} statement {i}{sid} of {} {:?}",
+        st.effect.as_str(),
+        p.kind.name(),
+        p.name
+    )
 }
 
 /// The action is one of `names` (lower-case literals), case-insensitively.
@@ -1086,7 +1149,18 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
             for p in level {
                 any.push(effect_any(sym, p, Effect::Allow, has_pb)?);
             }
-            scp.push(F::or(any));
+            let allows = F::or(any);
+            if allows.as_const() != Some(true) {
+                let names: Vec<&str> = level.iter().map(|p| p.name.as_str()).collect();
+                let g = sym.guard(format!(
+                    "the SCPs at level {} ({})",
+                    scp.len(),
+                    names.join(", ")
+                ));
+                scp.push(F::or2(F::not(g), allows));
+            } else {
+                scp.push(allows);
+            }
         }
     }
     let scp_ok = F::and(scp);
@@ -1110,11 +1184,19 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
         F::no()
     };
     let pb_ok = match &set.boundary {
-        Some(b) if iam => effect_any(sym, b, Effect::Allow, has_pb)?,
+        Some(b) if iam => {
+            let f = effect_any(sym, b, Effect::Allow, has_pb)?;
+            let g = sym.guard(format!("the permissions boundary {:?}", b.name));
+            F::or2(F::not(g), f)
+        }
         _ => F::t(),
     };
     let sp_ok = match &set.session {
-        Some(s) if iam => effect_any(sym, s, Effect::Allow, has_pb)?,
+        Some(s) if iam => {
+            let f = effect_any(sym, s, Effect::Allow, has_pb)?;
+            let g = sym.guard(format!("the session policy {:?}", s.name));
+            F::or2(F::not(g), f)
+        }
         _ => F::t(),
     };
     let identity_path = F::and([F::Const(iam), identity_allow, pb_ok.clone(), sp_ok.clone()]);
@@ -1256,6 +1338,7 @@ pub fn eval_formula(sym: &Sym, f: &F, a: &Assignment) -> bool {
         F::Ip(k, c) => one(a, *k)
             .and_then(|s| epat::IpValue::parse(&s))
             .is_some_and(|ip| c.contains(&ip)),
+        F::Guard(_) => true,
     }
 }
 

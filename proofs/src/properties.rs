@@ -81,6 +81,8 @@ pub struct PropertyResult {
     pub reason: Option<String>,
     /// Queries run.
     pub queries: usize,
+    /// For a proof: the statements, conditions and guardrails it depends on (unsat cores).
+    pub why: Vec<String>,
 }
 
 /// The kinds of principal a query can be about.
@@ -1398,7 +1400,8 @@ fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), Stri
 /// Outcome of searching one property's queries.
 enum Search {
     Found(Vec<Step>),
-    NotFound,
+    /// Nothing found; the guards the proofs needed.
+    NotFound(BTreeSet<String>),
     Unknown(String),
 }
 
@@ -1423,7 +1426,8 @@ fn search(
 
 /// What one (principal kind, target) query found.
 enum Pair {
-    Unsat,
+    /// With the guards the proof of this query needed.
+    Unsat(Vec<String>),
     Unknown(String),
     Found(Vec<Step>),
 }
@@ -1442,9 +1446,11 @@ fn run_pair(
     cfg: &Config,
     label: &str,
 ) -> Pair {
-    let mut q = match build(w, &c.kind, c.selected, t, actions, resources, context, selectors) {
+    let mut q = match build(
+        w, &c.kind, c.selected, t, actions, resources, context, selectors,
+    ) {
         Ok(Some(q)) => q,
-        Ok(None) => return Pair::Unsat,
+        Ok(None) => return Pair::Unsat(vec![]),
         Err(u) => return Pair::Unknown(u.to_string()),
     };
     let set = q.set.clone();
@@ -1458,8 +1464,9 @@ fn run_pair(
     }
     outsider_constraints(w, &mut q);
     let goal = if want_allow { allow } else { F::not(allow) };
-    match check(&q.sym, &goal, cfg, label).0 {
-        Outcome::Unsat => Pair::Unsat,
+    let (outcome, timing) = check(&q.sym, &goal, cfg, label);
+    match outcome {
+        Outcome::Unsat => Pair::Unsat(timing.core),
         Outcome::Unknown(why) => Pair::Unknown(why),
         Outcome::Sat(a) => {
             let er = request_of(&q, &a);
@@ -1511,9 +1518,16 @@ fn search_in(
     queries: &mut usize,
 ) -> Search {
     let mut pairs = Vec::new();
+    let mut pruned = BTreeSet::new();
     for c in cands {
         for t in ts {
             if want_allow && !could_allow(w, &c.kind, t, resources) {
+                if let Target::Described { arn, .. } = t {
+                    pruned.insert(match w.policies.get(arn).copied().flatten() {
+                        Some(p) => format!("the Principal elements of {} {:?} (they name none of the other principals)", p.kind.name(), p.name),
+                        None => format!("{arn} has no resource policy (no access from other accounts)"),
+                    });
+                }
                 continue;
             }
             pairs.push((c, t));
@@ -1529,18 +1543,31 @@ fn search_in(
             break;
         }
         let (c, t) = pairs[i];
-        let r = run_pair(w, c, t, actions, resources, context, selectors, want_allow, cfg, &format!("q{i}"));
+        let r = run_pair(
+            w,
+            c,
+            t,
+            actions,
+            resources,
+            context,
+            selectors,
+            want_allow,
+            cfg,
+            &format!("q{i}"),
+        );
         if matches!(r, Pair::Found(_)) {
             best.fetch_min(i, Ordering::SeqCst);
         }
-        if !matches!(r, Pair::Unsat) {
-            if let Ok(mut g) = results.lock() {
-                g.push((i, r));
-            }
+        if let Ok(mut g) = results.lock() {
+            g.push((i, r));
         }
     };
     // Threads pay off only for many queries: each new thread builds its own Z3 context.
-    let threads = if pairs.len() < 64 { 1 } else { cfg.threads.clamp(1, 16) };
+    let threads = if pairs.len() < 64 {
+        1
+    } else {
+        cfg.threads.clamp(1, 16)
+    };
     if threads == 1 {
         work();
     } else {
@@ -1554,18 +1581,19 @@ fn search_in(
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(i, _)| *i);
     let mut unknown = None;
+    let mut why = pruned;
     for (_, r) in results {
         match r {
             Pair::Found(chain) => return Search::Found(chain),
             Pair::Unknown(u) => {
                 unknown.get_or_insert(u);
             }
-            Pair::Unsat => {}
+            Pair::Unsat(core) => why.extend(core),
         }
     }
     match unknown {
         Some(u) => Search::Unknown(u),
-        None => Search::NotFound,
+        None => Search::NotFound(why),
     }
 }
 
@@ -1633,7 +1661,7 @@ fn reach(
                     Search::Unknown(u) => {
                         unknown_roles.insert(arn.clone(), u);
                     }
-                    Search::NotFound => {}
+                    Search::NotFound(_) => {}
                 }
             }
         }
@@ -1659,6 +1687,7 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
         chain,
         reason,
         queries,
+        why: vec![],
     };
     if let Expectation::NoNewAccess { before } = &prop.expect {
         return match crate::spec::load_spec(before) {
@@ -1737,7 +1766,7 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                     cfg,
                     &mut queries,
                 );
-                if !matches!(again, Search::NotFound) {
+                if !matches!(again, Search::NotFound(_)) {
                     found = Search::Unknown(format!(
                         "{} is denied {} {} directly, but a role session reachable by AssumeRole may be allowed it; `all` over chains is not decided",
                         last.principal, last.action, last.resource
@@ -1781,22 +1810,26 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
             queries,
         ),
         (_, Search::Unknown(u)) => result(Status::Unknown, vec![], Some(u), queries),
-        (_, Search::NotFound) => match reach_unknown {
+        (_, Search::NotFound(why)) => match reach_unknown {
             Some(u) => result(
                 Status::Unknown,
                 vec![],
                 Some(format!("role reachability: {u}")),
                 queries,
             ),
-            None => match prop.expect {
-                Expectation::Some => result(
-                    Status::Refuted,
-                    vec![],
-                    Some("no request in the set is allowed".into()),
-                    queries,
-                ),
-                _ => result(Status::Proved, vec![], None, queries),
-            },
+            None => {
+                let mut r = match prop.expect {
+                    Expectation::Some => result(
+                        Status::Refuted,
+                        vec![],
+                        Some("no request in the set is allowed".into()),
+                        queries,
+                    ),
+                    _ => result(Status::Proved, vec![], None, queries),
+                };
+                r.why = why.into_iter().collect();
+                r
+            }
         },
     }
 }
@@ -1840,6 +1873,7 @@ fn no_new_access(
         chain,
         reason,
         queries,
+        why: vec![],
     };
     for k in &kinds {
         for t in &ts {

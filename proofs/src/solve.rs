@@ -52,12 +52,14 @@ impl Default for Config {
     }
 }
 
-/// Timings of a check.
-#[derive(Debug, Clone, Copy, Default)]
+/// Timings of a check, and for `unsat` the guards it needed.
+#[derive(Debug, Clone, Default)]
 pub struct Timing {
     pub classes_ms: f64,
     pub solve_ms: f64,
     pub class_count: usize,
+    /// Labels of the guards in the unsat core (why the goal cannot hold).
+    pub core: Vec<String>,
 }
 
 /// Default witnesses when a variable is unconstrained.
@@ -129,9 +131,11 @@ pub fn check(sym: &Sym, goal: &F, cfg: &Config, label: &str) -> (Outcome, Timing
                 solver.pop(1);
                 out
             }
-            None => Outcome::Unknown("no solver".into()),
+            None => (Outcome::Unknown("no solver".into()), vec![]),
         }
     });
+    let (out, core) = out;
+    timing.core = core;
     timing.solve_ms = t1.elapsed().as_secs_f64() * 1e3;
     (out, timing)
 }
@@ -143,7 +147,7 @@ fn run_solver(
     cfg: &Config,
     label: &str,
     var_classes: &[Vec<Class>],
-) -> Outcome {
+) -> (Outcome, Vec<String>) {
     let low = Lower::new(sym, var_classes);
     for c in &low.side {
         solver.assert(c);
@@ -166,9 +170,30 @@ fn run_solver(
             .collect();
         let _ = std::fs::write(dir.join(format!("{name}.smt2")), solver.to_smt2());
     }
-    let r = solver.check();
-    match r {
-        SatResult::Unsat => Outcome::Unsat,
+    let r = if low.guards.is_empty() {
+        solver.check()
+    } else {
+        solver.check_assumptions(&low.guards)
+    };
+    let out = match r {
+        SatResult::Unsat => {
+            let core: Vec<String> = if low.guards.is_empty() {
+                vec![]
+            } else {
+                let names: Vec<String> = solver
+                    .get_unsat_core()
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect();
+                low.guards
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| names.contains(&g.to_string()))
+                    .filter_map(|(i, _)| sym.guards.get(i).cloned())
+                    .collect()
+            };
+            return (Outcome::Unsat, core);
+        }
         SatResult::Unknown => Outcome::Unknown(
             solver
                 .get_reason_unknown()
@@ -193,7 +218,8 @@ fn run_solver(
                 Err(e) => Outcome::Unknown(e),
             },
         },
-    }
+    };
+    (out, vec![])
 }
 
 struct KeyZ3 {
@@ -212,6 +238,8 @@ struct Lower<'a> {
     vars: Vec<Option<Int>>,
     keys: Vec<KeyZ3>,
     side: Vec<Bool>,
+    /// One boolean per guard, assumed true.
+    guards: Vec<Bool>,
 }
 
 impl<'a> Lower<'a> {
@@ -289,12 +317,16 @@ impl<'a> Lower<'a> {
                 ip,
             });
         }
+        let guards = (0..sym.guards.len())
+            .map(|i| Bool::new_const(format!("guard{i}")))
+            .collect();
         Lower {
             sym,
             classes,
             vars,
             keys,
             side,
+            guards,
         }
     }
 
@@ -326,6 +358,7 @@ impl<'a> Lower<'a> {
                 }
             }
             F::Present(k) => self.keys[*k].present.clone(),
+            F::Guard(g) => self.guards[*g].clone(),
             F::AnyIn(k, ls, pos) | F::AllIn(k, ls, pos) => {
                 let var = self.sym.keys[*k].var.unwrap_or(0);
                 let kz = &self.keys[*k];

@@ -841,16 +841,3 @@ fn bench_realistic_workload() {
     );
     println!("both fields:                                    {tt:?} (median, min)");
 }
-
-#[test]
-#[ignore]
-fn zz_ab() {
-    let lim = Limits::default();
-    let res = resource_workload(false);
-    let act = action_workload();
-    let mut n = 0;
-    for _ in 0..300 {
-        n += classes(&res, None, &lim).unwrap().len() + classes(&act, None, &lim).unwrap().len();
-    }
-    println!("{n}");
-}

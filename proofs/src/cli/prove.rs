@@ -89,6 +89,9 @@ pub fn json_report(spec_path: &Path, results: &[PropertyResult]) -> Value {
             if let Some(reason) = &r.reason {
                 o.insert("reason".into(), json!(reason));
             }
+            if !r.why.is_empty() {
+                o.insert("why".into(), json!(r.why));
+            }
             o.insert("queries".into(), json!(r.queries));
             Value::Object(o)
         })
@@ -109,6 +112,12 @@ pub fn text_report(spec_path: &Path, results: &[PropertyResult]) -> String {
         if let Some(reason) = &r.reason {
             if r.status != Status::Proved || !r.chain.is_empty() {
                 out.push_str(&format!("         {reason}\n"));
+            }
+        }
+        if !r.why.is_empty() {
+            out.push_str("         holds because of:\n");
+            for w in &r.why {
+                out.push_str(&format!("           - {w}\n"));
             }
         }
         for (i, s) in r.chain.iter().enumerate() {

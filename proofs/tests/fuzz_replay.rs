@@ -1,0 +1,104 @@
+//! Replays every fuzz corpus file (`corpus/fuzz/<target>/*`) and every kept crash
+//! (`corpus/regressions/<target>/*`) through the fuzz targets' own checkers, without libFuzzer, so
+//! a crash found once stays fixed. The checkers are `fuzz/src/fuzz_checks.rs`, compiled in here.
+//!
+//! A regression whose fix has not landed yet is listed in `corpus/regressions/open.txt`: it must
+//! still fail (so the list stays honest), and the test says when it starts passing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[allow(dead_code)]
+#[path = "../../fuzz/src/fuzz_checks.rs"]
+mod fuzz_checks;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Run one input; the panic message when a check fails.
+fn replay(target: &str, path: &Path) -> Result<(), String> {
+    let data = std::fs::read(path).unwrap();
+    std::panic::catch_unwind(|| {
+        fuzz_checks::run(target, &data, None);
+    })
+    .map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn every_fuzz_corpus_file_passes_its_checks() {
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for target in fuzz_checks::TARGETS {
+        for f in files(&corpus().join("fuzz").join(target)) {
+            n += 1;
+            if let Err(m) = replay(target, &f) {
+                failures.push(format!("{}: {m}", f.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} corpus inputs fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{n} fuzz corpus inputs replayed");
+}
+
+#[test]
+fn every_regression_stays_fixed() {
+    let dir = corpus().join("regressions");
+    let open: BTreeSet<String> = std::fs::read_to_string(dir.join("open.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut failures = Vec::new();
+    for target in fuzz_checks::TARGETS {
+        for f in files(&dir.join(target)) {
+            let name = format!("{target}/{}", f.file_name().unwrap().to_string_lossy());
+            let result = replay(target, &f);
+            if open.contains(&name) {
+                seen.insert(name.clone());
+                if result.is_ok() {
+                    failures.push(format!(
+                        "{name} passes now: remove it from corpus/regressions/open.txt"
+                    ));
+                } else {
+                    eprintln!("open (not fixed yet): {name}");
+                }
+            } else if let Err(m) = result {
+                failures.push(format!("{name}: {m}"));
+            }
+        }
+    }
+    for o in open.difference(&seen) {
+        failures.push(format!(
+            "open.txt lists {o}, which is not in corpus/regressions/"
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
