@@ -1424,6 +1424,22 @@ fn search(
     )
 }
 
+/// A principal kind in words.
+fn kind_label(k: &Kind) -> String {
+    match k {
+        Kind::Role { account, name, .. } => format!("role {name} ({account})"),
+        Kind::User { account, name, .. } => format!("user {name} ({account})"),
+        Kind::Root { account } => format!("the root user of {account}"),
+        Kind::OpenRole { account } => format!("roles of {account}"),
+        Kind::OpenUser { account } => format!("users of {account}"),
+        Kind::OpenFederated { account } => format!("federated users of {account}"),
+        Kind::OpenServiceLinkedRole { account } => format!("service-linked roles of {account}"),
+        Kind::Service { name } => format!("service {name}"),
+        Kind::IdentityProvider { name } => format!("users of identity provider {name}"),
+        Kind::Anonymous => "anonymous callers".to_string(),
+    }
+}
+
 /// What one (principal kind, target) query found.
 enum Pair {
     /// With the guards the proof of this query needed.
@@ -1466,6 +1482,10 @@ fn run_pair(
     let goal = if want_allow { allow } else { F::not(allow) };
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
     match outcome {
+        Outcome::Unsat if timing.core.is_empty() && want_allow => Pair::Unsat(vec![format!(
+            "no policy allows the actions to {}",
+            kind_label(&c.kind)
+        )]),
         Outcome::Unsat => Pair::Unsat(timing.core),
         Outcome::Unknown(why) => Pair::Unknown(why),
         Outcome::Sat(a) => {

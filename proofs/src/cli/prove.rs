@@ -116,8 +116,14 @@ pub fn text_report(spec_path: &Path, results: &[PropertyResult]) -> String {
         }
         if !r.why.is_empty() {
             out.push_str("         holds because of:\n");
-            for w in &r.why {
+            for w in r.why.iter().take(12) {
                 out.push_str(&format!("           - {w}\n"));
+            }
+            if r.why.len() > 12 {
+                out.push_str(&format!(
+                    "           (and {} more: --format json lists all)\n",
+                    r.why.len() - 12
+                ));
             }
         }
         for (i, s) in r.chain.iter().enumerate() {
