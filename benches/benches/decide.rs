@@ -22,7 +22,13 @@ fn decide_sizes(c: &mut Criterion) {
         for s in Scenario::ALL {
             let set = policy_set(size, s, Planted::Variables, StmtOpts::FULL);
             let req = request(s);
-            assert_eq!(decide(&set, &req), s.expected(), "{} {}", size.name, s.name());
+            assert_eq!(
+                decide(&set, &req),
+                s.expected(),
+                "{} {}",
+                size.name,
+                s.name()
+            );
             g.bench_with_input(
                 BenchmarkId::new(size.name, s.name()),
                 &(set, req),

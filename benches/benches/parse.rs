@@ -34,8 +34,8 @@ fn statements(c: &mut Criterion) {
 }
 
 fn managed_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/aws-managed-policies");
+    let d =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/aws-managed-policies");
     d.is_dir().then_some(d)
 }
 

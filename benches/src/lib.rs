@@ -108,7 +108,10 @@ const SERVICES: &[Service] = &[
             "DeleteMessage",
             "GetQueueAttributes",
         ],
-        arns: &["arn:aws:sqs:{r}:{a}:queue-{n}", "arn:aws:sqs:*:{a}:queue-{n}-*"],
+        arns: &[
+            "arn:aws:sqs:{r}:{a}:queue-{n}",
+            "arn:aws:sqs:*:{a}:queue-{n}-*",
+        ],
     },
     Service {
         prefix: "kms",
@@ -118,7 +121,10 @@ const SERVICES: &[Service] = &[
     Service {
         prefix: "lambda",
         actions: &["InvokeFunction", "GetFunction", "UpdateFunctionCode"],
-        arns: &["arn:aws:lambda:{r}:{a}:function:fn-{n}", "arn:aws:lambda:{r}:{a}:function:fn-{n}:*"],
+        arns: &[
+            "arn:aws:lambda:{r}:{a}:function:fn-{n}",
+            "arn:aws:lambda:{r}:{a}:function:fn-{n}:*",
+        ],
     },
     Service {
         prefix: "logs",
@@ -258,7 +264,8 @@ pub fn statement(rng: &mut Rng, index: usize, account: &str, opts: StmtOpts) -> 
                 if !opts.variables && t.contains("${") {
                     t = svc.arns[0];
                 }
-                fill(t, account, rng.pick(REGIONS), 1 + rng.below(999))
+                let region = *rng.pick(REGIONS);
+                fill(t, account, region, 1 + rng.below(999))
             })
             .collect();
         st.insert("Resource".into(), json!(resources));
@@ -267,6 +274,19 @@ pub fn statement(rng: &mut Rng, index: usize, account: &str, opts: StmtOpts) -> 
         st.insert("Condition".into(), condition(rng, opts));
     }
     Value::Object(st)
+}
+
+/// `n` resource patterns as policies write them (wildcards, `?`, `${aws:PrincipalTag/team}`),
+/// drawn from every service of the universe.
+pub fn arn_patterns(n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let svc = rng.pick(SERVICES);
+            let (arn, region) = (*rng.pick(svc.arns), *rng.pick(REGIONS));
+            fill(arn, ACCOUNT, region, 1 + rng.below(20))
+        })
+        .collect()
 }
 
 /// A policy document of `n` generated statements.
@@ -282,11 +302,17 @@ pub fn policy_doc(seed: u64, n: usize, opts: StmtOpts) -> Value {
 pub fn parse(doc: &str, kind: PolicyKind, name: &str) -> Policy {
     match parse_policy_with(doc, kind, name, ParseOptions { size_limits: false }) {
         Ok(p) => p,
-        Err(e) => panic_msg(&format!("generated policy {name} does not parse: {}", e.render(name, doc))),
+        Err(e) => panic_msg(&format!(
+            "generated policy {name} does not parse: {}",
+            e.render(name, doc)
+        )),
     }
 }
 
-#[expect(clippy::panic, reason = "generators build known-good inputs; a failure is a bug here")]
+#[expect(
+    clippy::panic,
+    reason = "generators build known-good inputs; a failure is a bug here"
+)]
 fn panic_msg(m: &str) -> ! {
     panic!("{m}")
 }
@@ -336,6 +362,13 @@ fn guard() -> Value {
            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
 }
 
+/// The guard as a bucket policy writes it.
+fn resource_guard() -> Value {
+    let mut g = guard();
+    g["Principal"] = json!("*");
+    g
+}
+
 fn planted_allow(p: Planted) -> Value {
     let resource = match p {
         Planted::Variables => "arn:aws:s3:::app-data-*/home/${aws:PrincipalTag/team}/*",
@@ -382,7 +415,7 @@ pub fn identity_docs(size: SetSize, planted: Planted, fillers: StmtOpts, seed: u
 /// other accounts, and the cross-account grant to `ROLE` for principals of `ORG`.
 pub fn bucket_policy_doc(seed: u64) -> String {
     let mut rng = Rng::new(seed);
-    let mut st = vec![guard()];
+    let mut st = vec![resource_guard()];
     for i in 0..3 {
         st.push(json!({"Sid": format!("Partner{i}"), "Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{}:root", 333_333_333_333u64 + rng.below(1000) as u64)},
@@ -452,17 +485,29 @@ pub fn request(s: Scenario) -> Request {
     ctx.insert("aws:PrincipalTag/team", one("team-7"));
     ctx.insert(
         "aws:RequestedRegion",
-        one(if s == Scenario::SameImplicitDeny { "eu-west-1" } else { "us-east-1" }),
+        one(if s == Scenario::SameImplicitDeny {
+            "eu-west-1"
+        } else {
+            "us-east-1"
+        }),
     );
     ctx.insert(
         "aws:SecureTransport",
-        one(if s == Scenario::SameExplicitDeny { "false" } else { "true" }),
+        one(if s == Scenario::SameExplicitDeny {
+            "false"
+        } else {
+            "true"
+        }),
     );
     ctx.insert("aws:SourceIp", one("10.1.2.3"));
     ctx.insert("aws:CurrentTime", one("2025-06-01T12:00:00Z"));
     ctx.insert(
         "aws:PrincipalOrgID",
-        one(if s == Scenario::CrossDeny { "o-elsewhere01" } else { ORG }),
+        one(if s == Scenario::CrossDeny {
+            "o-elsewhere01"
+        } else {
+            ORG
+        }),
     );
     ctx.insert("s3:prefix", one("home/team-7/"));
     let principal = match Principal::parse(&format!(
@@ -505,7 +550,8 @@ pub fn policy_set(size: SetSize, s: Scenario, planted: Planted, fillers: StmtOpt
 // ---------------------------------------------------------------------------------------------
 // `xverify eval` case lines.
 
-const FULL_AWS_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const FULL_AWS_ACCESS: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 /// `n` case lines (`interfaces.md` §2) of about 1.1 KB each: two identity policies with
 /// conditions, a resource policy, two SCP levels (FullAWSAccess; a region and guard-rail deny)
@@ -537,8 +583,10 @@ pub fn case_lines(n: usize, seed: u64) -> Vec<String> {
                 "dynamodb" => format!("arn:aws:dynamodb:*:{account}:table/T{num}"),
                 _ => format!("arn:aws:sqs:*:{account}:queue-{num}*"),
             };
-            // About half: the identity policy grants this very action; else a neighbour.
-            let granted = if rng.chance(60) { action.to_string() } else { "Describe*".to_string() };
+            // About half allowed: the identity policy grants this very action half the time, the
+            // resource policy 40% (same account: either; cross-account: both).
+            let granted = if rng.chance(50) { action } else { "Describe*" };
+            let rp_granted = if rng.chance(40) { action } else { "Describe*" };
             let id1 = json!({"Version": "2012-10-17", "Statement": [
                 {"Sid": "Work", "Effect": "Allow", "Action": [format!("{svc}:{granted}"), format!("{svc}:List*")],
                  "Resource": grant_res, "Condition": {"Bool": {"aws:SecureTransport": "true"},
@@ -551,7 +599,7 @@ pub fn case_lines(n: usize, seed: u64) -> Vec<String> {
                  "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}]});
             let rp = json!({"Version": "2012-10-17", "Statement": [
                 {"Sid": "OrgRead", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}")},
-                 "Action": format!("{svc}:{action}"), "Resource": resource,
+                 "Action": format!("{svc}:{rp_granted}"), "Resource": resource,
                  "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}}}]});
             let team = format!("team-{}", rng.below(8));
             let secure = if rng.chance(95) { "true" } else { "false" };
@@ -580,8 +628,9 @@ pub fn case_lines(n: usize, seed: u64) -> Vec<String> {
 
 fn trust_doc(rng: &mut Rng) -> Value {
     if rng.chance(30) {
+        let service = *rng.pick(&["lambda.amazonaws.com", "ec2.amazonaws.com"]);
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Service": ["lambda.amazonaws.com", "ec2.amazonaws.com"][rng.below(2)]},
+            "Principal": {"Service": service},
             "Action": "sts:AssumeRole"}]})
     } else {
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -643,14 +692,18 @@ fn authorization_details_of(units: usize, seed: u64) -> String {
             "RoleLastUsed": {"LastUsedDate": date, "Region": "us-east-1"}}));
         if u % 2 == 0 {
             let versions: Vec<Value> = (1..=2)
-                .map(|v| json!({"Document": inline_doc(&mut rng, 5), "VersionId": format!("v{v}"),
-                    "IsDefaultVersion": v == 2, "CreateDate": date}))
+                .map(|v| {
+                    json!({"Document": inline_doc(&mut rng, 5), "VersionId": format!("v{v}"),
+                    "IsDefaultVersion": v == 2, "CreateDate": date})
+                })
                 .collect();
-            policies.push(json!({"PolicyName": format!("managed-{u}"), "PolicyId": format!("ANPA{u:016}"),
+            policies.push(
+                json!({"PolicyName": format!("managed-{u}"), "PolicyId": format!("ANPA{u:016}"),
                 "Arn": format!("arn:aws:iam::{ACCOUNT}:policy/managed-{u}"), "Path": "/",
                 "DefaultVersionId": "v2", "AttachmentCount": 3, "PermissionsBoundaryUsageCount": 0,
                 "IsAttachable": true, "CreateDate": date, "UpdateDate": date,
-                "PolicyVersionList": versions}));
+                "PolicyVersionList": versions}),
+            );
         }
     }
     let all = json!({"UserDetailList": users, "GroupDetailList": groups,
@@ -766,7 +819,13 @@ mod tests {
                 let set = policy_set(size, s, Planted::Variables, StmtOpts::FULL);
                 let n: usize = set.identity.iter().map(|p| p.statements.len()).sum();
                 assert_eq!(n, size.statements);
-                assert_eq!(decide(&set, &request(s)), s.expected(), "{} {}", size.name, s.name());
+                assert_eq!(
+                    decide(&set, &request(s)),
+                    s.expected(),
+                    "{} {}",
+                    size.name,
+                    s.name()
+                );
             }
         }
     }
@@ -777,7 +836,8 @@ mod tests {
         let mut allowed = 0;
         for l in &lines {
             let c = xverify_engine::case::Case::parse(l, ParseOptions::default()).unwrap();
-            allowed += usize::from(decide(&c.policies, &c.request) == xverify_engine::Decision::Allow);
+            allowed +=
+                usize::from(decide(&c.policies, &c.request) == xverify_engine::Decision::Allow);
         }
         assert!((100..400).contains(&allowed), "{allowed} of 500 allowed");
     }

@@ -337,7 +337,9 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
         ));
     }
     let (resource, rspan) = need("resource")?;
-    if resource != "*" && crate::pattern::split_arn(resource).is_none() {
+    if resource != "*"
+        && (!resource.starts_with("arn:") || crate::pattern::split_arn(resource).is_none())
+    {
         return Err(CaseError::new(
             &join_path(path, "resource"),
             rspan,

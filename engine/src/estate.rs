@@ -439,7 +439,16 @@ impl Estate {
         // The resource side.
         let (racct, rpolicy, rtags) = self.resource(&er.resource);
         let resource_account = racct.or_else(|| er.resource_account.clone());
-        set.resource = rpolicy.cloned();
+        // A role's trust policy governs the sts:AssumeRole* family only; IAM has no resource
+        // policy for its other actions on the role.
+        let is_role =
+            split_arn(&er.resource).is_some_and(|p| p[2] == "iam" && p[5].starts_with("role/"));
+        set.resource =
+            if is_role && !is_trust_request(&crate::pattern::fold(&er.action), &er.resource) {
+                None
+            } else {
+                rpolicy.cloned()
+            };
         if let Some(b) = &resource_account {
             ctx.insert("aws:ResourceAccount", ContextValue::One(b.clone()));
             self.set_org_keys(&mut ctx, b, "aws:ResourceOrgID", "aws:ResourceOrgPaths");

@@ -456,7 +456,14 @@ pub fn statement_applies(
     }
     let m = match &st.principal {
         None => PrincipalMatch::Direct,
-        Some(pe) => principal_matches(pe, &req.principal, &req.context, has_boundary)?,
+        // The boundary quirk of NotPrincipal is about `Deny` (§1.3, §3.5): an `Allow` +
+        // NotPrincipal must not start granting because the caller has a boundary.
+        Some(pe) => principal_matches(
+            pe,
+            &req.principal,
+            &req.context,
+            has_boundary && st.effect == Effect::Deny,
+        )?,
     };
     let vars = policy.variables_enabled();
     if !st.conditions.iter().all(|c| condition_holds(c, req, vars)) {
@@ -659,7 +666,9 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
         },
         Some(SetOp::ForAnyValue) => {
             if vals.is_empty() {
-                c.op.if_exists
+                // `IfExists` rescues a missing key only: a key given as an empty array is present
+                // with an empty set, and ForAnyValue of an empty set is false (DECISIONS 2).
+                c.op.if_exists && ctx.get(&c.key_lc).is_none()
             } else {
                 vals.iter().any(|v| test(v))
             }

@@ -22,6 +22,8 @@
 pub mod case;
 pub mod estate;
 pub mod eval;
+#[cfg(feature = "generate")]
+pub mod generate;
 pub mod json;
 pub mod model;
 pub mod parse;

@@ -98,7 +98,9 @@ impl Template {
         if opts.ci {
             for a in &mut t.atoms {
                 if let Atom::Lit(l) = a {
-                    *l = fold(l);
+                    // Character by character, as matching folds the text: `İ` must stay one
+                    // character to match `İ`.
+                    *l = l.chars().map(fold_char).collect();
                 }
             }
         }
@@ -334,7 +336,12 @@ where
             }
             Next::Char(pc, after) => {
                 if let Some(c) = tc {
-                    let eq = if ci { fold_char(c) == pc } else { c == pc };
+                    // Substituted variable values are not folded at compile time: fold both sides.
+                    let eq = if ci {
+                        fold_char(c) == fold_char(pc)
+                    } else {
+                        c == pc
+                    };
                     if eq {
                         p = after;
                         t += c.len_utf8();

@@ -20,7 +20,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use xverify_engine::case::Case;
 use xverify_engine::eval::statement_applies;
-use xverify_engine::pattern::{fold, ArnTemplate, Template, TemplateOpts};
+use xverify_engine::pattern::{fold, ArnTemplate, Atom, Template, TemplateOpts};
 use xverify_engine::{
     authorize, decide, parse_policy_with, ContextValue, Decision, Effect, ParseOptions, Policy,
     PolicyKind, PolicySet, Principal, Request, ResourceService, Role,
@@ -54,6 +54,15 @@ pub fn run(target: &str, data: &[u8], regex: Option<&RegexOracle>) -> bool {
         "estate_eval" => estate_eval(data),
         other => panic!("unknown fuzz target {other:?}"),
     }
+}
+
+/// Is a known, reported and not yet fixed bug to be stepped over? Only while fuzzing (`cargo
+/// fuzz` builds with `--cfg fuzzing`), so the search goes on past it; the replay test checks it
+/// (its input is in `corpus/regressions/`, listed in `open.txt` until the fix lands). Each call
+/// names its regression file: delete the call with the fix.
+#[allow(unexpected_cfgs)]
+fn known_open(_regression: &str) -> bool {
+    cfg!(fuzzing)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +179,7 @@ pub const IMPORT_MAGIC: &str = "#xverify-import\n";
 /// outputs → `xverify import` → the spec parser: never panics; an import's output is JSON the
 /// spec reader understands (no unknown fields).
 pub fn parse_spec(data: &[u8]) -> bool {
-    if data.len() > MAX_INPUT {
+    if data.len() > 4 * MAX_INPUT {
         return false;
     }
     let src = String::from_utf8_lossy(data);
@@ -230,7 +239,14 @@ static IMPORT_DIRS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUs
 /// `@@ relative/path` lines start files; the text up to the next such line is the file.
 fn import(text: &str) {
     let n = IMPORT_DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
+    // Memory-backed where there is one: directory churn on a disk costs more than the import.
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!(
         "xverify-fuzz-import-{}-{}",
         std::process::id(),
         n % 4
@@ -298,7 +314,10 @@ enum Tok {
     Ch(char),
     One,
     Star,
-    Var { key_lc: String, default: Option<String> },
+    Var {
+        key_lc: String,
+        default: Option<String>,
+    },
 }
 
 /// The reference reading of a policy string, written from iam-semantics.md §5 and
@@ -393,9 +412,7 @@ fn dp_match(p: &[Tok], text: &[char]) -> bool {
                 }
             }
             Tok::One => {
-                for j in 1..=text.len() {
-                    next[j] = row[j - 1];
-                }
+                next[1..=text.len()].copy_from_slice(&row[..text.len()]);
             }
             Tok::Ch(c) => {
                 for j in 1..=text.len() {
@@ -556,7 +573,10 @@ pub fn pattern(data: &[u8], regex: Option<&RegexOracle>) -> bool {
                 .iter()
                 .zip(&text_parts)
                 .all(|(p, s)| ref_match(p, opts, s, &input.vars, regex));
-        assert!(got == want, "ArnTemplate: engine {got}, reference {want}: {input:?}");
+        assert!(
+            got == want,
+            "ArnTemplate: engine {got}, reference {want}: {input:?}"
+        );
         return true;
     }
     let opts = TemplateOpts {
@@ -567,7 +587,33 @@ pub fn pattern(data: &[u8], regex: Option<&RegexOracle>) -> bool {
     let t = Template::new(&input.pattern, opts);
     let got = t.matches(&input.text, &resolve);
     let want = ref_match(&input.pattern, opts, &input.text, &input.vars, regex);
-    assert!(got == want, "Template: engine {got}, reference {want}: {input:?}");
+    let unfolded_value = |v: &str| v.chars().any(|c| fold1(c) != c);
+    if got != want
+        && input.ci
+        && input.variables
+        && t.atoms.iter().any(|a| match a {
+            Atom::Var(v) => input
+                .vars
+                .get(&v.key_lc)
+                .or(v.default.as_ref())
+                .is_some_and(|x| unfolded_value(x)),
+            _ => false,
+        })
+        && known_open("pattern/ci-variable-value-not-folded")
+    {
+        return true;
+    }
+    if got != want
+        && input.ci
+        && fold(&input.pattern) != input.pattern.chars().map(fold1).collect::<String>()
+        && known_open("pattern/ci-literal-folded-as-string")
+    {
+        return true;
+    }
+    assert!(
+        got == want,
+        "Template: engine {got}, reference {want}: {input:?}"
+    );
     if input.variables && input.wildcards {
         let again = Template::new(&t.render(), opts);
         assert!(
@@ -578,7 +624,10 @@ pub fn pattern(data: &[u8], regex: Option<&RegexOracle>) -> bool {
         );
     }
     let lit = Template::literal(&input.text);
-    assert!(lit.matches_plain(&input.text), "literal does not match itself: {input:?}");
+    assert!(
+        lit.matches_plain(&input.text),
+        "literal does not match itself: {input:?}"
+    );
     let written = Template::new(
         &lit.source,
         TemplateOpts {
@@ -663,7 +712,11 @@ const KEYS: &[(&str, Fam, &[&str])] = &[
     ("s3:prefix", Fam::Str, &["home/alice/", "home/", "public/x"]),
     ("sts:ExternalId", Fam::Str, &["ext-1", "ext-2"]),
     ("aws:PrincipalOrgID", Fam::Str, &["o-aaaa", "o-bbbb"]),
-    ("aws:SourceAccount", Fam::Str, &["111111111111", "222222222222"]),
+    (
+        "aws:SourceAccount",
+        Fam::Str,
+        &["111111111111", "222222222222"],
+    ),
     ("aws:TagKeys", Fam::Multi, &["team", "env", "Owner"]),
     (
         "aws:PrincipalOrgPaths",
@@ -691,7 +744,11 @@ const KEYS: &[(&str, Fam, &[&str])] = &[
             "arn:aws:sns:us-east-1:111111111111:t",
         ],
     ),
-    ("s3:ExistingObjectTag/blob", Fam::Bin, &["aGVsbG8=", "d29ybGQ="]),
+    (
+        "s3:ExistingObjectTag/blob",
+        Fam::Bin,
+        &["aGVsbG8=", "d29ybGQ="],
+    ),
 ];
 
 fn ops_of(f: Fam) -> &'static [&'static str] {
@@ -731,10 +788,14 @@ fn ops_of(f: Fam) -> &'static [&'static str] {
 fn cond_value(s: &mut Src, f: Fam, values: &[&str]) -> String {
     let v = s.pick(values).to_string();
     match f {
+        Fam::Arn if s.chance(4) => wild_arn(s, &v),
         Fam::Str | Fam::Multi | Fam::Arn => match s.below(6) {
             0 => wild(s, &v),
             1 => "${aws:username}".to_string(),
-            2 => format!("home/${{aws:username}}/{}", if s.chance(4) { "*" } else { "" }),
+            2 => format!(
+                "home/${{aws:username}}/{}",
+                if s.chance(4) { "*" } else { "" }
+            ),
             3 => "${aws:PrincipalTag/team, 'red'}".to_string(),
             _ => v,
         },
@@ -756,7 +817,9 @@ fn wild(s: &mut Src, name: &str) -> String {
     match s.below(6) {
         0 => "*".to_string(),
         1 => {
-            let cut = s.below(chars.len() + 1);
+            // Keep the service prefix of an action (`s3:`): `s3*` is not an action pattern.
+            let keep = name.find(':').map_or(0, |i| i + 1);
+            let cut = (keep + s.below(chars.len() + 1)).min(chars.len());
             chars[..cut].iter().collect::<String>() + "*"
         }
         2 if !chars.is_empty() => {
@@ -767,6 +830,25 @@ fn wild(s: &mut Src, name: &str) -> String {
         }
         3 => name.to_uppercase(),
         _ => name.to_string(),
+    }
+}
+
+/// A resource pattern from a real ARN: `arn:` stays, the rest as [`wild`] (no upper-casing).
+fn wild_arn(s: &mut Src, arn: &str) -> String {
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return arn.to_string();
+    };
+    match s.below(8) {
+        0 => "arn:*".to_string(),
+        1..=3 => {
+            let w = wild(s, rest);
+            if w == rest.to_uppercase() && w != rest {
+                arn.to_string()
+            } else {
+                format!("arn:{w}")
+            }
+        }
+        _ => arn.to_string(),
     }
 }
 
@@ -797,7 +879,9 @@ fn gen_principal(s: &mut Src) -> Value {
         2 => json!({"AWS": s.pick(&ACCOUNTS)}),
         3 => json!({"AWS": format!("arn:aws:iam::{}:root", s.pick(&ACCOUNTS))}),
         4 => json!({"Service": s.pick(&["s3.amazonaws.com", "cloudtrail.amazonaws.com"])}),
-        5 => json!({"Federated": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"}),
+        5 => {
+            json!({"Federated": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"})
+        }
         _ => {
             let p = s.pick(&[
                 "arn:aws:iam::111111111111:user/alice",
@@ -844,9 +928,7 @@ fn gen_condition(s: &mut Src, block: &mut Map<String, Value>) {
             .collect()
     };
     let v = one_or_many(s, vals);
-    let entry = block
-        .entry(op)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let entry = block.entry(op).or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(m) = entry {
         m.insert(key.to_string(), v);
     }
@@ -869,7 +951,7 @@ fn gen_policy(s: &mut Src, g: Gen) -> Value {
         st.insert("Effect".into(), json!(effect));
         match g {
             Gen::Resource => {
-                let key = if effect == "Deny" && s.chance(2) {
+                let key = if s.chance(if effect == "Deny" { 2 } else { 1 }) {
                     "NotPrincipal"
                 } else {
                     "Principal"
@@ -911,7 +993,7 @@ fn gen_policy(s: &mut Src, g: Gen) -> Value {
                     1 => "*".to_string(),
                     _ => {
                         let r = s.pick(RESOURCES);
-                        wild(s, r)
+                        wild_arn(s, r)
                     }
                 })
                 .collect();
@@ -1021,10 +1103,8 @@ fn gen_case(s: &mut Src) -> String {
     req.insert("principal".into(), json!(principal));
     req.insert("action".into(), json!(action));
     req.insert("resource".into(), json!(resource));
-    if resource.starts_with("arn:aws:s3") || resource == "*" || s.chance(1) {
-        if s.chance(6) {
-            req.insert("resource_account".into(), json!(s.pick(&ACCOUNTS)));
-        }
+    if (resource.starts_with("arn:aws:s3") || resource == "*" || s.chance(1)) && s.chance(6) {
+        req.insert("resource_account".into(), json!(s.pick(&ACCOUNTS)));
     }
     req.insert("context".into(), gen_context(s));
     case.insert("request".into(), Value::Object(req));
@@ -1132,7 +1212,21 @@ pub fn eval(data: &[u8]) -> bool {
             v.scps.remove(level);
             variants.push(("without one SCP level", v));
         }
+        // The NotPrincipal quirk (a principal with a boundary is never exempt) is documented for
+        // Deny statements only (iam-semantics.md §1); the engine applies it to Allow too.
+        let allow_not_principal = set.resource.as_ref().is_some_and(|rp| {
+            rp.statements.iter().any(|st| {
+                st.effect == Effect::Allow && st.principal.as_ref().is_some_and(|p| p.not)
+            })
+        });
         for (what, v) in &variants {
+            if v.boundary.is_none()
+                && set.boundary.is_some()
+                && allow_not_principal
+                && known_open("eval/allow-notprincipal-boundary-grants")
+            {
+                continue;
+            }
             if decide(v, req) != Decision::Allow {
                 fail(&format!("Allow turns into a deny {what}"));
             }
@@ -1236,10 +1330,7 @@ pub fn compiled_vs_reference(data: &[u8]) -> bool {
             Effect::Allow
         };
         if st.effect != want {
-            fail(format!(
-                "a {d:?} explained by a {:?} statement",
-                st.effect
-            ));
+            fail(format!("a {d:?} explained by a {:?} statement", st.effect));
         }
     }
     if d == Decision::ImplicitDeny && !r.reasons.is_empty() {
@@ -1273,7 +1364,9 @@ pub fn compiled_vs_reference(data: &[u8]) -> bool {
     };
     let d2 = decide(&again, req);
     if d2 != d {
-        fail(format!("printed policies decide {d2:?}, the originals {d:?}"));
+        fail(format!(
+            "printed policies decide {d2:?}, the originals {d:?}"
+        ));
     }
     true
 }
@@ -1312,12 +1405,27 @@ pub fn symbolic_vs_concrete(data: &[u8]) -> bool {
     let req = &case.request;
     let engine = decide(set, req) == Decision::Allow;
     let fail = |what: String| -> ! { panic!("{what}\n case: {line}") };
+    if ci_variables(set) && known_open("symbolic_vs_concrete/ci-variable-value-not-folded") {
+        return true;
+    }
     if let Ok(Some(ir)) = ir_decides_allow(set, req) {
         if ir != engine {
             fail(format!("engine allows: {engine}, formula: {ir}"));
         }
     }
     if policy_text_len(set) > Z3_MAX_POLICY_TEXT {
+        return true;
+    }
+    if req.resource != "*"
+        && req.resource.ends_with('/')
+        && known_open("symbolic_vs_concrete/resource-ending-in-slash")
+    {
+        return true;
+    }
+    if req.resource != "*"
+        && !req.resource.starts_with("arn:")
+        && known_open("symbolic_vs_concrete/resource-without-arn-prefix")
+    {
         return true;
     }
     if let Ok(Some(z)) = z3_decides_allow(set, req) {
@@ -1329,6 +1437,26 @@ pub fn symbolic_vs_concrete(data: &[u8]) -> bool {
         fail(msg);
     }
     true
+}
+
+/// Does some policy compare case-insensitively against a policy variable?
+fn ci_variables(set: &PolicySet) -> bool {
+    use xverify_engine::CondValues;
+    let pol = |p: &Policy| {
+        p.statements
+            .iter()
+            .flat_map(|s| &s.conditions)
+            .any(|c| match &c.values {
+                CondValues::Strings(ts) => ts.iter().any(|t| t.ci && t.has_vars()),
+                _ => false,
+            })
+    };
+    set.identity.iter().any(pol)
+        || set.resource.iter().any(pol)
+        || set.boundary.iter().any(pol)
+        || set.session.iter().any(pol)
+        || set.scps.iter().flatten().any(pol)
+        || set.rcps.iter().flatten().any(pol)
 }
 
 /// Keys `Request::new` fills from the principal and resource (fixed in `fixed::sym_for`).
@@ -1493,10 +1621,7 @@ fn gen_spec(s: &mut Src) -> Value {
                 .collect();
             r.insert("policies".into(), Value::Array(pols));
             if s.chance(2) {
-                r.insert(
-                    "permissions_boundary".into(),
-                    gen_policy(s, Gen::Boundary),
-                );
+                r.insert("permissions_boundary".into(), gen_policy(s, Gen::Boundary));
             }
             r.insert("tags".into(), tags(s));
             roles.insert(name.into(), Value::Object(r));
@@ -1646,7 +1771,9 @@ fn case_of(set: &PolicySet, req: &Request) -> String {
 /// exactly as the case evaluator does when fed the policies and context `Estate::gather`
 /// returned; a request `eval --spec` refuses is one `gather` refuses.
 pub fn estate_eval(data: &[u8]) -> bool {
-    use xverify_proofs::cli::eval::{read_estate_request, run_eval_spec, write_explain, EvalOptions};
+    use xverify_proofs::cli::eval::{
+        read_estate_request, run_eval_spec, write_explain, EvalOptions,
+    };
     if data.len() > MAX_INPUT {
         return false;
     }
@@ -1671,7 +1798,9 @@ pub fn estate_eval(data: &[u8]) -> bool {
         .and_then(|er| estate.gather(&er).ok());
     let Some((set, req)) = gathered else {
         if printed.get("error").is_none() {
-            fail(format!("gather refuses the request, eval --spec printed {printed}"));
+            fail(format!(
+                "gather refuses the request, eval --spec printed {printed}"
+            ));
         }
         return true;
     };
@@ -1683,6 +1812,20 @@ pub fn estate_eval(data: &[u8]) -> bool {
         ));
     }
     let case_line = case_of(&set, &req);
+    if (req.resource != "*" && xverify_engine::pattern::split_arn(&req.resource).is_none())
+        && known_open("estate_eval/resource-not-an-arn")
+    {
+        return true;
+    }
+    if set
+        .resource
+        .as_ref()
+        .is_some_and(|p| p.kind == PolicyKind::Trust)
+        && !xverify_engine::eval::is_trust_request(&req.action_lc, &req.resource)
+        && known_open("estate_eval/trust-policy-applied-to-non-trust-action")
+    {
+        return true;
+    }
     let case = match Case::parse(&case_line, NO_LIMITS) {
         Ok(c) => c,
         Err(e) => fail(format!(

@@ -1003,7 +1003,8 @@ fn statement(
             account: base,
         },
         Some(pe) if pe.not => {
-            let applies = if has_pb {
+            // The boundary quirk is about Deny + NotPrincipal only.
+            let applies = if has_pb && st.effect == Effect::Deny {
                 F::t()
             } else {
                 F::not(not_principal_exempt(sym, &pe.set))
@@ -1127,8 +1128,24 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
         }
         denies.push(F::and2(rcp_applies.clone(), F::or(rd)));
     }
+    // A role's trust policy applies to the sts:AssumeRole* family only.
+    let rbp_gate = match &set.resource {
+        Some(r) if r.kind == PolicyKind::Trust => action_is(
+            sym,
+            &[
+                "sts:assumerole",
+                "sts:assumerolewithsaml",
+                "sts:assumerolewithwebidentity",
+                "sts:tagsession",
+                "sts:setsourceidentity",
+                "sts:setcontext",
+            ],
+        ),
+        _ => F::t(),
+    };
     if let Some(r) = &set.resource {
-        denies.push(effect_any(sym, r, Effect::Deny, has_pb)?);
+        let d = effect_any(sym, r, Effect::Deny, has_pb)?;
+        denies.push(F::and2(rbp_gate.clone(), d));
     }
     for p in &set.identity {
         denies.push(effect_any(sym, p, Effect::Deny, has_pb)?);
@@ -1212,7 +1229,11 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
             }
         }
     }
-    let (g_direct, g_role, g_any) = (F::or(g_direct), F::or(g_role), F::or(g_any));
+    let (g_direct, g_role, g_any) = (
+        F::and2(rbp_gate.clone(), F::or(g_direct)),
+        F::and2(rbp_gate.clone(), F::or(g_role)),
+        F::and2(rbp_gate, F::or(g_any)),
+    );
 
     // Trust and key policies must allow: depends on the action and the resource.
     let trust = {

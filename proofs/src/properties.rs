@@ -639,11 +639,14 @@ fn build(
             }
         }
     }
-    let mut er = EstateRequest::new(
-        rep_principal.clone(),
-        "xverify:Representative",
-        &rep_resource,
-    );
+    // A role's trust policy is gathered for the AssumeRole family; the formula gates it by action.
+    let rep_action = if rep_resource.starts_with("arn:aws:iam::") && rep_resource.contains(":role/")
+    {
+        "sts:AssumeRole"
+    } else {
+        "xverify:Representative"
+    };
+    let mut er = EstateRequest::new(rep_principal.clone(), rep_action, &rep_resource);
     er.resource_account = resource_account.clone();
     let (set, fixed_req) = match w.estate().gather(&er) {
         Ok(x) => x,
@@ -668,7 +671,7 @@ fn build(
     }
     let fixed = Request::new(
         rep_principal.clone(),
-        "xverify:Representative",
+        rep_action,
         &rep_resource,
         resource_account.clone(),
         fixed_ctx,

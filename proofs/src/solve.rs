@@ -67,14 +67,10 @@ fn shape_domain(name: &str) -> Option<Lang> {
     match name {
         // An action is `service:Name`.
         "action" => Some(Lang::single(Pattern::glob("?*:?*", false))),
-        // A resource is an ARN that does not end in `/` (or `*`).
-        "resource" => {
-            let mut arn = Pattern::glob("arn:*", false);
-            arn.atoms.push(crate::classes::Atom::AnyNot('/'));
-            Some(Lang {
-                alts: vec![arn, Pattern::literal("*", false)],
-            })
-        }
+        // A resource is an ARN (S3 keys may end in `/`) or `*`.
+        "resource" => Some(Lang {
+            alts: vec![Pattern::glob("arn:*", false), Pattern::literal("*", false)],
+        }),
         _ => None,
     }
 }

@@ -630,7 +630,7 @@ fn rec(atoms: &[Atom], s: &[char], ci: bool) -> bool {
 }
 
 #[test]
-fn matches_against_reference() {
+fn classes_matches_against_reference() {
     let chars = [
         'a', 'b', 'A', 'B', ':', '/', 'x', 'k', 'K', '\u{212A}', 'É', 'é',
     ];

@@ -209,6 +209,19 @@ pub fn read_estate_request(
         ));
     }
     let resource = need("resource")?;
+    if resource != "*"
+        && (!resource.starts_with("arn:")
+            || xverify_engine::pattern::split_arn(&resource).is_none())
+    {
+        return Err(err(
+            "resource",
+            j.get("resource").map_or(j.span, |v| v.span),
+            format!(
+                "invalid resource {}: expected an ARN or \"*\"",
+                quote(&resource)
+            ),
+        ));
+    }
     let mut er = xverify_engine::estate::EstateRequest::new(principal, &action, &resource);
     er.resource_account = s("resource_account")?;
     if let Some(c) = j.get("context") {

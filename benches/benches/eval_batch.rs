@@ -1,0 +1,110 @@
+//! How many cases per second does `xverify eval` get through?
+//!
+//! 10,000 generated case lines (~1.1 KB each: two identity policies with conditions, a resource
+//! policy, two SCP levels; about half allowed), decided as the command does: read the line's JSON,
+//! compile its policies, authorize, write the output line. `run_eval` is the command's own loop
+//! (from memory to memory); the other three split it into its parts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use xverify_benches::case_lines;
+use xverify_engine::case::Case;
+use xverify_engine::json::write_str;
+use xverify_engine::{authorize, ParseOptions};
+use xverify_proofs::cli::eval::{run_eval, write_explain, EvalOptions};
+
+const CASES: usize = 10_000;
+
+/// Parse, authorize and write one output line per case into `out`, as `run_eval` does.
+fn pipeline(lines: &[String], out: &mut String) {
+    out.clear();
+    for line in lines {
+        let parsed = Case::parse_line(line, ParseOptions::default());
+        out.push('{');
+        if let Some(id) = &parsed.id {
+            out.push_str("\"id\":");
+            out.push_str(id);
+            out.push(',');
+        }
+        match parsed.case {
+            Ok(case) => {
+                let r = authorize(&case.policies, &case.request);
+                out.push_str("\"decision\":");
+                write_str(out, r.decision.as_str());
+                out.push_str(",\"explain\":");
+                write_explain(out, &r, false);
+                if let Some(note) = &r.note {
+                    out.push_str(",\"reason\":");
+                    write_str(out, note);
+                }
+            }
+            Err(e) => {
+                out.push_str("\"error\":");
+                write_str(out, &e.to_string());
+            }
+        }
+        out.push_str("}\n");
+    }
+}
+
+fn batch(c: &mut Criterion) {
+    let lines = case_lines(CASES, 42);
+    let text = lines.join("\n") + "\n";
+    let cases: Vec<Case> = lines
+        .iter()
+        .map(|l| Case::parse(l, ParseOptions::default()).unwrap())
+        .collect();
+    println!(
+        "eval batch: {CASES} cases, {} bytes ({} bytes per case)",
+        text.len(),
+        text.len() / CASES
+    );
+    let mut g = c.benchmark_group("eval-batch");
+    g.throughput(Throughput::Elements(CASES as u64));
+    g.bench_function("run_eval", |b| {
+        let mut out = Vec::with_capacity(4 << 20);
+        b.iter(|| {
+            out.clear();
+            let sum = run_eval(
+                black_box(text.as_bytes()),
+                &mut out,
+                &EvalOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(sum.errors, 0);
+        })
+    });
+    g.bench_function("parse+authorize+write", |b| {
+        let mut out = String::with_capacity(4 << 20);
+        b.iter(|| {
+            pipeline(black_box(&lines), &mut out);
+            black_box(out.len())
+        })
+    });
+    g.bench_function("parse-only", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(Case::parse_line(black_box(l), ParseOptions::default()));
+            }
+        })
+    });
+    g.bench_function("authorize-only", |b| {
+        b.iter(|| {
+            for c in &cases {
+                black_box(authorize(black_box(&c.policies), black_box(&c.request)));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Each iteration is a whole batch: ten samples are enough.
+    config = Criterion::default().sample_size(10);
+    targets = batch
+}
+criterion_main!(benches);
