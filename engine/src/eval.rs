@@ -271,16 +271,18 @@ fn run<'a>(
 
     // Root users cannot call AssumeRole (STS API reference, AssumeRole), and STS accepts only
     // signed AssumeRole calls, so anonymous callers cannot either (corpus/DECISIONS.md 3).
-    if matches!(p, Principal::Root { .. } | Principal::Anonymous)
-        && req.action_lc == "sts:assumerole"
-    {
+    let root_assumes =
+        matches!(p, Principal::Root { .. }) && req.action_lc.starts_with("sts:assumerole");
+    let anonymous_assumes =
+        matches!(p, Principal::Anonymous) && req.action_lc == "sts:assumerole";
+    if root_assumes || anonymous_assumes {
         return (
             Decision::ImplicitDeny,
             sink.on().then(|| {
                 if matches!(p, Principal::Anonymous) {
                     "sts:AssumeRole needs a signed request; anonymous callers cannot assume roles"
                 } else {
-                    "an account's root user cannot call sts:AssumeRole"
+                    "an account's root user cannot call sts:AssumeRole*"
                 }
                 .to_string()
             }),

@@ -1182,7 +1182,16 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
     }
     let scp_ok = F::and(scp);
 
-    let no_assume = if sym.principal.is_root() || sym.principal.is_anonymous() {
+    let no_assume = if sym.principal.is_root() {
+        F::not(action_is(
+            sym,
+            &[
+                "sts:assumerole",
+                "sts:assumerolewithsaml",
+                "sts:assumerolewithwebidentity",
+            ],
+        ))
+    } else if sym.principal.is_anonymous() {
         F::not(action_is(sym, &["sts:assumerole"]))
     } else {
         F::t()
