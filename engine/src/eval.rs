@@ -273,8 +273,7 @@ fn run<'a>(
     // signed AssumeRole calls, so anonymous callers cannot either (corpus/DECISIONS.md 3).
     let root_assumes =
         matches!(p, Principal::Root { .. }) && req.action_lc.starts_with("sts:assumerole");
-    let anonymous_assumes =
-        matches!(p, Principal::Anonymous) && req.action_lc == "sts:assumerole";
+    let anonymous_assumes = matches!(p, Principal::Anonymous) && req.action_lc == "sts:assumerole";
     if root_assumes || anonymous_assumes {
         return (
             Decision::ImplicitDeny,

@@ -994,7 +994,12 @@ fn free_fields_replay(set: &PolicySet, req: &Request, engine: bool) -> Option<St
             // sts:AssumeRole* family only in the encoding (as `Estate::gather` hands it out); the
             // case format never pairs one with another action, so neither does the replay.
             let trust = xverify_engine::eval::is_trust_request(&replay.action_lc, &replay.resource);
-            if set.resource.as_ref().is_some_and(|p| p.kind == PolicyKind::Trust) && !trust {
+            if set
+                .resource
+                .as_ref()
+                .is_some_and(|p| p.kind == PolicyKind::Trust)
+                && !trust
+            {
                 return None;
             }
             let d = decide(set, &replay);
