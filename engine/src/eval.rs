@@ -274,6 +274,18 @@ fn run<'a>(
     let root_assumes =
         matches!(p, Principal::Root { .. }) && req.action_lc.starts_with("sts:assumerole");
     let anonymous_assumes = matches!(p, Principal::Anonymous) && req.action_lc == "sts:assumerole";
+    // A GetFederationToken session calls no IAM operation and no STS operation but
+    // GetCallerIdentity (STS API reference, GetFederationToken; corpus/DECISIONS.md 16).
+    let federated_barred =
+        matches!(p, Principal::FederatedUser { .. }) && matches!(req.service(), "iam" | "sts");
+    if federated_barred {
+        return (
+            Decision::ImplicitDeny,
+            sink.on().then(|| {
+                "a federated user session (GetFederationToken) cannot call IAM operations, nor STS operations other than GetCallerIdentity".to_string()
+            }),
+        );
+    }
     if root_assumes || anonymous_assumes {
         return (
             Decision::ImplicitDeny,

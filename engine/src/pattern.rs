@@ -36,6 +36,68 @@ pub struct Template {
     pub ci: bool,
     /// The policy text it was compiled from.
     pub source: String,
+    /// The matcher for the common shapes, compiled from `atoms` and `ci` (which must not change
+    /// after construction).
+    fast: Fast,
+}
+
+/// Shapes that match without the general glob: ASCII literals (folded when case-insensitive)
+/// around at most one star, no `?`, no variable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Fast {
+    General,
+    Any,
+    Exact(Box<[u8]>),
+    Prefix(Box<[u8]>),
+    Suffix(Box<[u8]>),
+    PrefixSuffix(Box<[u8]>, Box<[u8]>),
+}
+
+impl Fast {
+    fn compile(atoms: &[Atom]) -> Fast {
+        let lit = |l: &String| l.is_ascii().then(|| l.as_bytes().into());
+        let compiled = match atoms {
+            [] => Some(Fast::Exact(Box::default())),
+            [Atom::Star] => Some(Fast::Any),
+            [Atom::Lit(l)] => lit(l).map(Fast::Exact),
+            [Atom::Lit(l), Atom::Star] => lit(l).map(Fast::Prefix),
+            [Atom::Star, Atom::Lit(l)] => lit(l).map(Fast::Suffix),
+            [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
+                lit(a).and_then(|a| lit(b).map(|b| Fast::PrefixSuffix(a, b)))
+            }
+            _ => None,
+        };
+        compiled.unwrap_or(Fast::General)
+    }
+
+    /// `None`: the general matcher decides (a case-insensitive match on non-ASCII text, where
+    /// folding a character can produce ASCII, e.g. the Kelvin sign).
+    #[inline]
+    fn matches(&self, text: &[u8], ci: bool) -> Option<bool> {
+        #[inline]
+        fn eq(l: &[u8], t: &[u8], ci: bool) -> bool {
+            if ci {
+                l.len() == t.len() && l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
+            } else {
+                l == t
+            }
+        }
+        if ci && !text.is_ascii() && !matches!(self, Fast::Any | Fast::General) {
+            return None;
+        }
+        Some(match self {
+            Fast::General => return None,
+            Fast::Any => true,
+            Fast::Exact(l) => eq(l, text, ci),
+            Fast::Prefix(l) => text.len() >= l.len() && eq(l, &text[..l.len()], ci),
+            Fast::Suffix(l) => text.len() >= l.len() && eq(l, &text[text.len() - l.len()..], ci),
+            Fast::PrefixSuffix(a, b) => {
+                text.len() >= a.len() + b.len()
+                    && eq(a, &text[..a.len()], ci)
+                    && eq(b, &text[text.len() - b.len()..], ci)
+            }
+        })
+    }
 }
 
 /// How to read a policy string.
@@ -94,6 +156,7 @@ impl Template {
             atoms,
             ci: opts.ci,
             source: s.to_string(),
+            fast: Fast::General,
         };
         if opts.ci {
             for a in &mut t.atoms {
@@ -104,17 +167,20 @@ impl Template {
                 }
             }
         }
+        t.fast = Fast::compile(&t.atoms);
         t
     }
 
     /// A template that is one literal.
     pub fn literal(s: &str) -> Template {
+        let atoms = if s.is_empty() {
+            vec![]
+        } else {
+            vec![Atom::Lit(s.to_string())]
+        };
         Template {
-            atoms: if s.is_empty() {
-                vec![]
-            } else {
-                vec![Atom::Lit(s.to_string())]
-            },
+            fast: Fast::compile(&atoms),
+            atoms,
             ci: false,
             source: s
                 .replace('$', "${$}")
@@ -152,19 +218,32 @@ impl Template {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
+        if let Some(hit) = self.fast.matches(text.as_bytes(), self.ci) {
+            return hit;
+        }
         if !self.has_vars() {
             return glob(&self.atoms, text, self.ci, &|_| None);
         }
-        // Every variable must resolve, else nothing matches.
+        // Every variable must resolve, else nothing matches. Each is looked up once.
+        const CACHED: usize = 4;
+        let mut vals: [(*const Var, &str); CACHED] = [(std::ptr::null(), ""); CACHED];
+        let mut n = 0;
         for a in &self.atoms {
             if let Atom::Var(v) = a {
-                if resolve(&v.key_lc).is_none() && v.default.is_none() {
+                let Some(x) = resolve(&v.key_lc).or(v.default.as_deref()) else {
                     return false;
+                };
+                if n < CACHED {
+                    vals[n] = (v as *const Var, x);
+                    n += 1;
                 }
             }
         }
         glob(&self.atoms, text, self.ci, &|v: &'a Var| {
-            resolve(&v.key_lc).or(v.default.as_deref())
+            let cached = vals[..n].iter().find(|(p, _)| std::ptr::eq(*p, v));
+            cached
+                .map(|&(_, x)| x)
+                .or_else(|| resolve(&v.key_lc).or(v.default.as_deref()))
         })
     }
 
@@ -316,6 +395,11 @@ where
         [Atom::Lit(l)] if !ci => return l == text,
         _ => {}
     }
+    if text.is_ascii() {
+        if let Some(hit) = glob_ascii(atoms, text.as_bytes(), ci, resolve) {
+            return hit;
+        }
+    }
     let mut p = Pos { atom: 0, off: 0 };
     let mut t = 0usize;
     let mut backtrack: Option<(Pos, usize)> = None;
@@ -369,6 +453,128 @@ where
             None => return false,
         }
     }
+}
+
+/// The bytes a star-free run of atoms spans in ASCII text; `None` when a literal or a variable's
+/// value is not ASCII (the general matcher handles those).
+fn piece_len<'a, F>(piece: &'a [Atom], resolve: &F) -> Option<usize>
+where
+    F: Fn(&'a Var) -> Option<&'a str>,
+{
+    let mut n = 0;
+    for a in piece {
+        n += match a {
+            Atom::Lit(l) if l.is_ascii() => l.len(),
+            Atom::One => 1,
+            Atom::Var(v) => match resolve(v) {
+                Some(x) if x.is_ascii() => x.len(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+    }
+    Some(n)
+}
+
+/// Does a star-free run of atoms match `text`, whose length `piece_len` gave?
+fn piece_at<'a, F>(piece: &'a [Atom], text: &[u8], ci: bool, resolve: &F) -> bool
+where
+    F: Fn(&'a Var) -> Option<&'a str>,
+{
+    let mut i = 0;
+    for a in piece {
+        match a {
+            Atom::Lit(l) => {
+                let l = l.as_bytes();
+                let t = &text[i..i + l.len()];
+                // Case-insensitive literals are stored folded; fold the text byte.
+                let eq = if ci {
+                    l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
+                } else {
+                    l == t
+                };
+                if !eq {
+                    return false;
+                }
+                i += l.len();
+            }
+            Atom::Var(v) => {
+                // A substituted value is literal text, not folded at compile time: fold both.
+                let x = resolve(v).unwrap_or("").as_bytes();
+                let t = &text[i..i + x.len()];
+                let eq = if ci {
+                    x.eq_ignore_ascii_case(t)
+                } else {
+                    x == t
+                };
+                if !eq {
+                    return false;
+                }
+                i += x.len();
+            }
+            Atom::One | Atom::Star => i += 1,
+        }
+    }
+    true
+}
+
+/// The byte-level glob for ASCII text: the pattern is pieces separated by stars; the first piece
+/// is anchored at the start, the last at the end, and each middle piece is taken at its leftmost
+/// occurrence (leftmost is always safe between two stars). `None` when a literal or a variable's
+/// value is not ASCII.
+fn glob_ascii<'a, F>(atoms: &'a [Atom], text: &[u8], ci: bool, resolve: &F) -> Option<bool>
+where
+    F: Fn(&'a Var) -> Option<&'a str>,
+{
+    let is_star = |a: &Atom| matches!(a, Atom::Star);
+    let Some(first_star) = atoms.iter().position(is_star) else {
+        let len = piece_len(atoms, resolve)?;
+        return Some(len == text.len() && piece_at(atoms, text, ci, resolve));
+    };
+    let last_star = atoms.iter().rposition(is_star).unwrap_or(first_star);
+    let (first, last) = (&atoms[..first_star], &atoms[last_star + 1..]);
+    let (first_len, last_len) = (piece_len(first, resolve)?, piece_len(last, resolve)?);
+    if first_len + last_len > text.len() {
+        return Some(false);
+    }
+    let end = text.len() - last_len;
+    if !piece_at(first, &text[..first_len], ci, resolve)
+        || !piece_at(last, &text[end..], ci, resolve)
+    {
+        return Some(false);
+    }
+    let mut cur = first_len;
+    for piece in atoms[first_star + 1..last_star.max(first_star + 1)].split(is_star) {
+        if piece.is_empty() {
+            continue;
+        }
+        let len = piece_len(piece, resolve)?;
+        // The piece's first byte, when it is a literal's, skips ahead to its next occurrence.
+        let lead = match piece.first() {
+            Some(Atom::Lit(l)) => l.as_bytes().first().copied(),
+            _ => None,
+        };
+        loop {
+            if cur + len > end {
+                return Some(false);
+            }
+            if let Some(b) = lead {
+                let skip = text[cur..=end - len]
+                    .iter()
+                    .position(|&c| b == if ci { c.to_ascii_lowercase() } else { c });
+                match skip {
+                    Some(k) => cur += k,
+                    None => return Some(false),
+                }
+            }
+            if piece_at(piece, &text[cur..cur + len], ci, resolve) {
+                break;
+            }
+            cur += 1;
+        }
+        cur += len;
+    }
+    Some(true)
 }
 
 /// Split an ARN into its six components at the first five colons (iam-semantics.md §3.3).

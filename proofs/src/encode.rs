@@ -245,6 +245,13 @@ impl SymPrincipal {
     fn is_anonymous(&self) -> bool {
         matches!(self, SymPrincipal::Concrete(Principal::Anonymous))
     }
+    fn is_federated_user(&self) -> bool {
+        matches!(
+            self,
+            SymPrincipal::Concrete(Principal::FederatedUser { .. })
+                | SymPrincipal::OpenFederated { .. }
+        )
+    }
     fn is_slr(&self) -> bool {
         match self {
             SymPrincipal::Concrete(p) => p.is_service_linked_role(),
@@ -1193,6 +1200,14 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
         ))
     } else if sym.principal.is_anonymous() {
         F::not(action_is(sym, &["sts:assumerole"]))
+    } else if sym.principal.is_federated_user() {
+        // DECISIONS 16: no IAM operation, no STS operation but GetCallerIdentity (which `gci`
+        // allows before this).
+        let a = sym.action;
+        let barred = Lang {
+            alts: vec![Pattern::glob("iam:*", true), Pattern::glob("sts:*", true)],
+        };
+        F::not(sym.test(a, barred))
     } else {
         F::t()
     };

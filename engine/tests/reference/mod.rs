@@ -1054,6 +1054,13 @@ pub fn decide(c: &RefCase) -> Decision {
     {
         return Decision::ImplicitDeny;
     }
+    // DECISIONS 16: a GetFederationToken session calls no IAM operation and no STS operation
+    // but GetCallerIdentity (answered above).
+    if matches!(caller, Caller::Federated { .. })
+        && (action.starts_with("iam:") || action.starts_with("sts:"))
+    {
+        return Decision::ImplicitDeny;
+    }
 
     // Step 4: the grant.
     let allows = |p: &Value| matching(p, "Allow", req, has_pb).is_some();
