@@ -1,4 +1,4 @@
-//! Generators: random policies, policy sets and requests for property tests and fuzzing.
+//! Generators: random policies, policy sets, requests and estates for property tests and fuzzing.
 //!
 //! Universe first (STYLE.md, Generators): a small fixed world of accounts (in the organization
 //! `o-a1b2c3d4e5`, in another organization, in none), OUs, principals of every kind, actions of
@@ -12,12 +12,20 @@
 //! `xverify eval` (interfaces.md §2) that reproduces it: the `Debug` of [`GenCase`] is
 //! [`GenCase::to_case_line`].
 //!
-//! proptest strategies: [`case`], [`request`], [`policy`], [`statement`], [`pattern_and_text`].
-//! cargo-fuzz: [`FuzzCase`], [`FuzzPolicy`], [`FuzzPattern`] implement [`arbitrary::Arbitrary`]
-//! by drawing from the same strategies with an RNG seeded from the fuzzer's bytes.
+//! Estates (interfaces.md §3) come from the same universe: an organization tree with SCP and RCP
+//! attachments at every level, described accounts with roles, users, groups and resources, and a
+//! request against them ([`GenEstateCase`], built into [`Estate`] and [`EstateRequest`]). Its
+//! `Debug` prints the spec and the `xverify eval --spec` request line that reproduce it.
+//!
+//! proptest strategies: [`case`], [`request`], [`policy`], [`statement`], [`pattern_and_text`];
+//! [`estate_case`], [`estate_request`], [`estate`], [`organization`].
+//! cargo-fuzz: [`FuzzCase`], [`FuzzEstate`], [`FuzzPolicy`], [`FuzzPattern`] implement
+//! [`arbitrary::Arbitrary`] by drawing from the same strategies with an RNG seeded from the
+//! fuzzer's bytes.
 //!
 //! Enabled by the `generate` feature.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -27,6 +35,9 @@ use proptest::sample::{select, Index};
 use proptest::strategy::{BoxedStrategy, Just, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use crate::estate::{
+    Account, Estate, EstateRequest, GroupDef, OrgUnit, Organization, ResourceDef, RoleDef, UserDef,
+};
 use crate::eval::{is_trust_request, PolicySet};
 use crate::json::write_str;
 use crate::model::*;
@@ -2248,6 +2259,1107 @@ pub fn pattern_and_text() -> BoxedStrategy<(String, String)> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Generated estates (interfaces.md §3)
+//
+// The same universe: our organization's tree (root `r-a1b2`, OUs `prod`, `dev` and `dev/team`,
+// the management account 111111111111 at the root, 222222222222 and 333333333333 placed in it),
+// the accounts of another organization and of none outside it, the principals of
+// [`principals_of`] as described roles and users, the resources of [`resources_of`] with their
+// policies. The request is drawn first ([`estate_request`]) and the estate leans towards it: its
+// accounts are described more often, its principal always exists when its account is described,
+// its resource (or the bucket or table behind it) usually carries a policy, and every policy is
+// drawn with the request as hint.
+
+/// An SCP or RCP of the organization, under the name attachments use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenNamed {
+    pub name: String,
+    pub policy: GenPolicy,
+}
+
+/// The root or an OU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenUnit {
+    pub id: String,
+    /// Attached SCPs; `None`: the spec leaves the level unsaid (then it is not checked).
+    pub scps: Option<Vec<GenNamed>>,
+    /// Attached RCPs besides the implied `RCPFullAWSAccess`.
+    pub rcps: Vec<GenNamed>,
+    pub accounts: Vec<String>,
+    pub units: Vec<GenUnit>,
+}
+
+impl GenUnit {
+    /// Units from this one down to the one that lists `account` directly.
+    pub fn path_to<'a>(&'a self, account: &str) -> Option<Vec<&'a GenUnit>> {
+        if self.accounts.iter().any(|a| a == account) {
+            return Some(vec![self]);
+        }
+        self.units.iter().find_map(|u| {
+            u.path_to(account).map(|mut p| {
+                p.insert(0, self);
+                p
+            })
+        })
+    }
+
+    /// This unit and every unit below it, parents first.
+    pub fn all_units(&self) -> Vec<&GenUnit> {
+        let mut v = vec![self];
+        for u in &self.units {
+            v.extend(u.all_units());
+        }
+        v
+    }
+
+    /// Call `f` on this unit and every unit below it, parents first.
+    pub fn for_each_unit_mut(&mut self, f: &mut impl FnMut(&mut GenUnit)) {
+        f(self);
+        for u in &mut self.units {
+            u.for_each_unit_mut(f);
+        }
+    }
+
+    fn holds_accounts(&self) -> bool {
+        !self.accounts.is_empty() || self.units.iter().any(GenUnit::holds_accounts)
+    }
+
+    fn prune(&mut self) {
+        self.units.retain(GenUnit::holds_accounts);
+        for u in &mut self.units {
+            u.prune();
+        }
+    }
+
+    fn build(&self) -> OrgUnit {
+        let named = |ps: &[GenNamed], kind: PolicyKind| -> Vec<Policy> {
+            ps.iter()
+                .map(|n| parsed(&n.policy.to_json(Style::default()), kind, &n.name))
+                .collect()
+        };
+        OrgUnit {
+            id: self.id.clone(),
+            name: None,
+            scps: self.scps.as_ref().map(|s| named(s, PolicyKind::Scp)),
+            rcps: named(&self.rcps, PolicyKind::Rcp),
+            accounts: self.accounts.clone(),
+            units: self.units.iter().map(GenUnit::build).collect(),
+        }
+    }
+}
+
+/// The organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenOrg {
+    pub id: String,
+    pub management_account: String,
+    pub root: GenUnit,
+}
+
+impl GenOrg {
+    /// Is `account` in the organization (the management account included)?
+    pub fn contains(&self, account: &str) -> bool {
+        self.root.path_to(account).is_some()
+    }
+
+    /// Is `account` a member account, bound by SCPs and RCPs?
+    pub fn governs(&self, account: &str) -> bool {
+        self.management_account != account && self.contains(account)
+    }
+
+    /// `o-…/r-…/ou-…/`: the path to the account's parent.
+    pub fn org_path(&self, account: &str) -> Option<String> {
+        let path = self.root.path_to(account)?;
+        let mut s = format!("{}/", self.id);
+        for u in path {
+            s.push_str(&u.id);
+            s.push('/');
+        }
+        Some(s)
+    }
+}
+
+/// A role of a described account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenRole {
+    pub name: String,
+    /// `/` or `/path/`.
+    pub path: String,
+    pub trust_policy: Option<GenPolicy>,
+    pub policies: Vec<GenPolicy>,
+    pub permissions_boundary: Option<GenPolicy>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A user of a described account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenUser {
+    pub name: String,
+    pub path: String,
+    pub policies: Vec<GenPolicy>,
+    pub groups: Vec<String>,
+    pub permissions_boundary: Option<GenPolicy>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A group of a described account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenGroup {
+    pub name: String,
+    pub policies: Vec<GenPolicy>,
+}
+
+/// A resource of a described account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenResource {
+    pub arn: String,
+    pub policy: Option<GenPolicy>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A described account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenAccount {
+    pub id: String,
+    /// SCPs attached to the account itself (only for accounts in the organization).
+    pub scps: Option<Vec<GenNamed>>,
+    pub rcps: Vec<GenNamed>,
+    pub roles: Vec<GenRole>,
+    pub users: Vec<GenUser>,
+    pub groups: Vec<GenGroup>,
+    pub resources: Vec<GenResource>,
+}
+
+/// A whole estate, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GenEstate {
+    pub organization: Option<GenOrg>,
+    pub accounts: Vec<GenAccount>,
+}
+
+/// A request against an estate: what the caller chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenEstateRequest {
+    pub request: GenRequest,
+    pub session_policy: Option<GenPolicy>,
+    pub session_tags: Vec<(String, String)>,
+}
+
+/// An estate and one request against it. `Debug` and `Display` print the spec (interfaces.md §3)
+/// on one line, then the request as a line of `xverify eval --spec` — the input the `estate_eval`
+/// fuzz target reads as text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GenEstateCase {
+    pub estate: GenEstate,
+    pub request: GenEstateRequest,
+}
+
+/// Roles a described account may have: name and path (one service-linked).
+pub const ESTATE_ROLES: &[(&str, &str)] = &[
+    ("Admin", "/"),
+    ("DataRole", "/service/"),
+    (
+        "AWSServiceRoleForSupport",
+        "/aws-service-role/support.amazonaws.com/",
+    ),
+];
+
+/// Users a described account may have: name and path.
+pub const ESTATE_USERS: &[(&str, &str)] = &[("alice", "/"), ("bob", "/dev/")];
+
+/// Groups a described account may have.
+pub const ESTATE_GROUPS: &[&str] = &["devs", "admins"];
+
+/// Our organization's root and OUs: (id, parent) in the universe's tree.
+pub const ESTATE_ROOT: &str = "r-a1b2";
+const OU_PROD: &str = "ou-a1b2-prod0001";
+const OU_DEV: &str = "ou-a1b2-dev00001";
+const OU_TEAM: &str = "ou-a1b2-team0001";
+
+/// The resources an estate may describe for account `a`: buckets (objects take their bucket's
+/// policy), tables (indexes take their table's), the key, the queue.
+pub fn estate_resources_of(a: &str) -> Vec<String> {
+    let mut v = resources_of(a, ResKind::Bucket);
+    v.push(format!("arn:aws:dynamodb:us-east-1:{a}:table/Orders"));
+    v.push(format!("arn:aws:dynamodb:eu-west-1:{a}:table/Orders"));
+    v.extend(resources_of(a, ResKind::Key));
+    v.extend(resources_of(a, ResKind::Queue));
+    v
+}
+
+/// The resource whose policy governs `arn`: a bucket for an object, a table for an index.
+pub fn policy_holder(arn: &str) -> String {
+    if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
+        if let Some((bucket, _)) = rest.split_once('/') {
+            return format!("arn:aws:s3:::{bucket}");
+        }
+    }
+    if let Some(i) = arn.find("/index/") {
+        if arn.starts_with("arn:aws:dynamodb:") {
+            return arn[..i].to_string();
+        }
+    }
+    arn.to_string()
+}
+
+fn named(name: String, policy: GenPolicy) -> GenNamed {
+    GenNamed { name, policy }
+}
+
+/// The SCPs attached at one level: `FullAWSAccess` most of the time, plus generated SCPs;
+/// sometimes the level is unsaid.
+pub fn scp_attachments(
+    level: &str,
+    hint: &Hint,
+    s: &Settings,
+) -> BoxedStrategy<Option<Vec<GenNamed>>> {
+    let level = level.to_string();
+    let ps = vec(
+        policy(PolicyKind::Scp, Some(hint), s),
+        0..=s.max_policies_per_level,
+    );
+    let attached = (proptest::bool::weighted(0.85), ps).prop_map(move |(full, ps)| {
+        let mut out = Vec::new();
+        if full || ps.is_empty() {
+            out.push(GenNamed {
+                name: "FullAWSAccess".to_string(),
+                policy: full_aws_access(),
+            });
+        }
+        for (i, p) in ps.into_iter().enumerate() {
+            out.push(named(format!("{level}-scp{i}"), p));
+        }
+        out
+    });
+    maybe(0.9, attached)
+}
+
+/// The RCPs attached at one level (customer RCPs only deny); mostly none.
+pub fn rcp_attachments(level: &str, hint: &Hint, s: &Settings) -> BoxedStrategy<Vec<GenNamed>> {
+    let level = level.to_string();
+    let ps = vec(
+        policy(PolicyKind::Rcp, Some(hint), s),
+        1..=s.max_policies_per_level.max(1),
+    )
+    .prop_map(move |ps| {
+        ps.into_iter()
+            .enumerate()
+            .map(|(i, p)| named(format!("{level}-rcp{i}"), p))
+            .collect::<Vec<_>>()
+    });
+    prop_oneof![3 => Just(Vec::new()), 1 => ps].boxed()
+}
+
+/// Where an account of our organization sits: 0 root, 1 prod, 2 dev, 3 team, 4 outside.
+fn placement(usual: u32) -> BoxedStrategy<u32> {
+    let w = |i: u32| if i == usual { 6 } else { 1 };
+    prop_oneof![
+        w(0) => Just(0u32),
+        w(1) => Just(1u32),
+        w(2) => Just(2u32),
+        w(3) => Just(3u32),
+        w(4) => Just(4u32),
+    ]
+    .boxed()
+}
+
+/// The SCPs and the RCPs attached at one level.
+type LevelAttachments = (
+    BoxedStrategy<Option<Vec<GenNamed>>>,
+    BoxedStrategy<Vec<GenNamed>>,
+);
+
+/// Our organization (nine times in ten): the universe's tree with its accounts placed, the team
+/// OU under dev or under the root, SCPs and RCPs at every level. OUs that hold no account are
+/// left out.
+pub fn organization(hint: &Hint, s: &Settings) -> BoxedStrategy<Option<GenOrg>> {
+    let levels: Vec<LevelAttachments> = [ESTATE_ROOT, OU_PROD, OU_DEV, OU_TEAM]
+        .iter()
+        .map(|id| (scp_attachments(id, hint, s), rcp_attachments(id, hint, s)))
+        .collect();
+    let tree = (
+        placement(1),
+        placement(3),
+        proptest::bool::weighted(0.8),
+        levels,
+    )
+        .prop_map(|(p222, p333, team_under_dev, mut levels)| {
+            let mut unit = |id: &str| {
+                let (scps, rcps) = levels.remove(0);
+                GenUnit {
+                    id: id.to_string(),
+                    scps,
+                    rcps,
+                    accounts: vec![],
+                    units: vec![],
+                }
+            };
+            let mut root = unit(ESTATE_ROOT);
+            let mut prod = unit(OU_PROD);
+            let mut dev = unit(OU_DEV);
+            let mut team = unit(OU_TEAM);
+            root.accounts.push("111111111111".to_string());
+            for (acct, p) in [("222222222222", p222), ("333333333333", p333)] {
+                let target = match p {
+                    0 => &mut root,
+                    1 => &mut prod,
+                    2 => &mut dev,
+                    3 => &mut team,
+                    _ => continue,
+                };
+                target.accounts.push(acct.to_string());
+            }
+            if team_under_dev {
+                dev.units.push(team);
+                root.units.push(prod);
+                root.units.push(dev);
+            } else {
+                root.units.push(prod);
+                root.units.push(dev);
+                root.units.push(team);
+            }
+            root.prune();
+            GenOrg {
+                id: ORG_ID.to_string(),
+                management_account: "111111111111".to_string(),
+                root,
+            }
+        });
+    maybe(0.9, tree)
+}
+
+fn team_tag() -> BoxedStrategy<Vec<(String, String)>> {
+    maybe(0.4, select(vec!["red", "blue", "Red"]))
+        .prop_map(|t| {
+            t.map(|v| vec![("team".to_string(), v.to_string())])
+                .unwrap_or_default()
+        })
+        .boxed()
+}
+
+fn role_strategy(name: &str, path: &str, hint: &Hint, s: &Settings) -> BoxedStrategy<GenRole> {
+    let (name, path) = (name.to_string(), path.to_string());
+    (
+        maybe(0.85, policy(PolicyKind::Trust, Some(hint), s)),
+        vec(
+            policy(PolicyKind::Identity, Some(hint), s),
+            0..=s.max_identity_policies,
+        ),
+        maybe(0.3, policy(PolicyKind::Boundary, Some(hint), s)),
+        team_tag(),
+    )
+        .prop_map(
+            move |(trust_policy, policies, permissions_boundary, tags)| GenRole {
+                name: name.clone(),
+                path: path.clone(),
+                trust_policy,
+                policies,
+                permissions_boundary,
+                tags,
+            },
+        )
+        .boxed()
+}
+
+fn user_strategy(name: &str, path: &str, hint: &Hint, s: &Settings) -> BoxedStrategy<GenUser> {
+    let (name, path) = (name.to_string(), path.to_string());
+    (
+        vec(
+            policy(PolicyKind::Identity, Some(hint), s),
+            0..=s.max_identity_policies,
+        ),
+        proptest::sample::subsequence(strings(ESTATE_GROUPS), 0..=ESTATE_GROUPS.len()),
+        maybe(0.3, policy(PolicyKind::Boundary, Some(hint), s)),
+        team_tag(),
+    )
+        .prop_map(
+            move |(policies, groups, permissions_boundary, tags)| GenUser {
+                name: name.clone(),
+                path: path.clone(),
+                policies,
+                groups,
+                permissions_boundary,
+                tags,
+            },
+        )
+        .boxed()
+}
+
+fn group_strategy(name: &str, hint: &Hint, s: &Settings) -> BoxedStrategy<GenGroup> {
+    let name = name.to_string();
+    vec(
+        policy(PolicyKind::Identity, Some(hint), s),
+        1..=s.max_identity_policies.max(1),
+    )
+    .prop_map(move |policies| GenGroup {
+        name: name.clone(),
+        policies,
+    })
+    .boxed()
+}
+
+fn resource_strategy(arn: &str, hint: &Hint, s: &Settings) -> BoxedStrategy<GenResource> {
+    let kind = PolicyKind::Resource(ResourceService::from_arn(arn));
+    let arn = arn.to_string();
+    (
+        maybe(0.8, policy(kind, Some(hint), s)),
+        maybe(0.3, select(vec!["prod", "dev"])),
+    )
+        .prop_map(move |(policy, env)| GenResource {
+            arn: arn.clone(),
+            policy,
+            tags: env
+                .map(|v| vec![("env".to_string(), v.to_string())])
+                .unwrap_or_default(),
+        })
+        .boxed()
+}
+
+/// Which role or user of its account a request principal is (`None` for root and others).
+fn principal_entity(p: &str) -> Option<(bool, String)> {
+    match Principal::parse(p).ok()? {
+        Principal::User { name, .. } => Some((false, name)),
+        Principal::Role { name, .. } => Some((true, name)),
+        Principal::AssumedRole { role, .. } => Some((true, role)),
+        _ => None,
+    }
+}
+
+/// One account of the universe: described or not (then open world), and what it holds.
+fn account_strategy(
+    a: &'static AccountDef,
+    er: &GenEstateRequest,
+    hint: &Hint,
+    s: &Settings,
+) -> BoxedStrategy<Option<GenAccount>> {
+    let req = &er.request;
+    let paccount = req.principal_account().map(str::to_string);
+    let own = paccount.as_deref() == Some(a.id);
+    let federated = own && req.principal.contains(":federated-user/");
+    let holder = policy_holder(&req.resource);
+    let owns_resource = crate::pattern::split_arn(&req.resource).is_some_and(|p| p[4] == a.id)
+        || req.resource_account.as_deref() == Some(a.id);
+    let describe = if federated {
+        // Federation sessions are not modelled in described accounts.
+        0.0
+    } else if own || owns_resource {
+        0.75
+    } else {
+        0.3
+    };
+    let entity = if own {
+        principal_entity(&req.principal)
+    } else {
+        None
+    };
+    let roles: Vec<BoxedStrategy<Option<GenRole>>> = ESTATE_ROLES
+        .iter()
+        .map(|(name, path)| {
+            let arn = format!("arn:aws:iam::{}:role{path}{name}", a.id);
+            let p = if entity.as_ref() == Some(&(true, name.to_string())) {
+                1.0
+            } else if holder == arn {
+                0.8
+            } else if name.starts_with("AWSServiceRoleFor") {
+                0.15
+            } else {
+                0.3
+            };
+            maybe(p, role_strategy(name, path, hint, s))
+        })
+        .collect();
+    let users: Vec<BoxedStrategy<Option<GenUser>>> = ESTATE_USERS
+        .iter()
+        .map(|(name, path)| {
+            let p = if entity.as_ref() == Some(&(false, name.to_string())) {
+                1.0
+            } else {
+                0.3
+            };
+            maybe(p, user_strategy(name, path, hint, s))
+        })
+        .collect();
+    let groups: Vec<BoxedStrategy<Option<GenGroup>>> = ESTATE_GROUPS
+        .iter()
+        .map(|g| maybe(0.3, group_strategy(g, hint, s)))
+        .collect();
+    let resources: Vec<BoxedStrategy<Option<GenResource>>> = estate_resources_of(a.id)
+        .into_iter()
+        .map(|arn| {
+            let p = if arn == holder { 0.8 } else { 0.2 };
+            maybe(p, resource_strategy(&arn, hint, s))
+        })
+        .collect();
+    let id = a.id;
+    let body = (
+        scp_attachments(id, hint, s),
+        rcp_attachments(id, hint, s),
+        roles,
+        users,
+        groups,
+        resources,
+    )
+        .prop_map(move |(scps, rcps, roles, users, groups, resources)| {
+            let groups: Vec<GenGroup> = groups.into_iter().flatten().collect();
+            let users = users
+                .into_iter()
+                .flatten()
+                .map(|mut u| {
+                    u.groups.retain(|g| groups.iter().any(|x| &x.name == g));
+                    u
+                })
+                .collect();
+            GenAccount {
+                id: id.to_string(),
+                scps,
+                rcps,
+                roles: roles.into_iter().flatten().collect(),
+                users,
+                groups,
+                resources: resources.into_iter().flatten().collect(),
+            }
+        });
+    maybe(describe, body)
+}
+
+/// A request against an estate: a [`request`] of the universe, sometimes with a session policy
+/// (sessions) and session tags (role sessions).
+pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
+    let s = *s;
+    request(&s)
+        .prop_flat_map(move |req| {
+            let hint = Hint::of(&req);
+            let session = req.principal.contains(":assumed-role/")
+                || req.principal.contains(":federated-user/");
+            let role_session = req.principal.contains(":assumed-role/");
+            let sp = if session { 0.3 } else { 0.0 };
+            let st = if role_session { 0.2 } else { 0.0 };
+            (
+                Just(req),
+                maybe(sp, policy(PolicyKind::Session, Some(&hint), &s)),
+                maybe(st, select(vec!["red", "blue"])),
+            )
+        })
+        .prop_map(|(request, session_policy, tag)| GenEstateRequest {
+            request,
+            session_policy,
+            session_tags: tag
+                .map(|v| vec![("team".to_string(), v.to_string())])
+                .unwrap_or_default(),
+        })
+        .boxed()
+}
+
+/// An estate leaning towards `er`.
+pub fn estate(er: &GenEstateRequest, s: &Settings) -> BoxedStrategy<GenEstate> {
+    let hint = Hint::of(&er.request);
+    let accounts: Vec<BoxedStrategy<Option<GenAccount>>> = ACCOUNTS
+        .iter()
+        .map(|a| account_strategy(a, er, &hint, s))
+        .collect();
+    (organization(&hint, s), accounts)
+        .prop_map(|(organization, accounts)| {
+            let accounts = accounts
+                .into_iter()
+                .flatten()
+                .map(|mut a| {
+                    // Only an account in the organization has attachments of its own.
+                    if !organization.as_ref().is_some_and(|o| o.contains(&a.id)) {
+                        a.scps = None;
+                        a.rcps.clear();
+                    }
+                    a
+                })
+                .collect();
+            GenEstate {
+                organization,
+                accounts,
+            }
+        })
+        .boxed()
+}
+
+/// A whole estate case: a request, then an estate that leans towards it.
+pub fn estate_case(s: &Settings) -> BoxedStrategy<GenEstateCase> {
+    let s = *s;
+    estate_request(&s)
+        .prop_flat_map(move |request| {
+            (estate(&request, &s), Just(request))
+                .prop_map(|(estate, request)| GenEstateCase { estate, request })
+        })
+        .boxed()
+}
+
+fn write_tags(o: &mut String, tags: &[(String, String)]) {
+    o.push('{');
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        write_str(o, k);
+        o.push(':');
+        write_str(o, v);
+    }
+    o.push('}');
+}
+
+fn write_names(o: &mut String, ps: &[GenNamed]) {
+    let names: Vec<String> = ps.iter().map(|p| p.name.clone()).collect();
+    write_list(o, &names, Style::default());
+}
+
+fn write_policies(o: &mut String, ps: &[GenPolicy]) {
+    o.push('[');
+    for (i, p) in ps.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str(&p.to_json(Style::default()));
+    }
+    o.push(']');
+}
+
+fn write_unit(o: &mut String, u: &GenUnit) {
+    o.push_str("{\"id\":");
+    write_str(o, &u.id);
+    if let Some(s) = &u.scps {
+        o.push_str(",\"scps\":");
+        write_names(o, s);
+    }
+    o.push_str(",\"rcps\":");
+    write_names(o, &u.rcps);
+    o.push_str(",\"accounts\":");
+    write_list(o, &u.accounts, Style::default());
+    o.push_str(",\"units\":[");
+    for (i, c) in u.units.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        write_unit(o, c);
+    }
+    o.push_str("]}");
+}
+
+impl GenEstate {
+    /// Every SCP and RCP attached anywhere, once per name, in tree order.
+    pub fn org_policies(&self) -> Vec<&GenNamed> {
+        let mut all: Vec<&GenNamed> = Vec::new();
+        if let Some(org) = &self.organization {
+            for u in org.root.all_units() {
+                all.extend(u.scps.iter().flatten());
+                all.extend(&u.rcps);
+            }
+        }
+        for a in &self.accounts {
+            all.extend(a.scps.iter().flatten());
+            all.extend(&a.rcps);
+        }
+        let mut out: Vec<&GenNamed> = Vec::new();
+        for p in all {
+            if !out.iter().any(|q| q.name == p.name) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// A described account.
+    pub fn account(&self, id: &str) -> Option<&GenAccount> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// The estate as a spec (interfaces.md §3) with no properties, on one line. Policies are
+    /// named as `xverify` names them when it reads the spec, so explanations agree.
+    pub fn to_spec_json(&self) -> String {
+        let mut o = String::from("{");
+        if let Some(org) = &self.organization {
+            o.push_str("\"organization\":{\"id\":");
+            write_str(&mut o, &org.id);
+            o.push_str(",\"management_account\":");
+            write_str(&mut o, &org.management_account);
+            o.push_str(",\"policies\":{");
+            for (i, p) in self.org_policies().into_iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                write_str(&mut o, &p.name);
+                o.push(':');
+                o.push_str(&p.policy.to_json(Style::default()));
+            }
+            o.push_str("},\"root\":");
+            write_unit(&mut o, &org.root);
+            o.push_str("},");
+        }
+        o.push_str("\"accounts\":{");
+        for (i, a) in self.accounts.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            write_str(&mut o, &a.id);
+            o.push_str(":{");
+            if let Some(s) = &a.scps {
+                o.push_str("\"scps\":");
+                write_names(&mut o, s);
+                o.push(',');
+            }
+            if !a.rcps.is_empty() {
+                o.push_str("\"rcps\":");
+                write_names(&mut o, &a.rcps);
+                o.push(',');
+            }
+            o.push_str("\"roles\":{");
+            for (j, r) in a.roles.iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                write_str(&mut o, &r.name);
+                o.push_str(":{\"path\":");
+                write_str(&mut o, &r.path);
+                if let Some(t) = &r.trust_policy {
+                    o.push_str(",\"trust_policy\":");
+                    o.push_str(&t.to_json(Style::default()));
+                }
+                o.push_str(",\"policies\":");
+                write_policies(&mut o, &r.policies);
+                if let Some(b) = &r.permissions_boundary {
+                    o.push_str(",\"permissions_boundary\":");
+                    o.push_str(&b.to_json(Style::default()));
+                }
+                o.push_str(",\"tags\":");
+                write_tags(&mut o, &r.tags);
+                o.push('}');
+            }
+            o.push_str("},\"users\":{");
+            for (j, u) in a.users.iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                write_str(&mut o, &u.name);
+                o.push_str(":{\"path\":");
+                write_str(&mut o, &u.path);
+                o.push_str(",\"policies\":");
+                write_policies(&mut o, &u.policies);
+                o.push_str(",\"groups\":");
+                write_list(&mut o, &u.groups, Style::default());
+                if let Some(b) = &u.permissions_boundary {
+                    o.push_str(",\"permissions_boundary\":");
+                    o.push_str(&b.to_json(Style::default()));
+                }
+                o.push_str(",\"tags\":");
+                write_tags(&mut o, &u.tags);
+                o.push('}');
+            }
+            o.push_str("},\"groups\":{");
+            for (j, g) in a.groups.iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                write_str(&mut o, &g.name);
+                o.push_str(":{\"policies\":");
+                write_policies(&mut o, &g.policies);
+                o.push('}');
+            }
+            o.push_str("},\"resources\":{");
+            for (j, r) in a.resources.iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                write_str(&mut o, &r.arn);
+                o.push_str(":{");
+                if let Some(p) = &r.policy {
+                    o.push_str("\"policy\":");
+                    o.push_str(&p.to_json(Style::default()));
+                    o.push(',');
+                }
+                o.push_str("\"tags\":");
+                write_tags(&mut o, &r.tags);
+                o.push('}');
+            }
+            o.push_str("}}");
+        }
+        o.push_str("},\"properties\":[]}");
+        o
+    }
+
+    /// The engine's estate, every policy parsed from its text and named as `xverify` names it
+    /// when it reads the spec.
+    pub fn build(&self) -> Estate {
+        let tags =
+            |t: &[(String, String)]| -> BTreeMap<String, String> { t.iter().cloned().collect() };
+        let list = |ps: &[GenPolicy], owner: &str| -> Vec<Policy> {
+            ps.iter()
+                .enumerate()
+                .map(|(i, p)| p.parse_as(&format!("{owner}[{i}]"), Style::default()))
+                .collect()
+        };
+        let named_list = |ps: &[GenNamed], kind: PolicyKind| -> Vec<Policy> {
+            ps.iter()
+                .map(|n| parsed(&n.policy.to_json(Style::default()), kind, &n.name))
+                .collect()
+        };
+        let organization = self.organization.as_ref().map(|o| Organization {
+            id: o.id.clone(),
+            management_account: o.management_account.clone(),
+            root: o.root.build(),
+        });
+        let mut accounts = BTreeMap::new();
+        for a in &self.accounts {
+            let roles = a
+                .roles
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        RoleDef {
+                            name: r.name.clone(),
+                            path: r.path.clone(),
+                            trust_policy: r.trust_policy.as_ref().map(|p| {
+                                p.parse_as(&format!("{} trust policy", r.name), Style::default())
+                            }),
+                            policies: list(&r.policies, &format!("role {}", r.name)),
+                            permissions_boundary: r.permissions_boundary.as_ref().map(|p| {
+                                p.parse_as(
+                                    &format!("{} permissions boundary", r.name),
+                                    Style::default(),
+                                )
+                            }),
+                            tags: tags(&r.tags),
+                        },
+                    )
+                })
+                .collect();
+            let users = a
+                .users
+                .iter()
+                .map(|u| {
+                    (
+                        u.name.clone(),
+                        UserDef {
+                            name: u.name.clone(),
+                            path: u.path.clone(),
+                            policies: list(&u.policies, &format!("user {}", u.name)),
+                            groups: u.groups.clone(),
+                            permissions_boundary: u.permissions_boundary.as_ref().map(|p| {
+                                p.parse_as(
+                                    &format!("{} permissions boundary", u.name),
+                                    Style::default(),
+                                )
+                            }),
+                            tags: tags(&u.tags),
+                        },
+                    )
+                })
+                .collect();
+            let groups = a
+                .groups
+                .iter()
+                .map(|g| {
+                    (
+                        g.name.clone(),
+                        GroupDef {
+                            policies: list(&g.policies, &format!("group {}", g.name)),
+                        },
+                    )
+                })
+                .collect();
+            let resources = a
+                .resources
+                .iter()
+                .map(|r| {
+                    (
+                        r.arn.clone(),
+                        ResourceDef {
+                            arn: r.arn.clone(),
+                            policy: r.policy.as_ref().map(|p| {
+                                p.parse_as(&format!("{} policy", r.arn), Style::default())
+                            }),
+                            tags: tags(&r.tags),
+                        },
+                    )
+                })
+                .collect();
+            accounts.insert(
+                a.id.clone(),
+                Account {
+                    id: a.id.clone(),
+                    name: None,
+                    scps: a.scps.as_ref().map(|s| named_list(s, PolicyKind::Scp)),
+                    rcps: named_list(&a.rcps, PolicyKind::Rcp),
+                    roles,
+                    users,
+                    groups,
+                    resources,
+                },
+            );
+        }
+        Estate {
+            organization,
+            accounts,
+        }
+    }
+}
+
+impl GenEstateRequest {
+    /// The engine's estate request.
+    #[expect(
+        clippy::panic,
+        reason = "generated principals are valid ARNs; a failure is a generator bug"
+    )]
+    pub fn build(&self) -> EstateRequest {
+        let r = &self.request;
+        let principal = match Principal::parse(&r.principal) {
+            Ok(p) => p,
+            Err(e) => panic!("generated principal rejected: {e}"),
+        };
+        let mut er = EstateRequest::new(principal, &r.action, &r.resource);
+        er.resource_account = r.resource_account.clone();
+        er.context = context_of(&r.context);
+        er.session_policy = self
+            .session_policy
+            .as_ref()
+            .map(|p| p.parse_as("session_policy", Style::default()));
+        er.session_tags = self.session_tags.iter().cloned().collect();
+        er
+    }
+
+    /// One line of `xverify eval --spec` input.
+    pub fn to_request_line(&self) -> String {
+        let req = self.request.to_json();
+        let mut o = String::from("{\"id\":\"generated\",");
+        // `{"principal": ... "context": {...}}` without its braces.
+        o.push_str(&req[1..req.len() - 1]);
+        if let Some(p) = &self.session_policy {
+            o.push_str(",\"session_policy\":");
+            o.push_str(&p.to_json(Style::default()));
+        }
+        if !self.session_tags.is_empty() {
+            o.push_str(",\"session_tags\":");
+            write_tags(&mut o, &self.session_tags);
+        }
+        o.push('}');
+        o
+    }
+}
+
+impl GenEstateCase {
+    /// The engine's estate and request.
+    pub fn build(&self) -> (Estate, EstateRequest) {
+        (self.estate.build(), self.request.build())
+    }
+
+    /// The spec, a newline, the request line.
+    pub fn to_reproducer(&self) -> String {
+        format!(
+            "{}\n{}",
+            self.estate.to_spec_json(),
+            self.request.to_request_line()
+        )
+    }
+}
+
+impl fmt::Debug for GenEstateCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_reproducer())
+    }
+}
+
+impl fmt::Display for GenEstateCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_reproducer())
+    }
+}
+
+fn context_of(entries: &[(String, GenCtx)]) -> Context {
+    let mut ctx = Context::new();
+    for (k, v) in entries {
+        ctx.insert(
+            k,
+            match v {
+                GenCtx::One(s) => ContextValue::One(s.clone()),
+                GenCtx::Many(v) => ContextValue::Many(v.clone()),
+            },
+        );
+    }
+    ctx
+}
+
+/// A case line (interfaces.md §2) holding exactly `set` and `req`: every policy as it prints,
+/// under its name, and the request with its whole context. What `Estate::gather` applied, as the
+/// case evaluator reads it.
+pub fn case_line_of(set: &PolicySet, req: &Request) -> String {
+    let entry = |o: &mut String, p: &Policy| {
+        o.push_str("{\"name\":");
+        write_str(o, &p.name);
+        o.push_str(",\"policy\":");
+        o.push_str(&p.to_json());
+        o.push('}');
+    };
+    let mut o = String::from("{\"id\":\"gathered\",\"identity_policies\":[");
+    for (i, p) in set.identity.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        entry(&mut o, p);
+    }
+    o.push(']');
+    for (name, p) in [
+        ("resource_policy", &set.resource),
+        ("permission_boundary", &set.boundary),
+        ("session_policy", &set.session),
+    ] {
+        if let Some(p) = p {
+            o.push_str(",\"");
+            o.push_str(name);
+            o.push_str("\":");
+            entry(&mut o, p);
+        }
+    }
+    for (name, ls) in [("scps", &set.scps), ("rcps", &set.rcps)] {
+        o.push_str(",\"");
+        o.push_str(name);
+        o.push_str("\":[");
+        for (l, ps) in ls.iter().enumerate() {
+            if l > 0 {
+                o.push(',');
+            }
+            o.push('[');
+            for (i, p) in ps.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                entry(&mut o, p);
+            }
+            o.push(']');
+        }
+        o.push(']');
+    }
+    o.push_str(",\"request\":{\"principal\":");
+    write_str(&mut o, &req.principal.to_arn_string());
+    o.push_str(",\"action\":");
+    write_str(&mut o, &req.action);
+    o.push_str(",\"resource\":");
+    write_str(&mut o, &req.resource);
+    if let Some(a) = &req.resource_account {
+        o.push_str(",\"resource_account\":");
+        write_str(&mut o, a);
+    }
+    o.push_str(",\"context\":{");
+    for (i, (k, v)) in req.context.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        write_str(&mut o, k);
+        o.push(':');
+        match v {
+            ContextValue::One(s) => write_str(&mut o, s),
+            ContextValue::Many(vs) => write_list(&mut o, vs, Style::default()),
+        }
+    }
+    o.push_str("}}}");
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
 // arbitrary, for cargo-fuzz
 
 /// Fuzzer inputs longer than this are cut (a fuzzer's `-max_len` should be at most this).
@@ -2306,6 +3418,23 @@ impl fmt::Debug for FuzzCase {
     }
 }
 
+/// An estate and a request against it from fuzzer bytes; `Debug` prints the spec and the request
+/// line that reproduce it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FuzzEstate(pub GenEstateCase);
+
+impl<'a> arbitrary::Arbitrary<'a> for FuzzEstate {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        from_bytes(estate_case(&Settings::DEEP), take(u)?).map(FuzzEstate)
+    }
+}
+
+impl fmt::Debug for FuzzEstate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_reproducer())
+    }
+}
+
 /// A policy of any kind from fuzzer bytes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct FuzzPolicy(pub GenPolicy);
@@ -2359,6 +3488,24 @@ mod tests {
             recase_variables("a/${aws:username}/${*}/${k, 'Dflt'}", 0),
             "a/${Aws:username}/${*}/${K, 'Dflt'}"
         );
+    }
+
+    #[test]
+    fn fuzz_bytes_make_estates_that_print_and_gather() {
+        use arbitrary::Arbitrary;
+        for seed in 0u8..10 {
+            let bytes: Vec<u8> = (0..2048u32)
+                .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed ^ 0x5a))
+                .collect();
+            let mut u = arbitrary::Unstructured::new(&bytes);
+            let e = FuzzEstate::arbitrary(&mut u).unwrap();
+            let text = format!("{e:?}");
+            let (spec, line) = text.split_once('\n').unwrap();
+            assert!(crate::json::Json::parse(spec).is_ok(), "{spec}");
+            assert!(crate::json::Json::parse(line).is_ok(), "{line}");
+            let (estate, er) = e.0.build();
+            estate.gather(&er).unwrap();
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The invariant suite (issue 4): properties every change to the engine must keep, checked on
-//! random policies, policy sets and requests from `xverify_engine::generate`.
+//! random policies, policy sets, requests and estates from `xverify_engine::generate`. A failing
+//! estate prints as a spec (interfaces.md §3) followed by the `xverify eval --spec` request line.
 //!
 //! Each property is named for what it asserts. A failing case prints as a case line of
 //! `xverify eval` (interfaces.md §2) that reproduces it; proptest keeps the seed under
@@ -26,6 +27,16 @@ use xverify_engine::pattern::{ArnTemplate, Template, TemplateOpts};
 use xverify_engine::*;
 
 const S: Settings = Settings::DEFAULT;
+
+/// Estates hold dozens of policies: smaller ones keep them fast to generate and readable when
+/// shrunk (the case invariants cover the policy language itself).
+const ES: Settings = Settings {
+    max_statements: 3,
+    max_conditions: 1,
+    max_values: 2,
+    max_list: 2,
+    ..Settings::DEFAULT
+};
 
 /// `cases` by default; `PROPTEST_CASES` overrides it (the deep run).
 fn cfg(cases: u32) -> ProptestConfig {
@@ -956,6 +967,528 @@ proptest! {
     fn engine_equals_reference_interpreter_on_small_cases(c in case(&Settings::SMALL)) {
         let line = c.to_case_line();
         prop_assert_eq!(decide_case(&c), reference::decide_line(&line), "case: {}", line);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Estates: random organizations, accounts, principals and resources (interfaces.md §3)
+
+/// Build and gather: the estate's decision with the policies and request it gathered. Generated
+/// estates always hold the request's principal, so gathering never fails.
+fn estate_decide(c: &GenEstateCase) -> (Decision, PolicySet, Request) {
+    let (estate, er) = c.build();
+    match estate.authorize_owned(&er) {
+        Ok(x) => x,
+        Err(e) => panic!("gather refused a generated request: {e}\n{c:?}"),
+    }
+}
+
+/// (role, policy name, statement index, Sid) of each deciding statement.
+fn reasons_of(r: &Response<'_>) -> Vec<(Role, String, usize, Option<String>)> {
+    r.reasons
+        .iter()
+        .map(|x| {
+            (
+                x.role,
+                x.policy.name.clone(),
+                x.statement,
+                x.sid().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn deny_all(kind: PolicyKind) -> GenPolicy {
+    let mut st = full_access_statement(kind);
+    st.effect = Effect::Deny;
+    new_policy(kind, st)
+}
+
+/// An attachment point: the root or an OU (by ID), or an account in the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Level {
+    Unit(String),
+    Account(String),
+}
+
+/// Every level of the organization a policy can be attached to: its units, and the described
+/// accounts it holds.
+fn attachable_levels(e: &GenEstate) -> Vec<Level> {
+    let Some(org) = &e.organization else {
+        return vec![];
+    };
+    let mut v: Vec<Level> = org
+        .root
+        .all_units()
+        .into_iter()
+        .map(|u| Level::Unit(u.id.clone()))
+        .collect();
+    v.extend(
+        e.accounts
+            .iter()
+            .filter(|a| org.contains(&a.id))
+            .map(|a| Level::Account(a.id.clone())),
+    );
+    v
+}
+
+/// The levels on `account`'s path, root first (none when it is not in the organization).
+fn path_levels(e: &GenEstate, account: &str) -> Vec<Level> {
+    let Some(path) = e
+        .organization
+        .as_ref()
+        .and_then(|o| o.root.path_to(account))
+    else {
+        return vec![];
+    };
+    let mut v: Vec<Level> = path.iter().map(|u| Level::Unit(u.id.clone())).collect();
+    if e.account(account).is_some() {
+        v.push(Level::Account(account.to_string()));
+    }
+    v
+}
+
+/// Attach `p` (an SCP or an RCP, by its kind) at `level`.
+fn attach(e: &mut GenEstate, level: &Level, name: &str, p: GenPolicy) {
+    let n = GenNamed {
+        name: name.to_string(),
+        policy: p,
+    };
+    let scp = n.policy.kind == PolicyKind::Scp;
+    let put = |scps: &mut Option<Vec<GenNamed>>, rcps: &mut Vec<GenNamed>, n: GenNamed| {
+        if scp {
+            scps.get_or_insert_with(Vec::new).push(n);
+        } else {
+            rcps.push(n);
+        }
+    };
+    match level {
+        Level::Unit(id) => {
+            if let Some(org) = e.organization.as_mut() {
+                let mut n = Some(n);
+                org.root.for_each_unit_mut(&mut |u| {
+                    if &u.id == id {
+                        if let Some(n) = n.take() {
+                            put(&mut u.scps, &mut u.rcps, n);
+                        }
+                    }
+                });
+            }
+        }
+        Level::Account(id) => {
+            if let Some(a) = e.accounts.iter_mut().find(|a| &a.id == id) {
+                put(&mut a.scps, &mut a.rcps, n);
+            }
+        }
+    }
+}
+
+/// The identity policy every principal of an undescribed account has.
+fn open_world_identity() -> GenPolicy {
+    new_policy(PolicyKind::Identity, allow_all_with(vec![]))
+}
+
+/// The policies AWS applies to the request, worked out from the spec directly (iam-semantics.md
+/// §1.1), without `estate.rs`: the oracle for `Estate::gather`'s policy set.
+fn spec_policy_set(c: &GenEstateCase) -> GenSet {
+    let e = &c.estate;
+    let r = &c.request.request;
+    let p = Principal::parse(&r.principal).unwrap();
+    let mut set = GenSet::default();
+    if let Some(acct) = p.account() {
+        match (e.account(acct), &p) {
+            (_, Principal::Root { .. }) => {}
+            (None, _) => set.identity.push(open_world_identity()),
+            (Some(a), Principal::User { name, .. }) => {
+                let u = a.users.iter().find(|u| &u.name == name).unwrap();
+                set.identity = u.policies.clone();
+                for g in &u.groups {
+                    if let Some(g) = a.groups.iter().find(|x| &x.name == g) {
+                        set.identity.extend(g.policies.iter().cloned());
+                    }
+                }
+                set.boundary = u.permissions_boundary.clone();
+            }
+            (Some(a), _) => {
+                let name = p.role_name().unwrap();
+                let role = a.roles.iter().find(|x| x.name == name).unwrap();
+                set.identity = role.policies.clone();
+                set.boundary = role.permissions_boundary.clone();
+            }
+        }
+        set.session = c.request.session_policy.clone();
+        if let Some(org) = e.organization.as_ref().filter(|o| o.governs(acct)) {
+            let path = org.root.path_to(acct).unwrap();
+            for u in path {
+                if let Some(s) = &u.scps {
+                    set.scps.push(s.iter().map(|n| n.policy.clone()).collect());
+                }
+            }
+            if let Some(s) = e.account(acct).and_then(|a| a.scps.as_ref()) {
+                set.scps.push(s.iter().map(|n| n.policy.clone()).collect());
+            }
+        }
+    }
+    // The resource: a role's trust policy for the AssumeRole family only; else the policy of the
+    // described resource (the bucket of an object, the table of an index).
+    let parts: Vec<&str> = r.resource.splitn(6, ':').collect();
+    let mut owner: Option<String> = None;
+    if parts.len() == 6 && parts[2] == "iam" && parts[5].starts_with("role/") {
+        owner = Some(parts[4].to_string());
+        let name = parts[5].rsplit('/').next().unwrap();
+        let role = e
+            .account(parts[4])
+            .and_then(|a| a.roles.iter().find(|x| x.name == name));
+        if eval::is_trust_request(&r.action.to_ascii_lowercase(), &r.resource) {
+            set.resource = role.and_then(|x| x.trust_policy.clone());
+        }
+    } else {
+        let holder = policy_holder(&r.resource);
+        for a in &e.accounts {
+            if let Some(res) = a.resources.iter().find(|x| x.arn == holder) {
+                owner = Some(a.id.clone());
+                set.resource = res.policy.clone();
+            }
+        }
+    }
+    let owner = owner
+        .or_else(|| (parts.len() == 6 && parts[4].len() == 12).then(|| parts[4].to_string()))
+        .or_else(|| r.resource_account.clone());
+    if let (Some(b), Some(org)) = (owner, e.organization.as_ref()) {
+        if org.governs(&b) {
+            for u in org.root.path_to(&b).unwrap() {
+                if !u.rcps.is_empty() {
+                    set.rcps
+                        .push(u.rcps.iter().map(|n| n.policy.clone()).collect());
+                }
+            }
+            if let Some(a) = e.account(&b).filter(|a| !a.rcps.is_empty()) {
+                set.rcps
+                    .push(a.rcps.iter().map(|n| n.policy.clone()).collect());
+            }
+        }
+    }
+    set
+}
+
+/// The SCPs attached at one level (`None`: unsaid).
+type Scps = Option<Vec<GenNamed>>;
+
+/// Every way to loosen the estate's guardrails: detach an RCP, detach an SCP that allows
+/// nothing, drop a Deny statement of an SCP, leave an SCP level unsaid, remove a permissions
+/// boundary or the session policy. Each with a label.
+fn guardrail_loosenings(c: &GenEstateCase) -> Vec<(String, GenEstateCase)> {
+    let mut out = Vec::new();
+    let levels: Vec<Level> = attachable_levels(&c.estate);
+    let with_level =
+        |c: &GenEstateCase, l: &Level, f: &mut dyn FnMut(&mut Scps, &mut Vec<GenNamed>)| {
+            let mut d = c.clone();
+            match l {
+                Level::Unit(id) => {
+                    if let Some(org) = d.estate.organization.as_mut() {
+                        org.root.for_each_unit_mut(&mut |u| {
+                            if &u.id == id {
+                                f(&mut u.scps, &mut u.rcps);
+                            }
+                        });
+                    }
+                }
+                Level::Account(id) => {
+                    if let Some(a) = d.estate.accounts.iter_mut().find(|a| &a.id == id) {
+                        f(&mut a.scps, &mut a.rcps);
+                    }
+                }
+            }
+            d
+        };
+    for l in &levels {
+        let (mut said, mut n_rcps, mut scp_stmts) = (false, 0, Vec::new());
+        with_level(c, l, &mut |scps, rcps| {
+            n_rcps = rcps.len();
+            if let Some(s) = scps {
+                said = true;
+                for (i, n) in s.iter().enumerate() {
+                    scp_stmts.push((
+                        i,
+                        n.policy
+                            .statements
+                            .iter()
+                            .map(|st| st.effect)
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            }
+        });
+        for i in 0..n_rcps {
+            out.push((
+                format!("detach RCP {i} at {l:?}"),
+                with_level(c, l, &mut |_, r| {
+                    r.remove(i);
+                }),
+            ));
+        }
+        if said {
+            out.push((
+                format!("leave the SCPs at {l:?} unsaid"),
+                with_level(c, l, &mut |s, _| *s = None),
+            ));
+        }
+        for (i, effects) in scp_stmts {
+            if effects.iter().all(|e| *e == Effect::Deny) {
+                out.push((
+                    format!("detach deny-only SCP {i} at {l:?}"),
+                    with_level(c, l, &mut |s, _| {
+                        if let Some(s) = s {
+                            s.remove(i);
+                        }
+                    }),
+                ));
+            }
+            for (j, e) in effects.iter().enumerate() {
+                if *e == Effect::Deny && effects.len() > 1 {
+                    out.push((
+                        format!("drop Deny statement {j} of SCP {i} at {l:?}"),
+                        with_level(c, l, &mut |s, _| {
+                            if let Some(s) = s {
+                                s[i].policy.statements.remove(j);
+                                s[i].policy.renumber_sids();
+                            }
+                        }),
+                    ));
+                }
+            }
+        }
+    }
+    for (ai, a) in c.estate.accounts.iter().enumerate() {
+        for (ri, r) in a.roles.iter().enumerate() {
+            if r.permissions_boundary.is_some() {
+                let mut d = c.clone();
+                d.estate.accounts[ai].roles[ri].permissions_boundary = None;
+                out.push((
+                    format!("remove the boundary of role {} in {}", r.name, a.id),
+                    d,
+                ));
+            }
+        }
+        for (ui, u) in a.users.iter().enumerate() {
+            if u.permissions_boundary.is_some() {
+                let mut d = c.clone();
+                d.estate.accounts[ai].users[ui].permissions_boundary = None;
+                out.push((
+                    format!("remove the boundary of user {} in {}", u.name, a.id),
+                    d,
+                ));
+            }
+        }
+    }
+    if c.request.session_policy.is_some() {
+        let mut d = c.clone();
+        d.request.session_policy = None;
+        out.push(("remove the session policy".to_string(), d));
+    }
+    out
+}
+
+/// Do SCPs bind this request's principal (iam-semantics.md §8)? Its account is a member account,
+/// it is an IAM principal and not a service-linked role.
+fn scps_bind(c: &GenEstateCase, req: &Request) -> bool {
+    let p = &req.principal;
+    p.is_iam()
+        && !p.is_service_linked_role()
+        && !undeniable(req)
+        && c.estate
+            .organization
+            .as_ref()
+            .zip(p.account())
+            .is_some_and(|(o, a)| o.governs(a))
+}
+
+/// Do RCPs bind this request (iam-semantics.md §1.1, §8)? The resource account is a member
+/// account, the service supports RCPs, the caller is not a service-linked role, the action is not
+/// `kms:RetireGrant`.
+fn rcps_bind(c: &GenEstateCase, req: &Request) -> bool {
+    !req.principal.is_service_linked_role()
+        && !undeniable(req)
+        && eval::RCP_SERVICES.contains(&req.service())
+        && req.action_lc != "kms:retiregrant"
+        && c.estate
+            .organization
+            .as_ref()
+            .zip(req.resource_account.as_deref())
+            .is_some_and(|(o, b)| o.governs(b))
+}
+
+proptest! {
+    #![proptest_config(cfg(96))]
+
+    /// interfaces.md §2 (`eval --spec`): the estate decides a request exactly as the case
+    /// evaluator does when fed the policies and context `Estate::gather` collected, written as a
+    /// case line and read back — same policies, same request, same decision, same explanation;
+    /// a one-step `replay_chain` agrees too.
+    #[test]
+    fn estate_decision_equals_the_case_evaluator_on_what_it_gathered(c in estate_case(&ES)) {
+        let (d, set, req) = estate_decide(&c);
+        let line = case_line_of(&set, &req);
+        let parsed = Case::parse(&line, ParseOptions::default());
+        prop_assert!(parsed.is_ok(), "{:?}\n{}\n{:?}", parsed.err(), line, c);
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(&parsed.policies, &set, "{}\n{:?}", line, c);
+        prop_assert_eq!(&parsed.request, &req, "{}\n{:?}", line, c);
+        let direct = authorize(&set, &req);
+        let read = authorize(&parsed.policies, &parsed.request);
+        prop_assert_eq!(read.decision, d, "{}\n{:?}", line, c);
+        prop_assert_eq!(direct.decision, d);
+        prop_assert_eq!(reasons_of(&read), reasons_of(&direct), "{}\n{:?}", line, c);
+        let (estate, er) = c.build();
+        let steps = estate.replay_chain(std::slice::from_ref(&er)).unwrap();
+        prop_assert_eq!(steps.len(), 1);
+        prop_assert_eq!(steps[0].decision, d, "{:?}", c);
+        prop_assert_eq!(reasons_of(&steps[0].explain()), reasons_of(&direct), "{:?}", c);
+    }
+
+    /// iam-semantics.md §1.1: the policies that apply are the principal's (its groups' too), its
+    /// boundary, the session policy, the SCPs of every level root → OUs → the principal's member
+    /// account, the RCPs of every level down to the resource's member account and the resource's
+    /// policy (its trust policy for `sts:AssumeRole*` on a role) — worked out from the spec here
+    /// independently of `estate.rs`, the estate decides as those policies do.
+    #[test]
+    fn estate_applies_the_policies_the_spec_attaches(c in estate_case(&ES)) {
+        let (d, _, req) = estate_decide(&c);
+        let want = spec_policy_set(&c).build(Style::default());
+        prop_assert_eq!(decide(&want, &req), d, "{:?}", c);
+    }
+
+    /// iam-semantics.md §6, §8: the organization keys follow from the tree —
+    /// `aws:PrincipalOrgID`/`aws:ResourceOrgID` are our organization's ID exactly for accounts
+    /// in it, and `…OrgPaths` the path root → OUs → the account's parent; a described
+    /// principal's `aws:PrincipalTag/*` are its tags (session tags override a role's).
+    #[test]
+    fn estate_derives_org_keys_and_principal_tags(c in estate_case(&ES)) {
+        let (_, _, req) = estate_decide(&c);
+        let org = c.estate.organization.as_ref();
+        let ctx = &req.context;
+        for (account, id_key, paths_key) in [
+            (req.principal.account().map(str::to_string), "aws:principalorgid", "aws:principalorgpaths"),
+            (req.resource_account.clone(), "aws:resourceorgid", "aws:resourceorgpaths"),
+        ] {
+            let Some(account) = account else { continue };
+            let inside = org.is_some_and(|o| o.contains(&account));
+            let id = ctx.get_single(id_key);
+            if inside {
+                prop_assert_eq!(id, Some(ORG_ID), "{} of {}: {:?}", id_key, account, c);
+                let path = org.and_then(|o| o.org_path(&account)).unwrap();
+                prop_assert_eq!(ctx.get(paths_key).map(|v| v.values().to_vec()), Some(vec![path]),
+                    "{} of {}: {:?}", paths_key, account, c);
+            } else if org.is_some() {
+                prop_assert_ne!(id, Some(ORG_ID), "{} of {}: {:?}", id_key, account, c);
+            }
+        }
+        let described = req.principal.account().and_then(|a| c.estate.account(a));
+        let tags: Option<Vec<(String, String)>> = match (&req.principal, described) {
+            (Principal::User { name, .. }, Some(a)) => a.users.iter().find(|u| &u.name == name).map(|u| u.tags.clone()),
+            (Principal::Role { .. } | Principal::AssumedRole { .. }, Some(a)) => {
+                let name = req.principal.role_name().unwrap();
+                a.roles.iter().find(|r| r.name == name).map(|r| {
+                    let mut t: std::collections::BTreeMap<String, String> = r.tags.iter().cloned().collect();
+                    t.extend(c.request.session_tags.iter().cloned());
+                    t.into_iter().collect()
+                })
+            }
+            (Principal::Root { .. }, _) => Some(vec![]),
+            _ => None,
+        };
+        if let Some(tags) = tags {
+            let mut got: Vec<(String, String)> = ctx.iter()
+                .filter_map(|(k, v)| {
+                    let k = k.to_ascii_lowercase();
+                    let t = k.strip_prefix("aws:principaltag/")?;
+                    Some((t.to_string(), v.values().first().cloned().unwrap_or_default()))
+                })
+                .collect();
+            got.sort();
+            let mut want: Vec<(String, String)> = tags.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+            want.sort();
+            prop_assert_eq!(got, want, "{:?}", c);
+        }
+    }
+
+    /// iam-semantics.md §1.2, §8: guardrails never grant. In an estate, detaching an RCP,
+    /// detaching an SCP that allows nothing, dropping a Deny statement of an SCP, leaving an SCP
+    /// level unsaid, removing a permissions boundary or the session policy never turns an Allow
+    /// into a deny.
+    #[test]
+    fn estate_guardrails_never_grant(c in estate_case(&ES)) {
+        if estate_decide(&c).0 != Decision::Allow {
+            return Ok(());
+        }
+        for (label, d) in guardrail_loosenings(&c) {
+            prop_assert_eq!(estate_decide(&d).0, Decision::Allow, "after: {}\n{:?}", label, d);
+        }
+    }
+
+    /// iam-semantics.md §8: a Deny-all SCP attached at the organization root denies every
+    /// request of a principal of a member account (service-linked roles and
+    /// `sts:GetCallerIdentity` aside) and changes nothing for the management account, for
+    /// principals outside the organization and for callers with no account.
+    #[test]
+    fn a_deny_all_scp_at_the_root_denies_every_member_account_principal(c in estate_case(&ES)) {
+        if c.estate.organization.is_none() {
+            return Ok(());
+        }
+        let (before, _, req) = estate_decide(&c);
+        let mut d = c.clone();
+        attach(&mut d.estate, &Level::Unit(ESTATE_ROOT.to_string()), "DenyAll", deny_all(PolicyKind::Scp));
+        let after = estate_decide(&d).0;
+        if scps_bind(&c, &req) {
+            prop_assert_eq!(after, Decision::ExplicitDeny, "{:?}", d);
+        } else {
+            prop_assert_eq!(after, before, "{:?}", d);
+        }
+    }
+
+    /// iam-semantics.md §1.2 step 3, §8: every level from the root down to the principal's
+    /// account counts. A Deny-all SCP at any level on that path denies (as at the root); at any
+    /// other level — another OU, another account — it changes nothing.
+    #[test]
+    fn a_deny_all_scp_denies_exactly_on_the_principal_path(c in estate_case(&ES), ix in any::<prop::sample::Index>()) {
+        let levels = attachable_levels(&c.estate);
+        if levels.is_empty() {
+            return Ok(());
+        }
+        let level = ix.get(&levels).clone();
+        let (before, _, req) = estate_decide(&c);
+        let on_path = req.principal.account().is_some_and(|a| path_levels(&c.estate, a).contains(&level));
+        let mut d = c.clone();
+        attach(&mut d.estate, &level, "DenyAll", deny_all(PolicyKind::Scp));
+        let after = estate_decide(&d).0;
+        if on_path && scps_bind(&c, &req) {
+            prop_assert_eq!(after, Decision::ExplicitDeny, "at {:?}: {:?}", level, d);
+        } else {
+            prop_assert_eq!(after, before, "at {:?}: {:?}", level, d);
+        }
+    }
+
+    /// iam-semantics.md §1.1, §8: RCPs are the resource account's. A Deny-all RCP at any level on
+    /// the path root → OUs → the resource's member account denies every caller (service-linked
+    /// roles, services without RCP support, `kms:RetireGrant` aside); at any other level it
+    /// changes nothing.
+    #[test]
+    fn a_deny_all_rcp_denies_exactly_on_the_resource_path(c in estate_case(&ES), ix in any::<prop::sample::Index>()) {
+        let levels = attachable_levels(&c.estate);
+        if levels.is_empty() {
+            return Ok(());
+        }
+        let level = ix.get(&levels).clone();
+        let (before, _, req) = estate_decide(&c);
+        let on_path = req.resource_account.as_deref().is_some_and(|b| path_levels(&c.estate, b).contains(&level));
+        let mut d = c.clone();
+        attach(&mut d.estate, &level, "DenyAllRcp", deny_all(PolicyKind::Rcp));
+        let after = estate_decide(&d).0;
+        if on_path && rcps_bind(&c, &req) {
+            prop_assert_eq!(after, Decision::ExplicitDeny, "at {:?}: {:?}", level, d);
+        } else {
+            prop_assert_eq!(after, before, "at {:?}: {:?}", level, d);
+        }
     }
 }
 

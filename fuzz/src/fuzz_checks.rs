@@ -3,7 +3,7 @@
 //! and every regression goes through exactly the same checks under `cargo test` as under
 //! libFuzzer.
 //!
-//! Inputs are plain bytes read by [`Src`], a cursor of choices that reads zeros past the end, so
+//! Inputs are plain bytes read by [`inputs::Src`], a cursor of choices that reads zeros past the end, so
 //! every byte string decodes (the `generate` feature's `Arbitrary` types did not exist when these
 //! targets were written; when they do, `case_line` and `spec_and_request` are the two places to
 //! swap). Inputs that begin with `{` are taken as text as written — a case line, a policy, a spec
@@ -29,7 +29,7 @@ use xverify_engine::{
 #[path = "fuzz_inputs.rs"]
 pub mod inputs;
 
-pub use inputs::{case_line, case_line_of, spec_and_request, Src};
+pub use inputs::{case_line, case_line_of, spec_and_request};
 
 /// Every target, in the order of `fuzz/README.md`.
 pub const TARGETS: &[&str] = &[

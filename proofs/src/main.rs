@@ -59,6 +59,26 @@ enum Command {
         /// principals (RCPs and SCPs do not apply to them).
         #[arg(long)]
         service_linked_roles: bool,
+        /// No progress line on standard error (it is drawn only on a terminal, after a second).
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Draw who can assume which role (sts:AssumeRole* hops the prover finds possible).
+    Graph {
+        /// The spec (interfaces.md §3).
+        spec: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormatArg::Mermaid)]
+        format: GraphFormatArg,
+        /// Also prove this property and highlight its counterexample chain.
+        #[arg(long, value_name = "NAME")]
+        property: Option<String>,
+        /// Solver timeout per query, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u32,
+        /// Threads solving queries in parallel (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Build a spec from AWS CLI outputs (layout and commands: corpus/import/README.md).
     Import {
@@ -68,6 +88,12 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GraphFormatArg {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,6 +120,7 @@ fn main() -> ExitCode {
             jobs,
             dump_smt,
             service_linked_roles,
+            no_progress,
         } => prove(
             &spec,
             format,
@@ -102,7 +129,15 @@ fn main() -> ExitCode {
             jobs,
             dump_smt,
             service_linked_roles,
+            !no_progress,
         ),
+        Command::Graph {
+            spec,
+            format,
+            property,
+            timeout_ms,
+            jobs,
+        } => graph(&spec, format, property.as_deref(), timeout_ms, jobs),
         Command::Import { dir, output } => match xverify_proofs::import::import_dir(&dir) {
             Ok(spec) => {
                 let text = match serde_json::to_string_pretty(&spec) {
@@ -190,6 +225,40 @@ fn main() -> ExitCode {
     }
 }
 
+fn graph(
+    path: &std::path::Path,
+    format: GraphFormatArg,
+    property: Option<&str>,
+    timeout_ms: u32,
+    jobs: Option<usize>,
+) -> ExitCode {
+    use xverify_proofs::cli::graph::{run_graph, GraphFormat};
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cfg = xverify_proofs::solve::Config {
+        timeout_ms,
+        threads: jobs,
+        ..xverify_proofs::solve::Config::default()
+    };
+    let format = match format {
+        GraphFormatArg::Mermaid => GraphFormat::Mermaid,
+        GraphFormatArg::Dot => GraphFormat::Dot,
+    };
+    match run_graph(path, format, property, &cfg) {
+        Ok(run) => {
+            if let Some(note) = &run.note {
+                eprintln!("{note}");
+            }
+            print!("{}", run.output);
+            ExitCode::from(run.exit_code)
+        }
+        Err(e) => {
+            eprintln!("xverify: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn prove(
     path: &std::path::Path,
     format: FormatArg,
@@ -198,10 +267,12 @@ fn prove(
     jobs: Option<usize>,
     dump_smt: Option<std::path::PathBuf>,
     service_linked_roles: bool,
+    progress: bool,
 ) -> ExitCode {
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    use std::io::IsTerminal;
     use xverify_proofs::cli::prove::{
-        exit_code, json_report, prove_all, sarif_report, text_report,
+        exit_code, json_report, prove_all_with_progress, sarif_report, text_report,
     };
     let spec = match xverify_proofs::spec::load_spec(path) {
         Ok(s) => s,
@@ -223,7 +294,10 @@ fn prove(
         threads: jobs,
         ..xverify_proofs::solve::Config::default()
     };
-    let results = prove_all(&spec, names, &cfg);
+    let progress = progress
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let results = prove_all_with_progress(&spec, names, &cfg, progress);
     let out = match format {
         FormatArg::Text => text_report(path, &results),
         FormatArg::Json => json_report(path, &results).to_string() + "\n",

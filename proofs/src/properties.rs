@@ -1557,6 +1557,7 @@ fn search_in(
         }
     }
     use std::sync::atomic::{AtomicUsize, Ordering};
+    progress::plan(pairs.len());
     let next = AtomicUsize::new(0);
     let best = AtomicUsize::new(usize::MAX);
     let results: std::sync::Mutex<Vec<(usize, Pair)>> = std::sync::Mutex::new(Vec::new());
@@ -1578,6 +1579,7 @@ fn search_in(
             cfg,
             &format!("q{i}"),
         );
+        progress::tick();
         if matches!(r, Pair::Found(_)) {
             best.fetch_min(i, Ordering::SeqCst);
         }
@@ -1602,6 +1604,7 @@ fn search_in(
     }
     *queries += next.load(Ordering::SeqCst).min(pairs.len());
     let mut results = results.into_inner().unwrap_or_default();
+    progress::unplan(pairs.len().saturating_sub(results.len()));
     results.sort_by_key(|(i, _)| *i);
     let mut unknown = None;
     let mut why = pruned;
@@ -1898,8 +1901,10 @@ fn no_new_access(
         queries,
         why: vec![],
     };
+    progress::plan(kinds.len() * ts.len());
     for k in &kinds {
         for t in &ts {
+            progress::tick();
             // Build the query in the new estate, then add the old estate's decision over the same
             // symbolic request.
             let qn = build(
@@ -2002,3 +2007,441 @@ fn no_new_access(
 /// Unused marker to keep `Residence` imported for documentation links.
 #[allow(dead_code)]
 fn _residence(_: Residence<'_>) {}
+
+/// Live counters of solver queries, for a progress display (`xverify prove` on a terminal). They
+/// count every query of the process: the display shows `done / planned`, and `planned` grows as
+/// searches are set up (the AssumeRole fixed point does not know its size in advance).
+pub mod progress {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static PLANNED: AtomicUsize = AtomicUsize::new(0);
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+
+    /// `n` more queries are about to run.
+    pub fn plan(n: usize) {
+        PLANNED.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` planned queries will not run after all (a search stopped at its first model).
+    pub fn unplan(n: usize) {
+        let _ = PLANNED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+            Some(p.saturating_sub(n))
+        });
+    }
+
+    /// One query finished.
+    pub fn tick() {
+        DONE.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (done, planned) so far.
+    pub fn snapshot() -> (usize, usize) {
+        let d = DONE.load(Ordering::Relaxed);
+        (d, PLANNED.load(Ordering::Relaxed).max(d))
+    }
+}
+
+/// `xverify graph`: who can assume which role. One query per (principal kind, role) pair, the
+/// same queries (`could_allow`, `run_pair`) that the AssumeRole fixed point [`reach`] runs, kept
+/// hop by hop instead of stopping at the first model per role.
+pub mod assume_graph {
+    use std::collections::BTreeMap;
+
+    use xverify_engine::estate::EstateRequest;
+    use xverify_engine::model::{Effect, Principal, Statement};
+
+    use super::{could_allow, progress, run_pair, Cand, Kind, Pair, Target, World, SLR_NAME};
+    use crate::solve::Config;
+    use crate::spec::{Property, Spec};
+
+    /// A principal class: a described role, user or root user, the open world's principals of an
+    /// account, a service, an identity provider's users, anonymous callers.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Node {
+        /// Stable and sortable: the role, user or root ARN; `arn:aws:iam::A:role/*` (and `user/*`,
+        /// `role/aws-service-role/*`, `arn:aws:sts::A:federated-user/*`) for an undescribed
+        /// account's principals; the service or identity provider name; `anonymous`.
+        pub id: String,
+        /// A short description (`role DeployRole`, `any user`, `service cloudtrail.amazonaws.com`).
+        pub label: String,
+        /// The account it lives in; `None` for services, identity providers' users (outside every
+        /// account, as the prover treats them) and anonymous callers.
+        pub account: Option<String>,
+        /// A described role: a possible target of `sts:AssumeRole*`.
+        pub is_role: bool,
+    }
+
+    /// The trust policy statement that allows a hop.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Grant {
+        pub policy: String,
+        pub index: usize,
+        pub statement: Statement,
+    }
+
+    /// What the query of one (principal kind, role) pair found.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Hop {
+        /// A model the engine replayed: `action` (`sts:AssumeRole*`) allowed, by `grant`.
+        Possible {
+            action: String,
+            context: BTreeMap<String, Vec<String>>,
+            grant: Option<Box<Grant>>,
+        },
+        /// The solver could not decide (timeout, unsupported construct).
+        Unknown(String),
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Edge {
+        pub from: String,
+        /// A role node.
+        pub to: String,
+        pub hop: Hop,
+    }
+
+    /// An account the graph mentions.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AccountInfo {
+        pub id: String,
+        pub name: Option<String>,
+        /// Described by the spec (complete) or part of the open world.
+        pub described: bool,
+        pub in_org: bool,
+        /// The fresh account standing for every account nobody mentions.
+        pub others: bool,
+    }
+
+    /// The AssumeRole graph of an estate.
+    #[derive(Debug, Clone)]
+    pub struct Graph {
+        /// Every principal kind, sorted by id.
+        pub nodes: Vec<Node>,
+        /// Possible and unknown hops, sorted by (from, to); impossible ones are absent.
+        pub edges: Vec<Edge>,
+        pub accounts: Vec<AccountInfo>,
+        pub queries: usize,
+        kinds: Vec<(Kind, String)>,
+    }
+
+    fn node_of_kind(w: &World<'_>, k: &Kind) -> Node {
+        let (id, label, account) = match k {
+            Kind::Role {
+                account,
+                name,
+                path,
+            } => (
+                format!("arn:aws:iam::{account}:role{path}{name}"),
+                if path == "/" {
+                    format!("role {name}")
+                } else {
+                    format!("role {path}{name}")
+                },
+                Some(account.clone()),
+            ),
+            Kind::User {
+                account,
+                name,
+                path,
+            } => (
+                format!("arn:aws:iam::{account}:user{path}{name}"),
+                format!("user {name}"),
+                Some(account.clone()),
+            ),
+            Kind::Root { account } => (
+                format!("arn:aws:iam::{account}:root"),
+                "root user".to_string(),
+                Some(account.clone()),
+            ),
+            Kind::OpenRole { account } => (
+                format!("arn:aws:iam::{account}:role/*"),
+                "any role".to_string(),
+                Some(account.clone()),
+            ),
+            Kind::OpenUser { account } => (
+                format!("arn:aws:iam::{account}:user/*"),
+                "any user".to_string(),
+                Some(account.clone()),
+            ),
+            Kind::OpenFederated { account } => (
+                format!("arn:aws:sts::{account}:federated-user/*"),
+                "any federated user".to_string(),
+                Some(account.clone()),
+            ),
+            Kind::OpenServiceLinkedRole { account } => (
+                format!("arn:aws:iam::{account}:role/aws-service-role/*"),
+                "any service-linked role".to_string(),
+                Some(account.clone()),
+            ),
+            Kind::Service { name } => (
+                name.clone(),
+                if w.services.last() == Some(name) {
+                    "any other service".to_string()
+                } else {
+                    format!("service {name}")
+                },
+                None,
+            ),
+            Kind::IdentityProvider { name } => {
+                let parts = xverify_engine::pattern::split_arn(name);
+                let (label, account) = match parts {
+                    Some([_, _, _, _, acct, res]) if super::is_account(acct) => {
+                        let (ty, host) = res.split_once('/').unwrap_or(("", res));
+                        let what = if ty == "saml-provider" {
+                            "SAML"
+                        } else {
+                            "OIDC"
+                        };
+                        (format!("{what} users of {host} (provider in {acct})"), None)
+                    }
+                    _ => (format!("users of identity provider {name}"), None),
+                };
+                (name.clone(), label, account)
+            }
+            Kind::Anonymous => (
+                "anonymous".to_string(),
+                "anonymous callers".to_string(),
+                None,
+            ),
+        };
+        Node {
+            id,
+            label,
+            account,
+            is_role: matches!(k, Kind::Role { .. }),
+        }
+    }
+
+    /// The trust policy statement that allowed a replayed hop: from the engine's reasons, else the
+    /// first Allow statement of the trust policy whose action matches.
+    fn grant_of(w: &World<'_>, step: &super::Step, role_arn: &str) -> Option<Grant> {
+        let p = Principal::parse(&step.principal).ok()?;
+        let mut er = EstateRequest::new(p, &step.action, &step.resource);
+        er.resource_account = step.resource_account.clone();
+        for (k, v) in &step.context {
+            er.context.insert(k, v.clone());
+        }
+        if let Ok((set, req)) = w.estate().gather(&er) {
+            let r = xverify_engine::authorize(&set, &req);
+            if let Some(x) = r
+                .reasons
+                .iter()
+                .find(|x| x.role == xverify_engine::Role::Resource && x.effect() == Effect::Allow)
+            {
+                if let Some(st) = x.policy.statements.get(x.statement) {
+                    return Some(Grant {
+                        policy: x.policy.name.clone(),
+                        index: x.statement,
+                        statement: st.clone(),
+                    });
+                }
+            }
+        }
+        let trust = w.policies.get(role_arn).copied().flatten()?;
+        let action = step.action.to_ascii_lowercase();
+        trust
+            .statements
+            .iter()
+            .enumerate()
+            .find(|(_, st)| {
+                st.effect == Effect::Allow
+                    && (st.action.patterns.iter().any(|p| p.matches_plain(&action))
+                        != st.action.not)
+            })
+            .map(|(i, st)| Grant {
+                policy: trust.name.clone(),
+                index: i,
+                statement: st.clone(),
+            })
+    }
+
+    /// Build the graph: every (principal kind, role) pair that the Principal elements let through
+    /// is one query for `sts:AssumeRole`, `AssumeRoleWithWebIdentity` or `AssumeRoleWithSAML` on
+    /// the role, with no constraint on the principal's free parts or the context. With a property,
+    /// the world is the one its proof uses (the accounts and services it mentions).
+    pub fn assume_role_graph(spec: &Spec, prop: Option<&Property>, cfg: &Config) -> Graph {
+        let mut w = World::new(spec, &[], prop);
+        w.service_linked_roles = cfg.service_linked_roles;
+        let kinds = w.kinds();
+        let mut roles = Vec::new();
+        for (id, a) in &w.estate().accounts {
+            for r in a.roles.values() {
+                roles.push((
+                    format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                    Target::Described {
+                        arn: format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                        objects: false,
+                        account: id.clone(),
+                    },
+                ));
+            }
+        }
+        let actions = [
+            "sts:AssumeRole".to_string(),
+            "sts:AssumeRoleWithWebIdentity".to_string(),
+            "sts:AssumeRoleWithSAML".to_string(),
+        ];
+        let nodes_by_kind: Vec<(Kind, Node)> = kinds
+            .iter()
+            .map(|k| (k.clone(), node_of_kind(&w, k)))
+            .collect();
+        let mut pairs = Vec::new();
+        for (ki, k) in kinds.iter().enumerate() {
+            for (ri, (arn, t)) in roles.iter().enumerate() {
+                if could_allow(&w, k, t, std::slice::from_ref(arn)) {
+                    pairs.push((ki, ri));
+                }
+            }
+        }
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        progress::plan(pairs.len());
+        let next = AtomicUsize::new(0);
+        let results: std::sync::Mutex<Vec<Edge>> = std::sync::Mutex::new(Vec::new());
+        let no_context = BTreeMap::new();
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&(ki, ri)) = pairs.get(i) else { break };
+            let (arn, t) = &roles[ri];
+            let cand = Cand {
+                kind: kinds[ki].clone(),
+                chain: vec![],
+                selected: false,
+            };
+            let r = run_pair(
+                &w,
+                &cand,
+                t,
+                &actions,
+                std::slice::from_ref(arn),
+                &no_context,
+                &[],
+                true,
+                cfg,
+                &format!("g{i}"),
+            );
+            progress::tick();
+            let hop = match r {
+                Pair::Unsat(_) => continue,
+                Pair::Unknown(u) => Hop::Unknown(u),
+                Pair::Found(chain) => match chain.last() {
+                    Some(step) => Hop::Possible {
+                        action: step.action.clone(),
+                        context: step
+                            .context
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.values().to_vec()))
+                            .collect(),
+                        grant: grant_of(&w, step, arn).map(Box::new),
+                    },
+                    None => continue,
+                },
+            };
+            let e = Edge {
+                from: nodes_by_kind[ki].1.id.clone(),
+                to: arn.clone(),
+                hop,
+            };
+            if let Ok(mut g) = results.lock() {
+                g.push(e);
+            }
+        };
+        let threads = if pairs.len() < 16 {
+            1
+        } else {
+            cfg.threads.clamp(1, 16)
+        };
+        if threads == 1 {
+            work();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(work);
+                }
+            });
+        }
+        let mut edges = results.into_inner().unwrap_or_default();
+        edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        let mut nodes: Vec<Node> = nodes_by_kind.iter().map(|(_, n)| n.clone()).collect();
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        nodes.dedup_by(|a, b| a.id == b.id);
+        let others = w.open_accounts.last().cloned();
+        let mut ids: Vec<&String> = w
+            .estate()
+            .accounts
+            .keys()
+            .chain(w.open_accounts.iter())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let accounts = ids
+            .into_iter()
+            .map(|id| {
+                let described = w.estate().accounts.get(id);
+                AccountInfo {
+                    id: id.clone(),
+                    name: described.and_then(|a| a.name.clone()),
+                    described: described.is_some(),
+                    in_org: w.in_org(id),
+                    others: others.as_ref() == Some(id),
+                }
+            })
+            .collect();
+        Graph {
+            nodes,
+            edges,
+            accounts,
+            queries: pairs.len(),
+            kinds: nodes_by_kind.into_iter().map(|(k, n)| (k, n.id)).collect(),
+        }
+    }
+
+    impl Graph {
+        /// The node of a request principal (a session, user, root, federated user, service,
+        /// identity provider or `anonymous`) or of a role ARN.
+        pub fn node_of(&self, principal: &str) -> Option<&str> {
+            let p = Principal::parse(principal).ok()?;
+            let find = |f: &dyn Fn(&Kind) -> bool| {
+                self.kinds
+                    .iter()
+                    .find(|(k, _)| f(k))
+                    .map(|(_, id)| id.as_str())
+            };
+            match &p {
+                Principal::AssumedRole { account, role, .. }
+                | Principal::Role {
+                    account,
+                    name: role,
+                    ..
+                } => find(&|k| {
+                    matches!(k, Kind::Role { account: a, name, .. } if a == account && name == role)
+                })
+                .or_else(|| {
+                    if role == SLR_NAME {
+                        find(&|k| {
+                            matches!(k, Kind::OpenServiceLinkedRole { account: a } if a == account)
+                        })
+                    } else {
+                        find(&|k| matches!(k, Kind::OpenRole { account: a } if a == account))
+                    }
+                }),
+                Principal::User { account, name, .. } => find(&|k| {
+                    matches!(k, Kind::User { account: a, name: n, .. } if a == account && n == name)
+                })
+                .or_else(|| find(&|k| matches!(k, Kind::OpenUser { account: a } if a == account))),
+                Principal::Root { account, .. } => {
+                    find(&|k| matches!(k, Kind::Root { account: a } if a == account))
+                }
+                Principal::FederatedUser { account, .. } => {
+                    find(&|k| matches!(k, Kind::OpenFederated { account: a } if a == account))
+                }
+                Principal::Service(s) => {
+                    find(&|k| matches!(k, Kind::Service { name } if name.eq_ignore_ascii_case(s)))
+                }
+                Principal::IdentityProvider(s) => {
+                    find(&|k| matches!(k, Kind::IdentityProvider { name } if name == s))
+                }
+                Principal::Anonymous => find(&|k| matches!(k, Kind::Anonymous)),
+            }
+        }
+    }
+}

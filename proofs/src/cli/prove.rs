@@ -26,6 +26,88 @@ pub fn prove_all(spec: &Spec, names: &[String], cfg: &Config) -> Vec<PropertyRes
         .collect()
 }
 
+/// [`prove_all`], with a progress line on standard error when `show` (the caller checks that
+/// standard error is a terminal): drawn once a second of work has passed, so that quick runs print
+/// nothing, redrawn in place (`\r`, ANSI erase line) with the queries done out of those planned so
+/// far and the property being proved, and erased before this returns.
+pub fn prove_all_with_progress(
+    spec: &Spec,
+    names: &[String],
+    cfg: &Config,
+    show: bool,
+) -> Vec<PropertyResult> {
+    if !show {
+        return prove_all(spec, names, cfg);
+    }
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    let selected: Vec<&crate::spec::Property> = spec
+        .properties
+        .iter()
+        .filter(|p| names.is_empty() || names.contains(&p.name))
+        .collect();
+    let (done0, planned0) = crate::properties::progress::snapshot();
+    let current: Mutex<(usize, String)> = Mutex::new((0, String::new()));
+    let stop = AtomicBool::new(false);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        let drawer = s.spawn(|| {
+            let mut drawn = false;
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::park_timeout(Duration::from_millis(200));
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if t0.elapsed() < Duration::from_secs(1) {
+                    continue;
+                }
+                let (done, planned) = crate::properties::progress::snapshot();
+                let (done, planned) = (done - done0.min(done), planned - planned0.min(planned));
+                let (i, name) = current.lock().map(|g| g.clone()).unwrap_or_default();
+                let line = progress_line(done, planned, i, selected.len(), &name);
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2K{line}");
+                let _ = err.flush();
+                drawn = true;
+            }
+            if drawn {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2K");
+                let _ = err.flush();
+            }
+        });
+        let mut results = Vec::new();
+        for (i, p) in selected.iter().enumerate() {
+            if let Ok(mut g) = current.lock() {
+                *g = (i + 1, p.name.clone());
+            }
+            results.push(prove_property(spec, p, cfg));
+        }
+        stop.store(true, Ordering::SeqCst);
+        drawer.thread().unpark();
+        let _ = drawer.join();
+        results
+    })
+}
+
+/// `[#######.............]  37/120 queries  property 2/5 T-stays-in-org`, at most ~80 columns.
+pub fn progress_line(done: usize, planned: usize, i: usize, n: usize, name: &str) -> String {
+    const WIDTH: usize = 20;
+    let filled = (done * WIDTH).checked_div(planned).unwrap_or(0).min(WIDTH);
+    let mut short: String = name.chars().take(32).collect();
+    if name.chars().count() > 32 {
+        short.push('…');
+    }
+    let name = short;
+    format!(
+        "[{}{}] {done}/{planned} queries  property {i}/{n} {name}",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled)
+    )
+}
+
 /// Exit code: 0 all hold, 1 one refuted, 3 nothing refuted but one unknown (interfaces.md §3).
 pub fn exit_code(results: &[PropertyResult]) -> u8 {
     if results.iter().any(|r| r.status == Status::Refuted) {
