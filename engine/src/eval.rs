@@ -486,7 +486,14 @@ pub fn statement_applies(
 }
 
 pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
-    let hit = a.patterns.iter().any(|t| t.matches_plain(&req.action_lc));
+    // Every pattern names its service literally: another service matches none of them. (The
+    // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
+    // of the service is exact.)
+    let other_service = !a.services.is_empty() && {
+        let svc = req.service();
+        !a.services.iter().any(|s| s == svc)
+    };
+    let hit = !other_service && a.patterns.iter().any(|t| t.matches_plain(&req.action_lc));
     hit != a.not
 }
 

@@ -164,6 +164,42 @@ pub struct ActionElement {
     pub not: bool,
     /// Case-insensitive globs over `service:Name`.
     pub patterns: Vec<Template>,
+    /// The services the patterns can match, when every pattern names its service literally
+    /// (`s3:Get*`); empty when one could match any service (`*`, `s3*`). An index for the hot
+    /// path, derived from `patterns` by [`ActionElement::new`].
+    pub services: Vec<String>,
+}
+
+impl ActionElement {
+    pub fn new(not: bool, patterns: Vec<Template>) -> ActionElement {
+        let service = |t: &Template| match t.atoms.first() {
+            Some(crate::pattern::Atom::Lit(l)) => l
+                .split_once(':')
+                .map(|(svc, _)| svc)
+                .filter(|svc| svc.is_ascii())
+                .map(str::to_string),
+            _ => None,
+        };
+        let mut services: Vec<String> = Vec::new();
+        for t in &patterns {
+            match service(t) {
+                Some(s) if t.ci => {
+                    if !services.contains(&s) {
+                        services.push(s);
+                    }
+                }
+                _ => {
+                    services.clear();
+                    break;
+                }
+            }
+        }
+        ActionElement {
+            not,
+            patterns,
+            services,
+        }
+    }
 }
 
 /// `Resource` or `NotResource`.

@@ -602,13 +602,13 @@ impl Reader {
         let effect = effect.ok_or_else(|| PolicyError::new(path, json.span, "missing Effect"))?;
         let (not_action, action_json) = action
             .ok_or_else(|| PolicyError::new(path, json.span, "missing Action or NotAction"))?;
-        let action = ActionElement {
-            not: not_action,
-            patterns: self.actions(
+        let action = ActionElement::new(
+            not_action,
+            self.actions(
                 &join_path(path, if not_action { "NotAction" } else { "Action" }),
                 action_json,
             )?,
-        };
+        );
         let principal = match principal {
             None => {
                 if matches!(self.kind, PolicyKind::Resource(_) | PolicyKind::Trust) {

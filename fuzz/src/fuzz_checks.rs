@@ -75,7 +75,7 @@ pub fn run(
 /// lands; delete the call with the fix). While fuzzing (`cargo fuzz` builds with `--cfg fuzzing`)
 /// always, so the search goes on past it; in the replay test when `open.txt` lists it, except
 /// for the regression files themselves, which run under [`strict`] and must still fail.
-#[allow(unexpected_cfgs)]
+#[allow(unexpected_cfgs, dead_code)] // unused while no regression is open
 fn known_open(regression: &str) -> bool {
     if cfg!(fuzzing) {
         return true;

@@ -11,7 +11,8 @@
 //!   every model maps back to concrete strings. This is exact: two strings of one class agree on every
 //!   test the policies can make.
 //! - **Context keys** the caller controls are free: a presence bit plus a value of the key's family
-//!   (string class; a set of classes for multivalued keys used with `ForAnyValue`/`ForAllValues`;
+//!   (string class; a set of classes for multivalued keys used with `ForAnyValue`/`ForAllValues`,
+//!   with a second bit telling a key given as an empty array from a missing one ([`F::Given`]);
 //!   an integer for numbers, scaled by 10^6; milliseconds for dates; a 128-bit vector for IPs).
 //!   Keys the estate determines (the principal's account, organization, tags; the resource's account
 //!   and tags; the property's fixed context) are constants, so conditions on them fold to true or false
@@ -67,6 +68,11 @@ pub enum F {
     In(VarId, LangId),
     /// Context key present (with at least one value).
     Present(KeyId),
+    /// Context key given in the request, possibly as an empty array (`"aws:TagKeys": []`).
+    /// Differs from [`F::Present`] only for multivalued keys: the engine treats an empty array
+    /// as absent everywhere except `ForAnyValue:...IfExists`, which an empty array does not
+    /// rescue (corpus/DECISIONS.md 2).
+    Given(KeyId),
     /// Multivalued key: some element's class is (`pos`) / is not in one of the languages.
     AnyIn(KeyId, Vec<LangId>, bool),
     /// Multivalued key: every element's class is (`pos`) / is not in one of the languages.
@@ -372,8 +378,9 @@ impl Sym {
                 (a, b) if a == b => {}
                 (_, Family::Untyped) => {}
                 (Family::Untyped, b) => kv.family = b,
-                (Family::Str, Family::Multi) => kv.family = Family::Multi,
-                (Family::Multi, Family::Str) => {
+                // Formulas already built on the key read its string variable as one value;
+                // a set operator reads the set: the two would not be tied together.
+                (Family::Str, Family::Multi) | (Family::Multi, Family::Str) => {
                     return Err(Unsupported(format!(
                         "context key {name} is used both with set operators and plain operators"
                     )))
@@ -724,7 +731,8 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
                 return Ok(match c.op.set {
                     Some(SetOp::ForAnyValue) => {
                         if c.op.if_exists {
-                            F::or2(F::not(present), F::AnyIn(k, ids, pass_pos))
+                            // Only a key missing from the request is rescued, not an empty array.
+                            F::or2(F::not(F::Given(k)), F::AnyIn(k, ids, pass_pos))
                         } else {
                             F::AnyIn(k, ids, pass_pos)
                         }
@@ -1345,7 +1353,8 @@ fn arn_prefix_atoms(service: &str, res_prefix: &str) -> Vec<Atom> {
 #[derive(Debug, Clone, Default)]
 pub struct Assignment {
     pub strs: Vec<Option<String>>,
-    /// Per key: absent (`None`) or its values (one for single-valued families).
+    /// Per key: absent (`None`) or its values (one for single-valued families; none for a
+    /// multivalued key given as an empty array).
     pub keys: Vec<Option<Vec<String>>>,
 }
 
@@ -1359,6 +1368,7 @@ pub fn eval_formula(sym: &Sym, f: &F, a: &Assignment) -> bool {
         F::Not(x) => !eval_formula(sym, x, a),
         F::In(v, l) => a.strs[*v].as_deref().is_some_and(|s| str_in(*v, *l, s)),
         F::Present(k) => a.keys[*k].as_ref().is_some_and(|v| !v.is_empty()),
+        F::Given(k) => a.keys[*k].is_some(),
         F::AnyIn(k, ls, pos) => {
             let var = sym.keys[*k].var.unwrap_or(0);
             a.keys[*k].as_ref().is_some_and(|vals| {

@@ -56,7 +56,10 @@ impl Default for Config {
 #[derive(Debug, Clone, Default)]
 pub struct Timing {
     pub classes_ms: f64,
+    /// Lowering to Z3 and solving.
     pub solve_ms: f64,
+    /// The part of `solve_ms` spent building the Z3 terms.
+    pub lower_ms: f64,
     pub class_count: usize,
     /// Labels of the guards in the unsat core (why the goal cannot hold).
     pub core: Vec<String>,
@@ -123,7 +126,7 @@ pub fn check(sym: &Sym, goal: &F, cfg: &Config, label: &str) -> (Outcome, Timing
         match slot.as_ref() {
             Some((solver, _)) => {
                 solver.push();
-                let out = run_solver(solver, sym, goal, cfg, label, &var_classes);
+                let out = run_solver(solver, sym, goal, cfg, label, &var_classes, &mut timing);
                 solver.pop(1);
                 out
             }
@@ -143,7 +146,9 @@ fn run_solver(
     cfg: &Config,
     label: &str,
     var_classes: &[Vec<Class>],
+    timing: &mut Timing,
 ) -> (Outcome, Vec<String>) {
+    let t0 = Instant::now();
     let low = Lower::new(sym, var_classes);
     for c in &low.side {
         solver.assert(c);
@@ -152,6 +157,7 @@ fn run_solver(
     all.extend(sym.constraints.iter().cloned());
     let g = low.lower(&F::and(all));
     solver.assert(&g);
+    timing.lower_ms = t0.elapsed().as_secs_f64() * 1e3;
     if let Some(dir) = &cfg.dump_dir {
         let _ = std::fs::create_dir_all(dir);
         let name: String = label
@@ -219,7 +225,10 @@ fn run_solver(
 }
 
 struct KeyZ3 {
+    /// The key has at least one value.
     present: Bool,
+    /// The key is in the request, possibly as an empty array (multivalued keys; else `present`).
+    given: Bool,
     /// Per class: the set holds a value of this class (Multi keys).
     members: Vec<Bool>,
     num: Option<(Int, Bool)>,
@@ -232,6 +241,10 @@ struct Lower<'a> {
     classes: &'a [Vec<Class>],
     /// Per string variable: its class index (None when it has a single class).
     vars: Vec<Option<Int>>,
+    /// Per string variable with several classes: `index == c` for each class `c`, built once.
+    class_eq: Vec<Vec<Bool>>,
+    /// `F::In` already lowered, by (variable, language).
+    in_memo: std::cell::RefCell<std::collections::HashMap<(usize, usize), Bool>>,
     keys: Vec<KeyZ3>,
     side: Vec<Bool>,
     /// One boolean per guard, assumed true.
@@ -241,7 +254,7 @@ struct Lower<'a> {
 impl<'a> Lower<'a> {
     fn new(sym: &'a Sym, classes: &'a [Vec<Class>]) -> Lower<'a> {
         let mut side = Vec::new();
-        let vars = classes
+        let vars: Vec<Option<Int>> = classes
             .iter()
             .enumerate()
             .map(|(i, cs)| {
@@ -251,6 +264,16 @@ impl<'a> Lower<'a> {
                     side.push(v.lt(Int::from_i64(cs.len() as i64)));
                     v
                 })
+            })
+            .collect();
+        let class_eq = vars
+            .iter()
+            .zip(classes)
+            .map(|(v, cs)| match v {
+                Some(v) => (0..cs.len())
+                    .map(|c| v.eq(Int::from_i64(c as i64)))
+                    .collect(),
+                None => vec![],
             })
             .collect();
         let mut keys = Vec::new();
@@ -272,6 +295,13 @@ impl<'a> Lower<'a> {
                 }
             } else {
                 Bool::new_const(format!("{base}_present"))
+            };
+            let given = if kv.family == Family::Multi {
+                let g = Bool::new_const(format!("{base}_given"));
+                side.push(present.implies(&g));
+                g
+            } else {
+                present.clone()
             };
             if let Some(p) = kv.presence {
                 side.push(present.eq(Bool::from_bool(p)));
@@ -307,6 +337,7 @@ impl<'a> Lower<'a> {
             }
             keys.push(KeyZ3 {
                 present,
+                given,
                 members,
                 num,
                 date,
@@ -320,16 +351,11 @@ impl<'a> Lower<'a> {
             sym,
             classes,
             vars,
+            class_eq,
+            in_memo: Default::default(),
             keys,
             side,
             guards,
-        }
-    }
-
-    fn class_is(&self, var: usize, c: usize) -> Bool {
-        match &self.vars[var] {
-            Some(v) => v.eq(Int::from_i64(c as i64)),
-            None => Bool::from_bool(c == 0),
         }
     }
 
@@ -340,20 +366,38 @@ impl<'a> Lower<'a> {
             F::Or(v) => Bool::or(&v.iter().map(|x| self.lower(x)).collect::<Vec<_>>()),
             F::Not(x) => self.lower(x).not(),
             F::In(var, l) => {
-                let cs = &self.classes[*var];
-                let hits: Vec<Bool> = cs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.sig[*l])
-                    .map(|(i, _)| self.class_is(*var, i))
-                    .collect();
-                if hits.len() == cs.len() {
-                    Bool::from_bool(true)
-                } else {
-                    Bool::or(&hits)
+                if let Some(b) = self.in_memo.borrow().get(&(*var, *l)) {
+                    return b.clone();
                 }
+                let cs = &self.classes[*var];
+                let hits = cs.iter().filter(|c| c.sig[*l]).count();
+                let b = if hits == cs.len() {
+                    Bool::from_bool(true)
+                } else if hits == 0 {
+                    Bool::from_bool(false)
+                } else if cs.len() == 1 {
+                    Bool::from_bool(cs[0].sig[*l])
+                } else {
+                    // The smaller side: the classes in the language, or not out of it.
+                    let inside = 2 * hits <= cs.len();
+                    let eqs: Vec<&Bool> = cs
+                        .iter()
+                        .zip(&self.class_eq[*var])
+                        .filter(|(c, _)| c.sig[*l] == inside)
+                        .map(|(_, e)| e)
+                        .collect();
+                    let any = Bool::or(&eqs);
+                    if inside {
+                        any
+                    } else {
+                        any.not()
+                    }
+                };
+                self.in_memo.borrow_mut().insert((*var, *l), b.clone());
+                b
             }
             F::Present(k) => self.keys[*k].present.clone(),
+            F::Given(k) => self.keys[*k].given.clone(),
             F::Guard(g) => self.guards[*g].clone(),
             F::AnyIn(k, ls, pos) | F::AllIn(k, ls, pos) => {
                 let var = self.sym.keys[*k].var.unwrap_or(0);
@@ -442,7 +486,12 @@ impl<'a> Lower<'a> {
                 .and_then(|b| b.as_bool())
                 .unwrap_or(false);
             if !present {
-                a.keys.push(None);
+                let given = kv.family == Family::Multi
+                    && m.eval(&kz.given, true)
+                        .and_then(|b| b.as_bool())
+                        .unwrap_or(false);
+                // A multivalued key given as an empty array.
+                a.keys.push(given.then(Vec::new));
                 continue;
             }
             let vals: Vec<String> = match kv.family {
