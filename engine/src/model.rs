@@ -871,7 +871,9 @@ impl Request {
 
     /// The action's service prefix, lower-cased (`s3`).
     pub fn service(&self) -> &str {
-        self.action_lc.split(':').next().unwrap_or("")
+        let b = self.action_lc.as_bytes();
+        let end = b.iter().position(|&c| c == b':').unwrap_or(b.len());
+        &self.action_lc[..end]
     }
 }
 
