@@ -15,7 +15,10 @@
 //!   does not describe (no resource policy; the account of the ARN, or the caller's own when the ARN has
 //!   none — the most permissive choice).
 //!
-//! Each query is `allow ∧ Q` (or `¬allow ∧ Q` for `all`), decided by Z3 over the string classes. A
+//! Each query is `allow ∧ Q` (or `¬allow ∧ Q` for `all`), decided by Z3 over the string classes.
+//! Up to `GROUP_MAX` queries of one principal kind over described targets are first solved as one,
+//! their disjunction (each disjunct keeps its own policies, fixed context and constraints): unsat
+//! settles every member; otherwise the members are solved one by one (`run_group`). A
 //! model becomes a concrete request (or chain) that the engine replays through the estate before it is
 //! reported; a disagreement is an internal error and the property is `unknown`. `unknown` from any
 //! query (timeout, unsupported construct) makes the property `unknown` unless another query already
@@ -880,8 +883,16 @@ fn build(
             sym.constraints.push(f);
         }
         Target::Undescribed => {
-            for l in described_langs(w) {
-                let f = sym.test(r, l);
+            // Outside every described resource: one language, the union of theirs (the same
+            // constraint as one negated test per resource, with one language on the variable).
+            let union = Lang {
+                alts: described_langs(w)
+                    .into_iter()
+                    .flat_map(|l| l.alts)
+                    .collect(),
+            };
+            if !union.alts.is_empty() {
+                let f = sym.test(r, union);
                 sym.constraints.push(F::not(f));
             }
             // A well-formed ARN of the target's account: S3 ARNs have no account, every other
@@ -1058,10 +1069,12 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                     };
                     if let Ok(k) = q.sym.key("aws:SourceAccount", crate::encode::Family::Str) {
                         let var = q.sym.keys[k].var.unwrap_or(0);
-                        for a in &bad {
-                            let f = q.sym.test(var, Lang::single(Pattern::literal(a, false)));
-                            q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
-                        }
+                        // None of them: one language, their union.
+                        let l = Lang {
+                            alts: bad.iter().map(|a| Pattern::literal(a, false)).collect(),
+                        };
+                        let f = q.sym.test(var, l);
+                        q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
                     }
                     if matches!(s, Selector::OutsideOrganization) {
                         if let Some(org) = &w.org_id {
@@ -1126,11 +1139,18 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
                 q.sym.keys[so].var.unwrap_or(0),
             );
             let org_is = q.sym.test(sov, Lang::single(Pattern::literal(&org, false)));
-            let mut in_org = Vec::new();
-            for a in &w.org_accounts {
-                in_org.push(q.sym.test(sav, Lang::single(Pattern::literal(a, false))));
-            }
-            let member = F::and2(F::Present(sa), F::or(in_org));
+            // One of the organization's accounts: one language, their union.
+            let in_org = q.sym.test(
+                sav,
+                Lang {
+                    alts: w
+                        .org_accounts
+                        .iter()
+                        .map(|a| Pattern::literal(a, false))
+                        .collect(),
+                },
+            );
+            let member = F::and2(F::Present(sa), in_org);
             // member → SourceOrgID = org; ¬member → SourceOrgID ≠ org.
             let so_org = F::and2(F::Present(so), org_is);
             q.sym
@@ -1451,6 +1471,37 @@ enum Pair {
     Found(Vec<Step>),
 }
 
+/// One (principal kind, target) query, built but not solved: the query and its goal (`allow`, or
+/// `¬allow` for `all`). `None`: no request of the pair is in Q.
+#[allow(clippy::too_many_arguments)]
+fn member_query(
+    w: &World<'_>,
+    c: &Cand,
+    t: &Target,
+    actions: &[String],
+    resources: &[String],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    want_allow: bool,
+) -> Result<Option<(Query, F)>, String> {
+    let mut q = match build(
+        w, &c.kind, c.selected, t, actions, resources, context, selectors,
+    ) {
+        Ok(Some(q)) => q,
+        Ok(None) => return Ok(None),
+        Err(u) => return Err(u.to_string()),
+    };
+    let set = q.set.clone();
+    let allow = allow_formula(&mut q.sym, &set).map_err(|u| u.to_string())?;
+    // After the formula, so that every key the policies test is registered.
+    if c.selected {
+        selector_constraints(w, &mut q, selectors);
+    }
+    outsider_constraints(w, &mut q);
+    let goal = if want_allow { allow } else { F::not(allow) };
+    Ok(Some((q, goal)))
+}
+
 /// Build, solve and replay one query.
 #[allow(clippy::too_many_arguments)]
 fn run_pair(
@@ -1465,24 +1516,12 @@ fn run_pair(
     cfg: &Config,
     label: &str,
 ) -> Pair {
-    let mut q = match build(
-        w, &c.kind, c.selected, t, actions, resources, context, selectors,
-    ) {
-        Ok(Some(q)) => q,
+    let (q, goal) = match member_query(w, c, t, actions, resources, context, selectors, want_allow)
+    {
+        Ok(Some(x)) => x,
         Ok(None) => return Pair::Unsat(vec![]),
-        Err(u) => return Pair::Unknown(u.to_string()),
+        Err(u) => return Pair::Unknown(u),
     };
-    let set = q.set.clone();
-    let allow = match allow_formula(&mut q.sym, &set) {
-        Ok(f) => f,
-        Err(u) => return Pair::Unknown(u.to_string()),
-    };
-    // After the formula, so that every key the policies test is registered.
-    if c.selected {
-        selector_constraints(w, &mut q, selectors);
-    }
-    outsider_constraints(w, &mut q);
-    let goal = if want_allow { allow } else { F::not(allow) };
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
     match outcome {
         Outcome::Unsat if timing.core.is_empty() && want_allow => Pair::Unsat(vec![format!(
@@ -1525,6 +1564,200 @@ fn run_pair(
     }
 }
 
+/// Most described targets one grouped query covers (see [`run_group`]).
+const GROUP_MAX: usize = 64;
+
+/// The solver timeout of a grouped query (at most the configured one).
+const GROUP_TIMEOUT_MS: u32 = 2_000;
+
+/// Member `m`'s query (its constraints and `goal`) moved into `base`'s variables, keys, languages and
+/// guards: matched by key name, by position for the request's own variables (action, resource,
+/// the principal's free names, which every query of one principal kind creates in the same order),
+/// by label for guards. `None` when the two do not fit together (a key used with two families).
+fn merge_into(base: &mut Sym, m: &Sym, goal: &F) -> Option<(Vec<F>, F)> {
+    let mut key_map = Vec::with_capacity(m.keys.len());
+    for kv in &m.keys {
+        let gk = base.key(&kv.name, kv.family).ok()?;
+        if base.keys[gk].presence != kv.presence {
+            return None;
+        }
+        key_map.push(gk);
+    }
+    let base_key_vars: BTreeSet<usize> = base.keys.iter().filter_map(|k| k.var).collect();
+    let mut var_map = vec![usize::MAX; m.vars.len()];
+    for (k, kv) in m.keys.iter().enumerate() {
+        if let Some(v) = kv.var {
+            var_map[v] = base.keys[key_map[k]].var?;
+        }
+    }
+    for (i, v) in m.vars.iter().enumerate() {
+        if var_map[i] == usize::MAX {
+            if base.vars.get(i).map(|b| &b.name) != Some(&v.name) || base_key_vars.contains(&i) {
+                return None;
+            }
+            var_map[i] = i;
+        }
+    }
+    let mut lang_map: Vec<Vec<usize>> = Vec::with_capacity(m.vars.len());
+    for (i, v) in m.vars.iter().enumerate() {
+        let bv = var_map[i];
+        // Members of one kind mostly test the same languages in the same order: a language
+        // already at the same place is that id (languages are never registered twice).
+        let ids = v
+            .langs
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                if base.vars[bv].langs.get(j) == Some(l) {
+                    j
+                } else {
+                    base.lang(bv, l.clone())
+                }
+            })
+            .collect();
+        lang_map.push(ids);
+    }
+    let guard_map: Vec<F> = m.guards.iter().map(|g| base.guard(g.clone())).collect();
+    let r = Remap {
+        m,
+        var_map: &var_map,
+        lang_map: &lang_map,
+        key_map: &key_map,
+        guard_map: &guard_map,
+    };
+    let mut parts = Vec::with_capacity(m.constraints.len());
+    for c in &m.constraints {
+        parts.push(r.f(c)?);
+    }
+    Some((parts, r.f(goal)?))
+}
+
+/// Index maps from one query's `Sym` into another's.
+struct Remap<'a> {
+    m: &'a Sym,
+    var_map: &'a [usize],
+    lang_map: &'a [Vec<usize>],
+    key_map: &'a [usize],
+    guard_map: &'a [F],
+}
+
+impl Remap<'_> {
+    fn langs_of_key(&self, k: usize, ls: &[usize]) -> Option<Vec<usize>> {
+        let v = self.m.keys.get(k)?.var?;
+        ls.iter()
+            .map(|l| self.lang_map.get(v)?.get(*l).copied())
+            .collect()
+    }
+
+    fn f(&self, f: &F) -> Option<F> {
+        let k = |k: &usize| self.key_map.get(*k).copied();
+        Some(match f {
+            F::Const(b) => F::Const(*b),
+            F::And(v) => F::And(v.iter().map(|x| self.f(x)).collect::<Option<_>>()?),
+            F::Or(v) => F::Or(v.iter().map(|x| self.f(x)).collect::<Option<_>>()?),
+            F::Not(x) => F::Not(Box::new(self.f(x)?)),
+            F::In(v, l) => F::In(*self.var_map.get(*v)?, *self.lang_map.get(*v)?.get(*l)?),
+            F::Present(x) => F::Present(k(x)?),
+            F::Given(x) => F::Given(k(x)?),
+            F::AnyIn(x, ls, pos) => F::AnyIn(k(x)?, self.langs_of_key(*x, ls)?, *pos),
+            F::AllIn(x, ls, pos) => F::AllIn(k(x)?, self.langs_of_key(*x, ls)?, *pos),
+            F::Num(x, op, n) => F::Num(k(x)?, *op, *n),
+            F::Date(x, op, d) => F::Date(k(x)?, *op, *d),
+            F::Ip(x, c) => F::Ip(k(x)?, *c),
+            F::Guard(g) => self.guard_map.get(*g)?.clone(),
+        })
+    }
+}
+
+/// Several targets of one candidate as one query: the disjunction of the members' queries, each
+/// member's disjunct carrying its own constraints, its own policies and its own fixed context
+/// (folded into its formula when it was built). The members' formulas share only the request's
+/// variables, which every member leaves free in the same way, and keys, which a disjunct that does
+/// not test them leaves unconstrained; so the group is satisfiable exactly when some member is.
+/// `Some(core)`: unsatisfiable, so every member is (with the guards the proof needed). `None`:
+/// satisfiable, unknown, or not mergeable: the caller runs the members one by one.
+#[allow(clippy::too_many_arguments)]
+fn run_group(
+    w: &World<'_>,
+    c: &Cand,
+    members: &[&Target],
+    actions: &[String],
+    resources: &[String],
+    context: &BTreeMap<String, Option<ContextValue>>,
+    selectors: &[Selector],
+    want_allow: bool,
+    cfg: &Config,
+    label: &str,
+) -> Option<Vec<String>> {
+    let mut base: Option<Sym> = None;
+    let mut disjuncts = Vec::with_capacity(members.len());
+    for t in members {
+        let (q, goal) =
+            match member_query(w, c, t, actions, resources, context, selectors, want_allow) {
+                Ok(Some(x)) => x,
+                // No request of this member is in Q.
+                Ok(None) => continue,
+                Err(_) => return None,
+            };
+        match &mut base {
+            None => {
+                let mut sym = q.sym;
+                let own = std::mem::take(&mut sym.constraints);
+                disjuncts.push((own, goal));
+                base = Some(sym);
+            }
+            Some(b) => disjuncts.push(merge_into(b, &q.sym, &goal)?),
+        }
+    }
+    let Some(mut sym) = base else {
+        return Some(vec![]);
+    };
+    // A constraint every member has at the same place (the request set, the facts about the
+    // principal) is asserted once: (C ∧ D1) ∨ (C ∧ D2) is C ∧ (D1 ∨ D2).
+    let n = disjuncts.first().map_or(0, |(cs, _)| cs.len());
+    let mut shared = vec![disjuncts.len() > 1; n];
+    if disjuncts.iter().any(|(cs, _)| cs.len() != n) {
+        shared.fill(false);
+    }
+    for (i, sh) in shared.iter_mut().enumerate() {
+        if *sh {
+            let first = &disjuncts[0].0[i];
+            *sh = disjuncts[1..].iter().all(|(cs, _)| &cs[i] == first);
+        }
+    }
+    for (i, sh) in shared.iter().enumerate() {
+        if *sh {
+            sym.constraints.push(disjuncts[0].0[i].clone());
+        }
+    }
+    let disjuncts: Vec<F> = disjuncts
+        .into_iter()
+        .map(|(cs, goal)| {
+            F::and(
+                cs.into_iter()
+                    .zip(shared.iter())
+                    .filter(|(_, sh)| !**sh)
+                    .map(|(c, _)| c)
+                    .chain(std::iter::once(goal)),
+            )
+        })
+        .collect();
+    // A group that the solver cannot decide quickly is split: its members get the full timeout.
+    let group_cfg = Config {
+        timeout_ms: cfg.timeout_ms.min(GROUP_TIMEOUT_MS),
+        ..cfg.clone()
+    };
+    let (outcome, timing) = check(&sym, &F::or(disjuncts), &group_cfg, label);
+    match outcome {
+        Outcome::Unsat if timing.core.is_empty() && want_allow => Some(vec![format!(
+            "no policy allows the actions to {}",
+            kind_label(&c.kind)
+        )]),
+        Outcome::Unsat => Some(timing.core),
+        Outcome::Sat(_) | Outcome::Unknown(_) => None,
+    }
+}
+
 /// [`search`] over given targets: the queries run on `cfg.threads` threads; the answer is the
 /// first model in (kind, target) order, as a sequential search would give.
 #[allow(clippy::too_many_arguments)]
@@ -1543,6 +1776,10 @@ fn search_in(
     let mut pairs = Vec::new();
     let mut pruned = BTreeSet::new();
     for c in cands {
+        // A kind that the selectors exclude whatever the target (`build` would give up on each pair).
+        if c.selected && !admitted(w, &c.kind, selectors) {
+            continue;
+        }
         for t in ts {
             if want_allow && !could_allow(w, &c.kind, t, resources) {
                 if let Target::Described { arn, .. } = t {
@@ -1556,39 +1793,99 @@ fn search_in(
             pairs.push((c, t));
         }
     }
+    // Units of work: runs of consecutive pairs of one candidate over described targets, up to
+    // GROUP_MAX, solved as one query first ([`run_group`]); other pairs alone.
+    let mut units: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < pairs.len() {
+        let mut j = i + 1;
+        if matches!(pairs[i].1, Target::Described { .. }) {
+            while j < pairs.len()
+                && j - i < GROUP_MAX
+                && std::ptr::eq(pairs[j].0, pairs[i].0)
+                && matches!(pairs[j].1, Target::Described { .. })
+            {
+                j += 1;
+            }
+        }
+        units.push((i, j));
+        i = j;
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
     progress::plan(pairs.len());
     let next = AtomicUsize::new(0);
     let best = AtomicUsize::new(usize::MAX);
+    let ran = AtomicUsize::new(0);
+    let ticked = AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<(usize, Pair)>> = std::sync::Mutex::new(Vec::new());
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::SeqCst);
-        if i >= pairs.len() || i > best.load(Ordering::SeqCst) {
-            break;
-        }
-        let (c, t) = pairs[i];
-        let r = run_pair(
-            w,
-            c,
-            t,
-            actions,
-            resources,
-            context,
-            selectors,
-            want_allow,
-            cfg,
-            &format!("q{i}"),
-        );
-        progress::tick();
-        if matches!(r, Pair::Found(_)) {
-            best.fetch_min(i, Ordering::SeqCst);
-        }
+    let push = |i: usize, r: Pair| {
         if let Ok(mut g) = results.lock() {
             g.push((i, r));
         }
     };
+    let work = || loop {
+        let u = next.fetch_add(1, Ordering::SeqCst);
+        let Some(&(start, end)) = units.get(u) else {
+            break;
+        };
+        if start > best.load(Ordering::SeqCst) {
+            break;
+        }
+        if end - start > 1 {
+            let members: Vec<&Target> = pairs[start..end].iter().map(|(_, t)| *t).collect();
+            ran.fetch_add(1, Ordering::SeqCst);
+            if let Some(core) = run_group(
+                w,
+                pairs[start].0,
+                &members,
+                actions,
+                resources,
+                context,
+                selectors,
+                want_allow,
+                cfg,
+                &format!("q{start}-{}", end - 1),
+            ) {
+                for _ in start..end {
+                    progress::tick();
+                }
+                ticked.fetch_add(end - start, Ordering::SeqCst);
+                push(start, Pair::Unsat(core));
+                continue;
+            }
+        }
+        // One by one, in order: the first model of the unit is the one a pair-by-pair search finds.
+        for (i, &(c, t)) in pairs.iter().enumerate().take(end).skip(start) {
+            if i > best.load(Ordering::SeqCst) {
+                break;
+            }
+            ran.fetch_add(1, Ordering::SeqCst);
+            let r = run_pair(
+                w,
+                c,
+                t,
+                actions,
+                resources,
+                context,
+                selectors,
+                want_allow,
+                cfg,
+                &format!("q{i}"),
+            );
+            progress::tick();
+            ticked.fetch_add(1, Ordering::SeqCst);
+            let found = matches!(r, Pair::Found(_));
+            if found {
+                best.fetch_min(i, Ordering::SeqCst);
+            }
+            push(i, r);
+            if found {
+                break;
+            }
+        }
+    };
     // Threads pay off only for many queries: each new thread builds its own Z3 context.
-    let threads = if pairs.len() < 64 {
+    let threads = if pairs.len() < 64 || units.len() < 2 {
         1
     } else {
         cfg.threads.clamp(1, 16)
@@ -1602,9 +1899,9 @@ fn search_in(
             }
         });
     }
-    *queries += next.load(Ordering::SeqCst).min(pairs.len());
+    *queries += ran.load(Ordering::SeqCst);
     let mut results = results.into_inner().unwrap_or_default();
-    progress::unplan(pairs.len().saturating_sub(results.len()));
+    progress::unplan(pairs.len().saturating_sub(ticked.load(Ordering::SeqCst)));
     results.sort_by_key(|(i, _)| *i);
     let mut unknown = None;
     let mut why = pruned;
@@ -1623,6 +1920,14 @@ fn search_in(
     }
 }
 
+/// Can some principal of this kind be in Q's principal set for some target? Every selector but
+/// `outside-account` (which depends on the target's account) is decided by the kind alone.
+fn admitted(w: &World<'_>, kind: &Kind, selectors: &[Selector]) -> bool {
+    selectors
+        .iter()
+        .all(|s| matches!(s, Selector::OutsideAccount) || kind_may_match(w, kind, s, None))
+}
+
 /// Roles reachable by chains of `sts:AssumeRole` from the candidates (a fixed point).
 fn reach(
     w: &World<'_>,
@@ -1632,7 +1937,12 @@ fn reach(
     cfg: &Config,
     queries: &mut usize,
 ) -> (Vec<Cand>, Option<String>) {
-    let mut all: Vec<Cand> = start.to_vec();
+    // Q's own principals that the selectors exclude whatever the target start no chain.
+    let mut all: Vec<Cand> = start
+        .iter()
+        .filter(|c| !c.selected || admitted(w, &c.kind, selectors))
+        .cloned()
+        .collect();
     let mut reached: BTreeSet<(String, String)> = BTreeSet::new();
     // Roles whose reachability the solver could not decide (and that were not reached another way).
     let mut unknown_roles: BTreeMap<String, String> = BTreeMap::new();
@@ -1657,10 +1967,9 @@ fn reach(
                     objects: false,
                     account: id.clone(),
                 }];
-                let before = all.clone();
                 match search_in(
                     w,
-                    &before,
+                    &all,
                     &ts,
                     &actions,
                     &resources,
