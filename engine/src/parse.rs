@@ -78,15 +78,38 @@ impl PolicyError {
 
 /// Join JSON path pieces: `a` + `b` → `a.b`, `a` + `[0]` → `a[0]`.
 pub fn join_path(prefix: &str, rest: &str) -> String {
-    if prefix.is_empty() {
-        rest.to_string()
-    } else if rest.is_empty() {
-        prefix.to_string()
-    } else if rest.starts_with('[') {
-        format!("{prefix}{rest}")
-    } else {
-        format!("{prefix}.{rest}")
+    // Built by hand: paths are made for every element read, and `format!` costs several times
+    // a push.
+    let mut p = String::with_capacity(prefix.len() + rest.len() + 1);
+    p.push_str(prefix);
+    if !prefix.is_empty() && !rest.is_empty() && !rest.starts_with('[') {
+        p.push('.');
     }
+    p.push_str(rest);
+    p
+}
+
+/// `path[i]`.
+pub fn index_path(path: &str, i: usize) -> String {
+    let mut p = String::with_capacity(path.len() + 6);
+    p.push_str(path);
+    p.push('[');
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[k..] {
+        p.push(char::from(d));
+    }
+    p.push(']');
+    p
 }
 
 /// Options for reading a policy.
@@ -382,7 +405,7 @@ fn strings<'a>(path: &str, v: &'a Json) -> Result<Vec<(&'a str, Span, String)>, 
                 .iter()
                 .enumerate()
                 .map(|(i, it)| {
-                    let p = format!("{path}[{i}]");
+                    let p = index_path(path, i);
                     match &it.value {
                         JsonValue::String(s) => Ok((s.as_str(), it.span, p)),
                         _ => Err(PolicyError::new(
@@ -950,7 +973,7 @@ fn condition_values(path: &str, v: &Json) -> Result<Vec<String>, PolicyError> {
         JsonValue::Array(items) => items
             .iter()
             .enumerate()
-            .map(|(i, x)| one(&format!("{path}[{i}]"), x))
+            .map(|(i, x)| one(&index_path(path, i), x))
             .collect(),
         _ => Ok(vec![one(path, v)?]),
     }
@@ -1184,6 +1207,18 @@ mod tests {
         parse_policy(src, kind, "p")
             .unwrap_err()
             .render("policy.json", src)
+    }
+
+    #[test]
+    fn json_paths_join_as_written() {
+        assert_eq!(join_path("", "Statement"), "Statement");
+        assert_eq!(join_path("a", ""), "a");
+        assert_eq!(join_path("a", "Statement"), "a.Statement");
+        assert_eq!(join_path("a", "[3]"), "a[3]");
+        assert_eq!(index_path("Action", 0), "Action[0]");
+        assert_eq!(index_path("Action", 7), "Action[7]");
+        assert_eq!(index_path("x.y", 1203), "x.y[1203]");
+        assert_eq!(index_path("", usize::MAX), format!("[{}]", usize::MAX));
     }
 
     #[test]

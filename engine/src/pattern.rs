@@ -120,6 +120,16 @@ impl Template {
         };
         let mut rest = s;
         while let Some(c) = rest.chars().next() {
+            // A run of ordinary characters is copied at once.
+            let special = |b: u8| {
+                (opts.wildcards && (b == b'*' || b == b'?')) || (opts.variables && b == b'$')
+            };
+            let run = rest.bytes().position(special).unwrap_or(rest.len());
+            if run > 0 {
+                lit.push_str(&rest[..run]);
+                rest = &rest[run..];
+                continue;
+            }
             if opts.variables && rest.starts_with("${") {
                 if let Some(end) = rest.find('}') {
                     let inner = &rest[2..end];
@@ -161,9 +171,13 @@ impl Template {
         if opts.ci {
             for a in &mut t.atoms {
                 if let Atom::Lit(l) = a {
-                    // Character by character, as matching folds the text: `İ` must stay one
-                    // character to match `İ`.
-                    *l = l.chars().map(fold_char).collect();
+                    if l.is_ascii() {
+                        l.make_ascii_lowercase();
+                    } else {
+                        // Character by character, as matching folds the text: `İ` must stay
+                        // one character to match `İ`.
+                        *l = l.chars().map(fold_char).collect();
+                    }
                 }
             }
         }
