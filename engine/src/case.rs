@@ -4,7 +4,7 @@
 use crate::eval::{is_trust_request, PolicySet};
 use crate::json::{quote, Json, JsonValue, Span};
 use crate::model::*;
-use crate::parse::{join_path, policy_from_json_with, ParseOptions, PolicyError};
+use crate::parse::{index_path, join_path, policy_from_json_with, ParseOptions, PolicyError};
 
 /// What a case expects (`expect`), for `--check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +165,7 @@ impl Case {
             match path {
                 "identity_policies" => {
                     for (i, p) in array(path, v)?.iter().enumerate() {
-                        let pp = format!("{path}[{i}]");
+                        let pp = index_path(path, i);
                         set.identity
                             .push(read_policy(&pp, p, line, PolicyKind::Identity, opts)?);
                     }
@@ -192,10 +192,10 @@ impl Case {
                     };
                     let mut levels = Vec::new();
                     for (l, level) in array(path, v)?.iter().enumerate() {
-                        let lp = format!("{path}[{l}]");
+                        let lp = index_path(path, l);
                         let mut pols = Vec::new();
                         for (i, p) in array(&lp, level)?.iter().enumerate() {
-                            pols.push(read_policy(&format!("{lp}[{i}]"), p, line, kind, opts)?);
+                            pols.push(read_policy(&index_path(&lp, i), p, line, kind, opts)?);
                         }
                         levels.push(pols);
                     }
@@ -400,7 +400,7 @@ pub fn read_context(path: &str, v: &Json) -> Result<Context, CaseError> {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, it)| scalar(&format!("{kp}[{i}]"), it))
+                    .map(|(i, it)| scalar(&index_path(&kp, i), it))
                     .collect::<Result<_, _>>()?,
             ),
             _ => ContextValue::One(scalar(&kp, x)?),
