@@ -667,7 +667,7 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 /// corpus/DECISIONS.md 1, 2, 9–11).
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
-    let vals: &[String] = ctx.get(&c.key_lc).map_or(&[], ContextValue::values);
+    let vals: &[String] = ctx.get_by(c.key_id, &c.key_lc).map_or(&[], ContextValue::values);
     if let CondValues::Null(wants) = &c.values {
         // Null: "true" holds when the key is absent, "false" when present. Several values: any.
         let present = !vals.is_empty();
@@ -688,7 +688,7 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
             if vals.is_empty() {
                 // `IfExists` rescues a missing key only: a key given as an empty array is present
                 // with an empty set, and ForAnyValue of an empty set is false (DECISIONS 2).
-                c.op.if_exists && ctx.get(&c.key_lc).is_none()
+                c.op.if_exists && ctx.get_by(c.key_id, &c.key_lc).is_none()
             } else {
                 vals.iter().any(|v| test(v))
             }

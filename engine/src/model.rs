@@ -292,6 +292,8 @@ pub struct Condition {
     pub key: String,
     /// Lower-cased key: condition keys are case-insensitive.
     pub key_lc: String,
+    /// [`key_id`] of `key_lc`: the context slot of a global key.
+    pub key_id: u8,
     pub values: CondValues,
     /// The values as written (strings, numbers and booleans as text), for printing.
     pub raw: Vec<String>,
@@ -724,11 +726,91 @@ impl ContextValue {
     }
 }
 
+/// Global condition keys (IAM User Guide, "AWS global condition context keys"), lower-cased and
+/// sorted. Each has a fixed slot in every [`Context`], so a condition on one of them is looked up by
+/// index ([`Condition::key_id`]) instead of by comparing strings.
+pub const KNOWN_KEYS: &[&str] = &[
+    "aws:calledvia",
+    "aws:calledviafirst",
+    "aws:calledvialast",
+    "aws:currenttime",
+    "aws:ec2instancesourceprivateipv4",
+    "aws:ec2instancesourcevpc",
+    "aws:epochtime",
+    "aws:federatedprovider",
+    "aws:multifactorauthage",
+    "aws:multifactorauthpresent",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalisawsservice",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principaltype",
+    "aws:referer",
+    "aws:requestedregion",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "aws:securetransport",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceidentity",
+    "aws:sourceip",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcevpc",
+    "aws:sourcevpcarn",
+    "aws:sourcevpce",
+    "aws:tagkeys",
+    "aws:tokenissuetime",
+    "aws:useragent",
+    "aws:userid",
+    "aws:username",
+    "aws:viaawsservice",
+    "aws:vpcsourceip",
+];
+
+const SLOTS: usize = KNOWN_KEYS.len();
+
+/// The slot of a lower-cased key in [`KNOWN_KEYS`]; [`KEY_UNKNOWN`] for any other key.
+pub fn key_id(key_lc: &str) -> u8 {
+    KNOWN_KEYS
+        .binary_search(&key_lc)
+        .map_or(KEY_UNKNOWN, |i| i as u8)
+}
+
+/// The [`key_id`] of a key outside [`KNOWN_KEYS`].
+pub const KEY_UNKNOWN: u8 = u8::MAX;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// Lower-cased key.
+    lc: String,
+    /// Key as given.
+    key: String,
+    value: ContextValue,
+    /// [`key_id`] of `lc`.
+    id: u8,
+}
+
 /// The request context: case-insensitive keys, kept sorted for lookup without allocation.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
-    /// (lower-cased key, key as given, value), sorted by the lower-cased key, keys unique.
-    entries: Vec<(String, String, ContextValue)>,
+    /// Sorted by the lower-cased key, keys unique.
+    entries: Vec<Entry>,
+    /// For each known key, 1 + the index of its entry; 0 when absent. Derived from `entries`.
+    slots: [u8; SLOTS],
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context {
+            entries: Vec::new(),
+            slots: [0; SLOTS],
+        }
+    }
 }
 
 impl Context {
@@ -736,12 +818,32 @@ impl Context {
         Context::default()
     }
 
+    fn reindex(&mut self) {
+        self.slots = [0; SLOTS];
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.id != KEY_UNKNOWN {
+                // Past 254 entries a known key falls back to the search (slot 0 means "look").
+                self.slots[e.id as usize] = u8::try_from(i + 1).unwrap_or(0);
+            }
+        }
+    }
+
     /// Set `key` (replacing any value under the same key, whatever its case).
     pub fn insert(&mut self, key: &str, value: ContextValue) {
         let lc = fold(key);
-        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
-            Ok(i) => self.entries[i] = (lc, key.to_string(), value),
-            Err(i) => self.entries.insert(i, (lc, key.to_string(), value)),
+        let id = key_id(&lc);
+        let e = Entry {
+            lc,
+            key: key.to_string(),
+            value,
+            id,
+        };
+        match self.entries.binary_search_by(|x| x.lc.as_str().cmp(&e.lc)) {
+            Ok(i) => self.entries[i] = e,
+            Err(i) => {
+                self.entries.insert(i, e);
+                self.reindex();
+            }
         }
     }
 
@@ -754,8 +856,19 @@ impl Context {
 
     pub fn remove(&mut self, key: &str) {
         let lc = fold(key);
-        if let Ok(i) = self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
+        if let Ok(i) = self.entries.binary_search_by(|e| e.lc.as_str().cmp(&lc)) {
             self.entries.remove(i);
+            self.reindex();
+        }
+    }
+
+    /// Look up by lower-cased key and its [`key_id`] (computed once, when a policy is compiled).
+    #[inline]
+    pub fn get_by(&self, id: u8, key_lc: &str) -> Option<&ContextValue> {
+        match self.slots.get(id as usize) {
+            Some(&slot) if slot != 0 => Some(&self.entries[slot as usize - 1].value),
+            Some(_) if self.entries.len() < u8::MAX as usize => None,
+            _ => self.get(key_lc),
         }
     }
 
@@ -768,13 +881,13 @@ impl Context {
             return self
                 .entries
                 .iter()
-                .find(|e| e.0.len() == k.len() && e.0.as_bytes() == k)
-                .map(|e| &e.2);
+                .find(|e| e.lc.len() == k.len() && e.lc.as_bytes() == k)
+                .map(|e| &e.value);
         }
         self.entries
-            .binary_search_by(|e| e.0.as_str().cmp(key_lc))
+            .binary_search_by(|e| e.lc.as_str().cmp(key_lc))
             .ok()
-            .map(|i| &self.entries[i].2)
+            .map(|i| &self.entries[i].value)
     }
 
     /// A single-valued key's value (variables only take single values, §5).
@@ -788,7 +901,7 @@ impl Context {
 
     /// Entries as (key as given, value), in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|(_, k, v)| (k.as_str(), v))
+        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
     pub fn len(&self) -> usize {

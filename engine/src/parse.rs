@@ -1090,10 +1090,12 @@ pub fn compile_condition(
                 .collect::<Result<_, _>>()?,
         ),
     };
+    let key_lc = fold(key);
     Ok(Condition {
         op,
         key: key.to_string(),
-        key_lc: fold(key),
+        key_id: crate::model::key_id(&key_lc),
+        key_lc,
         values,
         raw,
     })
