@@ -493,7 +493,12 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
         let svc = req.service();
         !a.services.iter().any(|s| s == svc)
     };
-    let hit = !other_service && a.patterns.iter().any(|t| t.matches_plain(&req.action_lc));
+    let hit = !other_service && {
+        let ascii = req.action_lc.is_ascii();
+        a.patterns
+            .iter()
+            .any(|t| t.matches_folded(&req.action_lc, ascii))
+    };
     hit != a.not
 }
 

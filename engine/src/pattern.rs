@@ -42,7 +42,7 @@ pub struct Template {
 }
 
 /// Shapes that match without the general glob: ASCII literals (folded when case-insensitive)
-/// around at most one star, no `?`, no variable.
+/// separated by stars, no `?`, no variable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Fast {
     General,
@@ -51,6 +51,56 @@ enum Fast {
     Prefix(Box<[u8]>),
     Suffix(Box<[u8]>),
     PrefixSuffix(Box<[u8]>, Box<[u8]>),
+    /// `first*middle[0]*...*last` with at least two stars (`first`, `last` may be empty).
+    Pieces {
+        first: Box<[u8]>,
+        middle: Box<[Box<[u8]>]>,
+        last: Box<[u8]>,
+    },
+}
+
+/// Equal bytes, eight at a time (short strings: cheaper than a call to `memcmp`).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    fn word(x: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(x);
+        u64::from_ne_bytes(w)
+    }
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    (&mut ca).zip(&mut cb).all(|(x, y)| word(x) == word(y))
+        && ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
+}
+
+/// `l` (folded when `ci`) equals the text `t` (folded on the fly when `ci`).
+#[inline]
+fn lit_eq(l: &[u8], t: &[u8], ci: bool) -> bool {
+    if ci {
+        l.len() == t.len() && l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
+    } else {
+        same(l, t)
+    }
+}
+
+/// The leftmost occurrence of the non-empty literal `l` in `t`.
+#[inline]
+fn lit_find(l: &[u8], t: &[u8], ci: bool) -> Option<usize> {
+    let (&b, _) = l.split_first()?;
+    let mut cur = 0;
+    while cur + l.len() <= t.len() {
+        let k = t[cur..=t.len() - l.len()]
+            .iter()
+            .position(|&c| b == if ci { c.to_ascii_lowercase() } else { c })?;
+        cur += k;
+        if lit_eq(l, &t[cur..cur + l.len()], ci) {
+            return Some(cur);
+        }
+        cur += 1;
+    }
+    None
 }
 
 impl Fast {
@@ -65,36 +115,79 @@ impl Fast {
             [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
                 lit(a).and_then(|a| lit(b).map(|b| Fast::PrefixSuffix(a, b)))
             }
-            _ => None,
+            _ => Fast::pieces(atoms),
         };
         compiled.unwrap_or(Fast::General)
+    }
+
+    /// Literals and at least two stars (consecutive stars are already one).
+    fn pieces(atoms: &[Atom]) -> Option<Fast> {
+        let mut parts: Vec<Box<[u8]>> = vec![Box::default()];
+        for a in atoms {
+            match a {
+                Atom::Star => parts.push(Box::default()),
+                Atom::Lit(l) if l.is_ascii() => {
+                    let last = parts.last_mut()?;
+                    let mut v = last.to_vec();
+                    v.extend_from_slice(l.as_bytes());
+                    *last = v.into();
+                }
+                _ => return None,
+            }
+        }
+        if parts.len() < 3 {
+            return None;
+        }
+        let last = parts.pop()?;
+        let first = std::mem::take(parts.first_mut()?);
+        Some(Fast::Pieces {
+            first,
+            middle: parts.into_iter().skip(1).filter(|p| !p.is_empty()).collect(),
+            last,
+        })
     }
 
     /// `None`: the general matcher decides (a case-insensitive match on non-ASCII text, where
     /// folding a character can produce ASCII, e.g. the Kelvin sign).
     #[inline]
     fn matches(&self, text: &[u8], ci: bool) -> Option<bool> {
-        #[inline]
-        fn eq(l: &[u8], t: &[u8], ci: bool) -> bool {
-            if ci {
-                l.len() == t.len() && l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
-            } else {
-                l == t
-            }
-        }
-        if ci && !text.is_ascii() && !matches!(self, Fast::Any | Fast::General) {
+        if ci && !matches!(self, Fast::Any | Fast::General) && !text.is_ascii() {
             return None;
         }
         Some(match self {
             Fast::General => return None,
             Fast::Any => true,
-            Fast::Exact(l) => eq(l, text, ci),
-            Fast::Prefix(l) => text.len() >= l.len() && eq(l, &text[..l.len()], ci),
-            Fast::Suffix(l) => text.len() >= l.len() && eq(l, &text[text.len() - l.len()..], ci),
+            Fast::Exact(l) => lit_eq(l, text, ci),
+            Fast::Prefix(l) => text.len() >= l.len() && lit_eq(l, &text[..l.len()], ci),
+            Fast::Suffix(l) => {
+                text.len() >= l.len() && lit_eq(l, &text[text.len() - l.len()..], ci)
+            }
             Fast::PrefixSuffix(a, b) => {
                 text.len() >= a.len() + b.len()
-                    && eq(a, &text[..a.len()], ci)
-                    && eq(b, &text[text.len() - b.len()..], ci)
+                    && lit_eq(a, &text[..a.len()], ci)
+                    && lit_eq(b, &text[text.len() - b.len()..], ci)
+            }
+            Fast::Pieces {
+                first,
+                middle,
+                last,
+            } => {
+                if text.len() < first.len() + last.len() {
+                    return Some(false);
+                }
+                let end = text.len() - last.len();
+                if !lit_eq(first, &text[..first.len()], ci) || !lit_eq(last, &text[end..], ci) {
+                    return Some(false);
+                }
+                // Between two stars the leftmost occurrence of each middle piece is always safe.
+                let mut cur = first.len();
+                for m in middle.iter() {
+                    match lit_find(m, &text[cur..end], ci) {
+                        Some(k) => cur += k + m.len(),
+                        None => return Some(false),
+                    }
+                }
+                true
             }
         })
     }
@@ -259,6 +352,19 @@ impl Template {
                 .map(|&(_, x)| x)
                 .or_else(|| resolve(&v.key_lc).or(v.default.as_deref()))
         })
+    }
+
+    /// Does `text`, already folded by [`fold`] when the template is case-insensitive, match with
+    /// no variables in play? `ascii`: `text.is_ascii()`, computed once by the caller. Folded ASCII
+    /// text is lower-case already, so its bytes compare without folding.
+    #[inline]
+    pub fn matches_folded(&self, text: &str, ascii: bool) -> bool {
+        if ascii {
+            if let Some(hit) = self.fast.matches(text.as_bytes(), false) {
+                return hit;
+            }
+        }
+        self.matches(text, &|_| None)
     }
 
     /// Does `text` match, with no variables in play (absent ones match nothing)?
@@ -759,6 +865,9 @@ impl IpValue {
             .strip_suffix("/32")
             .or_else(|| s.strip_suffix("/128"))
             .unwrap_or(s);
+        if let Some(v4) = ipv4_dotted(s.as_bytes()) {
+            return Some(IpValue::V4(v4));
+        }
         if let Ok(v4) = s.parse::<Ipv4Addr>() {
             return Some(IpValue::V4(u32::from(v4)));
         }
@@ -766,6 +875,38 @@ impl IpValue {
             .ok()
             .map(|v| IpValue::V6(u128::from(v)))
     }
+}
+
+/// The common IPv4 shape without the general parser: four dot-separated decimal octets of one to
+/// three digits, no leading zero, each at most 255. `None` for anything else, which
+/// `Ipv4Addr::from_str` then decides (it accepts everything this accepts, with the same value).
+#[inline]
+fn ipv4_dotted(s: &[u8]) -> Option<u32> {
+    let mut addr = 0u32;
+    let mut i = 0;
+    for octet in 0..4 {
+        if octet > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u32;
+        while let Some(&b) = s.get(i).filter(|b| b.is_ascii_digit()) {
+            v = v * 10 + u32::from(b - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        let n = i - start;
+        if n == 0 || v > 255 || (n > 1 && s[start] == b'0') {
+            return None;
+        }
+        addr = addr << 8 | v;
+    }
+    (i == s.len()).then_some(addr)
 }
 
 /// A decimal number for `Numeric*` operators.
@@ -936,6 +1077,48 @@ mod tests {
         Template::new(p, GLOB).matches_plain(t)
     }
 
+    /// The textbook recursive glob over characters, case-folded by `fold_char` when `ci`.
+    fn naive(p: &[char], t: &[char], ci: bool) -> bool {
+        let eq = |a: char, b: char| if ci { fold_char(a) == fold_char(b) } else { a == b };
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|k| naive(rest, &t[k..], ci)),
+            Some(('?', rest)) => !t.is_empty() && naive(rest, &t[1..], ci),
+            Some((&c, rest)) => t.first().is_some_and(|&x| eq(c, x)) && naive(rest, &t[1..], ci),
+        }
+    }
+
+    #[test]
+    fn compiled_shapes_agree_with_the_textbook_glob() {
+        // Every shape (exact, prefix, suffix, prefix-suffix, pieces, general), case-sensitive
+        // and not, on ASCII and non-ASCII text, through `matches_plain` and `matches_folded`.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        const P: &[char] = &['a', 'b', 'A', '*', '*', '?', 'é', ':'];
+        const T: &[char] = &['a', 'b', 'B', 'A', 'é', 'É', ':'];
+        for _ in 0..60_000 {
+            let p: String = (0..next(7)).map(|_| P[next(P.len() as u64) as usize]).collect();
+            let t: String = (0..next(9)).map(|_| T[next(T.len() as u64) as usize]).collect();
+            let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
+            for (opts, ci) in [(GLOB, false), (GLOB_CI, true)] {
+                let tmpl = Template::new(&p, opts);
+                let want = naive(&pc, &tc, ci);
+                assert_eq!(tmpl.matches_plain(&t), want, "{p:?} ~ {t:?} ci={ci}");
+                if ci {
+                    let f = fold(&t);
+                    let fc: Vec<char> = f.chars().collect();
+                    let want = naive(&pc, &fc, ci);
+                    assert_eq!(tmpl.matches_folded(&f, f.is_ascii()), want, "{p:?} ~ {f:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn glob_table() {
         // (pattern, text, expected)
@@ -1017,6 +1200,37 @@ mod tests {
                 .then_some("bob"))
         );
         assert!(ArnTemplate::new("too:few", false).parts.is_none());
+    }
+
+    #[test]
+    fn ipv4_dotted_agrees_with_std() {
+        for s in [
+            "10.1.2.3", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+            "1.2.3.4 ", "1..2.3", "1.2.3.1000", "1.2.3.a", "", ".1.2.3", "192.168.000.1", "9.99.199.249",
+        ] {
+            let fast = ipv4_dotted(s.as_bytes());
+            let std = s.parse::<Ipv4Addr>().ok().map(u32::from);
+            assert!(fast.is_none() || fast == std, "{s}: {fast:?} vs {std:?}");
+        }
+        // Random strings over digits and dots: wherever the fast path answers, std agrees.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut answered = 0;
+        for _ in 0..200_000 {
+            let mut t = String::new();
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            for _ in 0..(x >> 60) + 3 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                t.push(b"0123456789.25.0."[(x >> 59) as usize % 16] as char);
+            }
+            let fast = ipv4_dotted(t.as_bytes());
+            answered += usize::from(fast.is_some());
+            let std = t.parse::<Ipv4Addr>().ok().map(u32::from);
+            assert!(fast.is_none() || fast == std, "{t}: {fast:?} vs {std:?}");
+        }
+        assert!(answered > 100, "the sample hardly exercises the fast path: {answered}");
+        assert_eq!(ipv4_dotted(b"10.1.2.3"), Some(0x0a01_0203));
+        assert_eq!(ipv4_dotted(b"255.0.0.9"), Some(0xff00_0009));
+        assert_eq!(ipv4_dotted(b"256.0.0.9"), None);
     }
 
     #[test]
