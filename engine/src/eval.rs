@@ -672,7 +672,9 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 /// corpus/DECISIONS.md 1, 2, 9–11).
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
-    let vals: &[String] = ctx.get_by(c.key_id, &c.key_lc).map_or(&[], ContextValue::values);
+    let vals: &[String] = ctx
+        .get_by(c.key_id, &c.key_lc)
+        .map_or(&[], ContextValue::values);
     if let CondValues::Null(wants) = &c.values {
         // Null: "true" holds when the key is absent, "false" when present. Several values: any.
         let present = !vals.is_empty();

@@ -51,12 +51,126 @@ enum Fast {
     Prefix(Box<[u8]>),
     Suffix(Box<[u8]>),
     PrefixSuffix(Box<[u8]>, Box<[u8]>),
+    /// Policy variables (at most [`MAX_VARS`]) among ASCII literals, `?` and stars: the pieces
+    /// between stars, matched once the variables are resolved (by [`Template::matches`]).
+    Vars(Box<[Box<[Seg]>]>),
     /// `first*middle[0]*...*last` with at least two stars (`first`, `last` may be empty).
     Pieces {
         first: Box<[u8]>,
         middle: Box<[Box<[u8]>]>,
         last: Box<[u8]>,
     },
+}
+
+/// Variables a [`Fast::Vars`] template may hold.
+const MAX_VARS: usize = 4;
+
+/// One element of a star-free piece of a [`Fast::Vars`] template.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Seg {
+    /// ASCII, folded when the template is case-insensitive.
+    Lit(Box<[u8]>),
+    /// `?`: one byte of ASCII text.
+    One,
+    /// The template's `i`-th variable, counted in order of appearance.
+    Var(usize),
+}
+
+/// The bytes a piece spans once its variables are `vals`; `None` when a value is not ASCII.
+#[inline]
+fn seg_len(piece: &[Seg], vals: &[&str]) -> Option<usize> {
+    let mut n = 0;
+    for s in piece {
+        n += match s {
+            Seg::Lit(l) => l.len(),
+            Seg::One => 1,
+            Seg::Var(i) => {
+                let v = vals.get(*i)?;
+                if !v.is_ascii() {
+                    return None;
+                }
+                v.len()
+            }
+        };
+    }
+    Some(n)
+}
+
+/// Does the piece match `t`, whose length `seg_len` gave?
+#[inline]
+fn seg_at(piece: &[Seg], t: &[u8], ci: bool, vals: &[&str]) -> bool {
+    let mut i = 0;
+    for s in piece {
+        match s {
+            Seg::Lit(l) => {
+                if !lit_eq(l, &t[i..i + l.len()], ci) {
+                    return false;
+                }
+                i += l.len();
+            }
+            Seg::One => i += 1,
+            Seg::Var(k) => {
+                // A substituted value is literal text, not folded at compile time: fold both.
+                let x = vals.get(*k).map_or(&[][..], |v| v.as_bytes());
+                let u = &t[i..i + x.len()];
+                if !(if ci {
+                    x.eq_ignore_ascii_case(u)
+                } else {
+                    same(x, u)
+                }) {
+                    return false;
+                }
+                i += x.len();
+            }
+        }
+    }
+    true
+}
+
+/// The glob of [`Fast::Vars`] over ASCII text: the first piece anchored at the start, the last at
+/// the end, each middle piece at its leftmost occurrence. `None` when a value is not ASCII.
+fn vars_glob(pieces: &[Box<[Seg]>], text: &[u8], ci: bool, vals: &[&str]) -> Option<bool> {
+    let (first, rest) = pieces.split_first()?;
+    let first_len = seg_len(first, vals)?;
+    let Some((last, middle)) = rest.split_last() else {
+        return Some(first_len == text.len() && seg_at(first, text, ci, vals));
+    };
+    let last_len = seg_len(last, vals)?;
+    if first_len + last_len > text.len() {
+        return Some(false);
+    }
+    let end = text.len() - last_len;
+    if !seg_at(first, &text[..first_len], ci, vals) || !seg_at(last, &text[end..], ci, vals) {
+        return Some(false);
+    }
+    let mut cur = first_len;
+    for piece in middle {
+        let len = seg_len(piece, vals)?;
+        let lead = match piece.first() {
+            Some(Seg::Lit(l)) => l.first().copied(),
+            _ => None,
+        };
+        loop {
+            if cur + len > end {
+                return Some(false);
+            }
+            if let Some(b) = lead {
+                let skip = text[cur..=end - len]
+                    .iter()
+                    .position(|&c| b == if ci { c.to_ascii_lowercase() } else { c });
+                match skip {
+                    Some(k) => cur += k,
+                    None => return Some(false),
+                }
+            }
+            if seg_at(piece, &text[cur..cur + len], ci, vals) {
+                break;
+            }
+            cur += 1;
+        }
+        cur += len;
+    }
+    Some(true)
 }
 
 /// Equal bytes, eight at a time (short strings: cheaper than a call to `memcmp`).
@@ -72,7 +186,11 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
     let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
     (&mut ca).zip(&mut cb).all(|(x, y)| word(x) == word(y))
-        && ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
+        && ca
+            .remainder()
+            .iter()
+            .zip(cb.remainder())
+            .all(|(x, y)| x == y)
 }
 
 /// `l` (folded when `ci`) equals the text `t` (folded on the fly when `ci`).
@@ -115,9 +233,34 @@ impl Fast {
             [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
                 lit(a).and_then(|a| lit(b).map(|b| Fast::PrefixSuffix(a, b)))
             }
-            _ => Fast::pieces(atoms),
+            _ => Fast::pieces(atoms).or_else(|| Fast::vars(atoms)),
         };
         compiled.unwrap_or(Fast::General)
+    }
+
+    /// At least one variable, at most [`MAX_VARS`], among ASCII literals, `?` and stars.
+    fn vars(atoms: &[Atom]) -> Option<Fast> {
+        let mut pieces: Vec<Vec<Seg>> = vec![Vec::new()];
+        let mut n = 0;
+        for a in atoms {
+            let seg = match a {
+                Atom::Star => {
+                    pieces.push(Vec::new());
+                    continue;
+                }
+                Atom::Lit(l) if l.is_ascii() => Seg::Lit(l.as_bytes().into()),
+                Atom::Lit(_) => return None,
+                Atom::One => Seg::One,
+                Atom::Var(_) => {
+                    n += 1;
+                    Seg::Var(n - 1)
+                }
+            };
+            pieces.last_mut()?.push(seg);
+        }
+        (1..=MAX_VARS)
+            .contains(&n)
+            .then(|| Fast::Vars(pieces.into_iter().map(Vec::into_boxed_slice).collect()))
     }
 
     /// Literals and at least two stars (consecutive stars are already one).
@@ -142,7 +285,11 @@ impl Fast {
         let first = std::mem::take(parts.first_mut()?);
         Some(Fast::Pieces {
             first,
-            middle: parts.into_iter().skip(1).filter(|p| !p.is_empty()).collect(),
+            middle: parts
+                .into_iter()
+                .skip(1)
+                .filter(|p| !p.is_empty())
+                .collect(),
             last,
         })
     }
@@ -151,11 +298,11 @@ impl Fast {
     /// folding a character can produce ASCII, e.g. the Kelvin sign).
     #[inline]
     fn matches(&self, text: &[u8], ci: bool) -> Option<bool> {
-        if ci && !matches!(self, Fast::Any | Fast::General) && !text.is_ascii() {
+        if ci && !matches!(self, Fast::Any | Fast::General | Fast::Vars(_)) && !text.is_ascii() {
             return None;
         }
         Some(match self {
-            Fast::General => return None,
+            Fast::General | Fast::Vars(_) => return None,
             Fast::Any => true,
             Fast::Exact(l) => lit_eq(l, text, ci),
             Fast::Prefix(l) => text.len() >= l.len() && lit_eq(l, &text[..l.len()], ci),
@@ -328,11 +475,11 @@ impl Template {
         if let Some(hit) = self.fast.matches(text.as_bytes(), self.ci) {
             return hit;
         }
-        if !self.has_vars() {
+        if !matches!(self.fast, Fast::Vars(_)) && !self.has_vars() {
             return glob(&self.atoms, text, self.ci, &|_| None);
         }
         // Every variable must resolve, else nothing matches. Each is looked up once.
-        const CACHED: usize = 4;
+        const CACHED: usize = MAX_VARS;
         let mut vals: [(*const Var, &str); CACHED] = [(std::ptr::null(), ""); CACHED];
         let mut n = 0;
         for a in &self.atoms {
@@ -343,6 +490,17 @@ impl Template {
                 if n < CACHED {
                     vals[n] = (v as *const Var, x);
                     n += 1;
+                }
+            }
+        }
+        if let Fast::Vars(pieces) = &self.fast {
+            if text.is_ascii() {
+                let mut xs = [""; CACHED];
+                for (x, (_, v)) in xs.iter_mut().zip(&vals[..n]) {
+                    *x = v;
+                }
+                if let Some(hit) = vars_glob(pieces, text.as_bytes(), self.ci, &xs[..n]) {
+                    return hit;
                 }
             }
         }
@@ -859,6 +1017,9 @@ pub enum IpValue {
 
 impl IpValue {
     pub fn parse(s: &str) -> Option<IpValue> {
+        if let Some(v4) = ipv4_dotted(s.as_bytes()) {
+            return Some(IpValue::V4(v4));
+        }
         let s = s.trim();
         // Accept a request value written as a one-address network too.
         let s = s
@@ -1079,7 +1240,13 @@ mod tests {
 
     /// The textbook recursive glob over characters, case-folded by `fold_char` when `ci`.
     fn naive(p: &[char], t: &[char], ci: bool) -> bool {
-        let eq = |a: char, b: char| if ci { fold_char(a) == fold_char(b) } else { a == b };
+        let eq = |a: char, b: char| {
+            if ci {
+                fold_char(a) == fold_char(b)
+            } else {
+                a == b
+            }
+        };
         match p.split_first() {
             None => t.is_empty(),
             Some(('*', rest)) => (0..=t.len()).any(|k| naive(rest, &t[k..], ci)),
@@ -1102,8 +1269,12 @@ mod tests {
         const P: &[char] = &['a', 'b', 'A', '*', '*', '?', 'é', ':'];
         const T: &[char] = &['a', 'b', 'B', 'A', 'é', 'É', ':'];
         for _ in 0..60_000 {
-            let p: String = (0..next(7)).map(|_| P[next(P.len() as u64) as usize]).collect();
-            let t: String = (0..next(9)).map(|_| T[next(T.len() as u64) as usize]).collect();
+            let p: String = (0..next(7))
+                .map(|_| P[next(P.len() as u64) as usize])
+                .collect();
+            let t: String = (0..next(9))
+                .map(|_| T[next(T.len() as u64) as usize])
+                .collect();
             let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
             for (opts, ci) in [(GLOB, false), (GLOB_CI, true)] {
                 let tmpl = Template::new(&p, opts);
@@ -1115,6 +1286,81 @@ mod tests {
                     let want = naive(&pc, &fc, ci);
                     assert_eq!(tmpl.matches_folded(&f, f.is_ascii()), want, "{p:?} ~ {f:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn variable_templates_agree_with_the_textbook_glob() {
+        // `${v}` and `${w, 'd'}` among literals, `?` and stars; the value is literal text (its own
+        // `*` is no wildcard), a missing variable without default matches nothing.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        const P: &[&str] = &["a", "b", "B", "*", "*", "?", "${v}", "${w, 'd'}", "é"];
+        const T: &[char] = &['a', 'b', 'B', 'd', '*', 'é'];
+        const V: &[Option<&str>] = &[None, Some(""), Some("a"), Some("ab"), Some("*"), Some("é")];
+        for _ in 0..60_000 {
+            let toks: Vec<&str> = (0..next(8))
+                .map(|_| P[next(P.len() as u64) as usize])
+                .collect();
+            let t: String = (0..next(8))
+                .map(|_| T[next(T.len() as u64) as usize])
+                .collect();
+            let (v, w) = (
+                V[next(V.len() as u64) as usize],
+                V[next(V.len() as u64) as usize],
+            );
+            for (opts, ci) in [(VARS, false), (TemplateOpts { ci: true, ..VARS }, true)] {
+                let tmpl = Template::new(&toks.concat(), opts);
+                let resolve = |k: &str| match k {
+                    "v" => v,
+                    "w" => w,
+                    _ => None,
+                };
+                let uses_v = toks.contains(&"${v}");
+                let want = if uses_v && v.is_none() {
+                    false
+                } else {
+                    // Substituted text is literal: compare it char by char, folded when `ci`.
+                    let mut pat: Vec<Option<char>> = Vec::new(); // None: star, Some('\0'): one
+                    for tok in &toks {
+                        match *tok {
+                            "*" => pat.push(None),
+                            "?" => pat.push(Some('\0')),
+                            "${v}" => pat.extend(v.unwrap_or("").chars().map(Some)),
+                            "${w, 'd'}" => pat.extend(w.unwrap_or("d").chars().map(Some)),
+                            l => pat.extend(l.chars().map(Some)),
+                        }
+                    }
+                    fn go(p: &[Option<char>], t: &[char], ci: bool) -> bool {
+                        let eq = |a: char, b: char| {
+                            if ci {
+                                fold_char(a) == fold_char(b)
+                            } else {
+                                a == b
+                            }
+                        };
+                        match p.split_first() {
+                            None => t.is_empty(),
+                            Some((None, r)) => (0..=t.len()).any(|k| go(r, &t[k..], ci)),
+                            Some((Some('\0'), r)) => !t.is_empty() && go(r, &t[1..], ci),
+                            Some((Some(c), r)) => {
+                                t.first().is_some_and(|&x| eq(*c, x)) && go(r, &t[1..], ci)
+                            }
+                        }
+                    }
+                    go(&pat, &t.chars().collect::<Vec<_>>(), ci)
+                };
+                assert_eq!(
+                    tmpl.matches(&t, &resolve),
+                    want,
+                    "{toks:?} ~ {t:?} v={v:?} w={w:?} ci={ci}"
+                );
             }
         }
     }
@@ -1205,8 +1451,21 @@ mod tests {
     #[test]
     fn ipv4_dotted_agrees_with_std() {
         for s in [
-            "10.1.2.3", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
-            "1.2.3.4 ", "1..2.3", "1.2.3.1000", "1.2.3.a", "", ".1.2.3", "192.168.000.1", "9.99.199.249",
+            "10.1.2.3",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4 ",
+            "1..2.3",
+            "1.2.3.1000",
+            "1.2.3.a",
+            "",
+            ".1.2.3",
+            "192.168.000.1",
+            "9.99.199.249",
         ] {
             let fast = ipv4_dotted(s.as_bytes());
             let std = s.parse::<Ipv4Addr>().ok().map(u32::from);
@@ -1227,7 +1486,10 @@ mod tests {
             let std = t.parse::<Ipv4Addr>().ok().map(u32::from);
             assert!(fast.is_none() || fast == std, "{t}: {fast:?} vs {std:?}");
         }
-        assert!(answered > 100, "the sample hardly exercises the fast path: {answered}");
+        assert!(
+            answered > 100,
+            "the sample hardly exercises the fast path: {answered}"
+        );
         assert_eq!(ipv4_dotted(b"10.1.2.3"), Some(0x0a01_0203));
         assert_eq!(ipv4_dotted(b"255.0.0.9"), Some(0xff00_0009));
         assert_eq!(ipv4_dotted(b"256.0.0.9"), None);
