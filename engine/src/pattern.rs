@@ -173,24 +173,36 @@ fn vars_glob(pieces: &[Box<[Seg]>], text: &[u8], ci: bool, vals: &[&str]) -> Opt
     Some(true)
 }
 
-/// Equal bytes, eight at a time (short strings: cheaper than a call to `memcmp`).
+/// Equal bytes, eight (or four) at a time, the last word overlapping: for the short strings of
+/// policies, cheaper than a call to `memcmp`.
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    fn word(x: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(x);
-        u64::from_ne_bytes(w)
+    #[inline]
+    fn w8(x: &[u8]) -> u64 {
+        u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]))
     }
-    if a.len() != b.len() {
+    #[inline]
+    fn w4(x: &[u8]) -> u32 {
+        u32::from_ne_bytes(x.try_into().unwrap_or([0; 4]))
+    }
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    (&mut ca).zip(&mut cb).all(|(x, y)| word(x) == word(y))
-        && ca
-            .remainder()
-            .iter()
-            .zip(cb.remainder())
-            .all(|(x, y)| x == y)
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(&a[i..i + 8]) != w8(&b[i..i + 8]) {
+                return false;
+            }
+            i += 8;
+        }
+        return w8(&a[n - 8..]) == w8(&b[n - 8..]);
+    }
+    if n >= 4 {
+        return w4(&a[..4]) == w4(&b[..4]) && w4(&a[n - 4..]) == w4(&b[n - 4..]);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// `l` (folded when `ci`) equals the text `t` (folded on the fly when `ci`).
@@ -1361,6 +1373,22 @@ mod tests {
                     want,
                     "{toks:?} ~ {t:?} v={v:?} w={w:?} ci={ci}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn same_is_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..40usize {
+            for m in [n, n.saturating_sub(1), n + 1] {
+                let m = m.min(40);
+                assert_eq!(same(&base[..n], &base[..m]), n == m);
+                for k in 0..n {
+                    let mut other = base[..n].to_vec();
+                    other[k] ^= 0x20;
+                    assert!(!same(&base[..n], &other), "{n} {k}");
+                }
             }
         }
     }
