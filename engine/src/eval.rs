@@ -176,6 +176,7 @@ fn run<'a>(
 ) -> (Decision, Option<String>) {
     let mut sink = Sink { out };
     let p = &req.principal;
+    let probe = Probe::new(req);
 
     // sts:GetCallerIdentity needs no permission and cannot be denied.
     if req.action_lc == "sts:getcalleridentity" && p.is_iam() {
@@ -199,7 +200,7 @@ fn run<'a>(
     let mut denied = false;
     let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
         for (i, st) in policy.statements.iter().enumerate() {
-            if st.effect == Effect::Deny && statement_applies(st, policy, req, has_pb).is_some() {
+            if st.effect == Effect::Deny && applies(st, policy, &probe, has_pb).is_some() {
                 denied = true;
                 if !sink.on() {
                     return;
@@ -247,9 +248,7 @@ fn run<'a>(
             let mut found = false;
             for pol in pols {
                 for (i, st) in pol.statements.iter().enumerate() {
-                    if st.effect == Effect::Allow
-                        && statement_applies(st, pol, req, has_pb).is_some()
-                    {
+                    if st.effect == Effect::Allow && applies(st, pol, &probe, has_pb).is_some() {
                         found = true;
                         sink.push(Role::Scp { level }, pol, i);
                         if !sink.on() {
@@ -304,7 +303,7 @@ fn run<'a>(
     let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
         let mut any = false;
         for (i, st) in policy.statements.iter().enumerate() {
-            if st.effect == Effect::Allow && statement_applies(st, policy, req, has_pb).is_some() {
+            if st.effect == Effect::Allow && applies(st, policy, &probe, has_pb).is_some() {
                 any = true;
                 sink.push(role, policy, i);
                 if !sink.on() {
@@ -351,7 +350,7 @@ fn run<'a>(
     if let Some(r) = &set.resource {
         for (i, st) in r.statements.iter().enumerate() {
             if st.effect == Effect::Allow {
-                if let Some(m) = statement_applies(st, r, req, has_pb) {
+                if let Some(m) = applies(st, r, &probe, has_pb) {
                     rbest = rbest.max(Some(m));
                     if sink.on() {
                         res.push(Reason {
@@ -451,6 +450,28 @@ fn run<'a>(
     }
 }
 
+/// What a decision works out once about its request.
+struct Probe<'r> {
+    req: &'r Request,
+    /// The action's service prefix, lower-cased, and its [`service_key`].
+    svc: &'r str,
+    svc_key: u64,
+    /// `req.action_lc.is_ascii()`.
+    action_ascii: bool,
+}
+
+impl<'r> Probe<'r> {
+    fn new(req: &'r Request) -> Probe<'r> {
+        let svc = req.service();
+        Probe {
+            req,
+            svc,
+            svc_key: service_key(svc),
+            action_ascii: req.action_lc.is_ascii(),
+        }
+    }
+}
+
 /// Does `st` apply to `req`? For resource-based statements, how the principal matched; for others
 /// `Direct`. Conditions, action, resource and principal must all hold.
 pub fn statement_applies(
@@ -459,7 +480,18 @@ pub fn statement_applies(
     req: &Request,
     has_boundary: bool,
 ) -> Option<PrincipalMatch> {
-    if !action_matches(&st.action, req) {
+    applies(st, policy, &Probe::new(req), has_boundary)
+}
+
+#[inline]
+fn applies(
+    st: &Statement,
+    policy: &Policy,
+    probe: &Probe<'_>,
+    has_boundary: bool,
+) -> Option<PrincipalMatch> {
+    let req = probe.req;
+    if !action_matches_in(&st.action, probe) {
         return None;
     }
     if let Some(r) = &st.resource {
@@ -486,19 +518,24 @@ pub fn statement_applies(
 }
 
 pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
+    action_matches_in(a, &Probe::new(req))
+}
+
+#[inline]
+fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
     // of the service is exact.)
-    let other_service = !a.services.is_empty() && {
-        let svc = req.service();
-        !a.services.iter().any(|s| s == svc)
-    };
-    let hit = !other_service && {
-        let ascii = req.action_lc.is_ascii();
-        a.patterns
+    let other_service = !a.services.is_empty()
+        && !a
+            .service_keys
             .iter()
-            .any(|t| t.matches_folded(&req.action_lc, ascii))
-    };
+            .zip(&a.services)
+            .any(|(&k, s)| k == probe.svc_key && s == probe.svc);
+    let hit = !other_service
+        && a.patterns
+            .iter()
+            .any(|t| t.matches_folded(&probe.req.action_lc, probe.action_ascii));
     hit != a.not
 }
 

@@ -168,6 +168,17 @@ pub struct ActionElement {
     /// (`s3:Get*`); empty when one could match any service (`*`, `s3*`). An index for the hot
     /// path, derived from `patterns` by [`ActionElement::new`].
     pub services: Vec<String>,
+    /// [`service_key`] of each of `services`, in the same order: a statement of another service
+    /// is skipped with integer comparisons.
+    pub service_keys: Vec<u64>,
+}
+
+/// A 64-bit FNV-1a hash of a service prefix (equal keys are then confirmed by the strings).
+#[inline]
+pub fn service_key(service: &str) -> u64 {
+    service.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl ActionElement {
@@ -197,6 +208,7 @@ impl ActionElement {
         ActionElement {
             not,
             patterns,
+            service_keys: services.iter().map(|s| service_key(s)).collect(),
             services,
         }
     }
