@@ -83,7 +83,7 @@ fn managed(c: &mut Criterion) {
 }
 
 /// Every policy document of an authorization-details file, with its kind.
-fn documents(j: &Json) -> Vec<(&Json, PolicyKind)> {
+fn documents<'j, 'a>(j: &'j Json<'a>) -> Vec<(&'j Json<'a>, PolicyKind)> {
     let list = |name: &str| match j.get(name).map(|v| &v.value) {
         Some(JsonValue::Array(items)) => items.as_slice(),
         _ => &[],

@@ -4,7 +4,7 @@
 use crate::eval::{is_trust_request, PolicySet};
 use crate::json::{quote, Json, JsonValue, Span};
 use crate::model::*;
-use crate::parse::{index_path, join_path, policy_from_json_with, ParseOptions, PolicyError};
+use crate::parse::{read_document, ParseOptions, Path, PolicyError};
 
 /// What a case expects (`expect`), for `--check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,15 @@ impl CaseError {
         }
     }
 
+    /// An error at a path written out only now.
+    fn at(path: &Path<'_>, span: Span, message: impl Into<String>) -> CaseError {
+        CaseError {
+            path: path.render(),
+            span,
+            message: message.into(),
+        }
+    }
+
     fn message(&self) -> String {
         if self.path.is_empty() {
             self.message.clone()
@@ -69,14 +78,14 @@ pub fn peek_id_expect(line: &str) -> (Option<String>, Option<Expect>) {
     (id_of(&j), expect_of(&j))
 }
 
-fn id_of(j: &Json) -> Option<String> {
+fn id_of(j: &Json<'_>) -> Option<String> {
     j.get("id").and_then(|v| match &v.value {
         JsonValue::String(_) | JsonValue::Number(_) => Some(v.to_json_string()),
         _ => None,
     })
 }
 
-fn expect_of(j: &Json) -> Option<Expect> {
+fn expect_of(j: &Json<'_>) -> Option<Expect> {
     j.get("expect").and_then(Json::as_str).and_then(|s| {
         if s == "Error" {
             Some(Expect::Error)
@@ -85,16 +94,6 @@ fn expect_of(j: &Json) -> Option<Expect> {
         }
     })
 }
-
-const CASE_FIELDS: &[&str] = &[
-    "identity_policies",
-    "resource_policy",
-    "permission_boundary",
-    "session_policy",
-    "scps",
-    "rcps",
-    "request",
-];
 
 /// A line read as far as it goes: its id and expectation even when the case itself is bad.
 pub struct Line {
@@ -119,11 +118,14 @@ impl Case {
                     format!("invalid JSON: {}", e.message),
                 )),
             },
-            Ok(j) => Line {
-                id: id_of(&j),
-                expect: expect_of(&j),
-                case: Case::from_json(&j, line, opts),
-            },
+            Ok(j) => {
+                let id = id_of(&j);
+                Line {
+                    expect: expect_of(&j),
+                    case: Case::read(&j, line, opts, id.clone()),
+                    id,
+                }
+            }
         }
     }
 
@@ -133,7 +135,17 @@ impl Case {
     }
 
     /// Read a case from its parsed line (`src` is the line's text).
-    pub fn from_json(j: &Json, line: &str, opts: ParseOptions) -> Result<Case, CaseError> {
+    pub fn from_json(j: &Json<'_>, line: &str, opts: ParseOptions) -> Result<Case, CaseError> {
+        Case::read(j, line, opts, id_of(j))
+    }
+
+    /// [`Case::from_json`] given the line's id, already read.
+    fn read(
+        j: &Json<'_>,
+        line: &str,
+        opts: ParseOptions,
+        id: Option<String>,
+    ) -> Result<Case, CaseError> {
         if j.as_object().is_none() {
             return Err(CaseError::new(
                 "",
@@ -154,20 +166,25 @@ impl Case {
         let req_json = j
             .get("request")
             .ok_or_else(|| CaseError::new("", j.span, "missing request"))?;
-        let request = read_request("request", req_json)?;
+        let request = read_request_at(&Path::new("request"), req_json)?;
         let mut set = PolicySet::default();
-        let null = |v: &Json| matches!(v.value, JsonValue::Null);
         for (k, v) in j.as_object().unwrap_or(&[]) {
-            if !CASE_FIELDS.contains(&k.name.as_str()) || null(v) {
+            if matches!(v.value, JsonValue::Null) {
                 continue;
             }
-            let path = k.name.as_str();
-            match path {
+            let path = Path::new(&k.name);
+            match &*k.name {
                 "identity_policies" => {
-                    for (i, p) in array(path, v)?.iter().enumerate() {
-                        let pp = index_path(path, i);
-                        set.identity
-                            .push(read_policy(&pp, p, line, PolicyKind::Identity, opts)?);
+                    let items = array(&path, v)?;
+                    set.identity.reserve_exact(items.len());
+                    for (i, p) in items.iter().enumerate() {
+                        set.identity.push(read_policy_at(
+                            &path.index(i),
+                            p,
+                            line,
+                            PolicyKind::Identity,
+                            opts,
+                        )?);
                     }
                 }
                 "resource_policy" => {
@@ -176,30 +193,32 @@ impl Case {
                     } else {
                         PolicyKind::Resource(ResourceService::from_arn(&request.resource))
                     };
-                    set.resource = Some(read_policy(path, v, line, kind, opts)?);
+                    set.resource = Some(read_policy_at(&path, v, line, kind, opts)?);
                 }
                 "permission_boundary" => {
-                    set.boundary = Some(read_policy(path, v, line, PolicyKind::Boundary, opts)?)
+                    set.boundary = Some(read_policy_at(&path, v, line, PolicyKind::Boundary, opts)?)
                 }
                 "session_policy" => {
-                    set.session = Some(read_policy(path, v, line, PolicyKind::Session, opts)?)
+                    set.session = Some(read_policy_at(&path, v, line, PolicyKind::Session, opts)?)
                 }
                 "scps" | "rcps" => {
-                    let kind = if path == "scps" {
+                    let kind = if &*k.name == "scps" {
                         PolicyKind::Scp
                     } else {
                         PolicyKind::Rcp
                     };
-                    let mut levels = Vec::new();
-                    for (l, level) in array(path, v)?.iter().enumerate() {
-                        let lp = index_path(path, l);
-                        let mut pols = Vec::new();
-                        for (i, p) in array(&lp, level)?.iter().enumerate() {
-                            pols.push(read_policy(&index_path(&lp, i), p, line, kind, opts)?);
+                    let items = array(&path, v)?;
+                    let mut levels = Vec::with_capacity(items.len());
+                    for (l, level) in items.iter().enumerate() {
+                        let lp = path.index(l);
+                        let ps = array(&lp, level)?;
+                        let mut pols = Vec::with_capacity(ps.len());
+                        for (i, p) in ps.iter().enumerate() {
+                            pols.push(read_policy_at(&lp.index(i), p, line, kind, opts)?);
                         }
                         levels.push(pols);
                     }
-                    if path == "scps" {
+                    if kind == PolicyKind::Scp {
                         set.scps = levels;
                     } else {
                         set.rcps = levels;
@@ -209,7 +228,7 @@ impl Case {
             }
         }
         Ok(Case {
-            id: id_of(j),
+            id,
             policies: set,
             request,
             expect,
@@ -217,10 +236,10 @@ impl Case {
     }
 }
 
-fn array<'a>(path: &str, v: &'a Json) -> Result<&'a [Json], CaseError> {
+fn array<'j, 'a>(path: &Path<'_>, v: &'j Json<'a>) -> Result<&'j [Json<'a>], CaseError> {
     match &v.value {
         JsonValue::Array(items) => Ok(items),
-        _ => Err(CaseError::new(
+        _ => Err(CaseError::at(
             path,
             v.span,
             format!("expected an array, found {}", v.kind_name()),
@@ -232,7 +251,18 @@ fn array<'a>(path: &str, v: &'a Json) -> Result<&'a [Json], CaseError> {
 /// `{"name": "...", "policy": document}`.
 pub fn read_policy(
     path: &str,
-    v: &Json,
+    v: &Json<'_>,
+    src: &str,
+    kind: PolicyKind,
+    opts: ParseOptions,
+) -> Result<Policy, CaseError> {
+    read_policy_at(&Path::new(path), v, src, kind, opts)
+}
+
+/// [`read_policy`] at a path written out only for the policy's default name or an error.
+fn read_policy_at(
+    path: &Path<'_>,
+    v: &Json<'_>,
     src: &str,
     kind: PolicyKind,
     opts: ParseOptions,
@@ -241,16 +271,14 @@ pub fn read_policy(
         let name = match v.get("name") {
             Some(n) => n
                 .as_str()
-                .ok_or_else(|| {
-                    CaseError::new(&join_path(path, "name"), n.span, "expected a string")
-                })?
+                .ok_or_else(|| CaseError::at(&path.key("name"), n.span, "expected a string"))?
                 .to_string(),
-            None => path.to_string(),
+            None => path.render(),
         };
         for (k, _) in v.as_object().unwrap_or(&[]) {
             if k.name != "name" && k.name != "policy" {
-                return Err(CaseError::new(
-                    &join_path(path, &k.name),
+                return Err(CaseError::at(
+                    &path.key(&k.name),
                     k.span,
                     format!(
                         "unknown field {} (a named policy is {{\"name\": ..., \"policy\": ...}})",
@@ -259,12 +287,12 @@ pub fn read_policy(
                 ));
             }
         }
-        let pp = join_path(path, "policy");
-        return policy_from_json_with(doc, src, kind, &name, opts)
-            .map_err(|e| CaseError::from(e.with_prefix(&pp)));
+        return read_document(doc, src, kind, name, opts)
+            .map_err(|e| CaseError::from(e.with_prefix(&path.key("policy").render())));
     }
-    policy_from_json_with(v, src, kind, path, opts)
-        .map_err(|e| CaseError::from(e.with_prefix(path)))
+    let name = path.render();
+    read_document(v, src, kind, name, opts)
+        .map_err(|e| CaseError::from(e.with_prefix(&path.render())))
 }
 
 const REQUEST_FIELDS: &[&str] = &[
@@ -276,18 +304,22 @@ const REQUEST_FIELDS: &[&str] = &[
 ];
 
 /// Read `{"principal", "action", "resource", "resource_account"?, "context"?}`.
-pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
+pub fn read_request(path: &str, v: &Json<'_>) -> Result<Request, CaseError> {
+    read_request_at(&Path::new(path), v)
+}
+
+fn read_request_at(path: &Path<'_>, v: &Json<'_>) -> Result<Request, CaseError> {
     let Some(members) = v.as_object() else {
-        return Err(CaseError::new(
+        return Err(CaseError::at(
             path,
             v.span,
             format!("expected an object, found {}", v.kind_name()),
         ));
     };
     for (k, _) in members {
-        if !REQUEST_FIELDS.contains(&k.name.as_str()) {
-            let e = CaseError::new(
-                &join_path(path, &k.name),
+        if !REQUEST_FIELDS.contains(&&*k.name) {
+            let e = CaseError::at(
+                &path.key(&k.name),
                 k.span,
                 format!("unknown field {}", quote(&k.name)),
             );
@@ -306,10 +338,10 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
         match v.get(name) {
             None => Ok(None),
             Some(x) => match &x.value {
-                JsonValue::String(s) => Ok(Some((s.as_str(), x.span))),
+                JsonValue::String(s) => Ok(Some((&**s, x.span))),
                 JsonValue::Null => Ok(None),
-                _ => Err(CaseError::new(
-                    &join_path(path, name),
+                _ => Err(CaseError::at(
+                    &path.key(name),
                     x.span,
                     format!("expected a string, found {}", x.kind_name()),
                 )),
@@ -317,18 +349,18 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
         }
     };
     let need = |name: &str| -> Result<(&str, Span), CaseError> {
-        string(name)?.ok_or_else(|| CaseError::new(path, v.span, format!("missing {name}")))
+        string(name)?.ok_or_else(|| CaseError::at(path, v.span, format!("missing {name}")))
     };
     let (p, pspan) = need("principal")?;
-    let principal = Principal::parse(p)
-        .map_err(|e| CaseError::new(&join_path(path, "principal"), pspan, e.0))?;
+    let principal =
+        Principal::parse(p).map_err(|e| CaseError::at(&path.key("principal"), pspan, e.0))?;
     let (action, aspan) = need("action")?;
     if action
         .split_once(':')
         .is_none_or(|(s, n)| s.is_empty() || n.is_empty())
     {
-        return Err(CaseError::new(
-            &join_path(path, "action"),
+        return Err(CaseError::at(
+            &path.key("action"),
             aspan,
             format!(
                 "invalid action {}: expected \"service:Action\"",
@@ -340,8 +372,8 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
     if resource != "*"
         && (!resource.starts_with("arn:") || crate::pattern::split_arn(resource).is_none())
     {
-        return Err(CaseError::new(
-            &join_path(path, "resource"),
+        return Err(CaseError::at(
+            &path.key("resource"),
             rspan,
             format!(
                 "invalid resource {}: expected an ARN or \"*\"",
@@ -352,7 +384,7 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
     let resource_account = string("resource_account")?.map(|(s, _)| s.to_string());
     let context = match v.get("context") {
         None => Context::new(),
-        Some(c) => read_context(&join_path(path, "context"), c)?,
+        Some(c) => read_context_at(&path.key("context"), c)?,
     };
     Ok(Request::new(
         principal,
@@ -365,24 +397,28 @@ pub fn read_request(path: &str, v: &Json) -> Result<Request, CaseError> {
 
 /// Context: key → string, or array of strings (numbers and booleans read as their text);
 /// `null` leaves the key absent.
-pub fn read_context(path: &str, v: &Json) -> Result<Context, CaseError> {
+pub fn read_context(path: &str, v: &Json<'_>) -> Result<Context, CaseError> {
+    read_context_at(&Path::new(path), v)
+}
+
+fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> {
     let mut ctx = Context::new();
     if matches!(v.value, JsonValue::Null) {
         return Ok(ctx);
     }
     let Some(members) = v.as_object() else {
-        return Err(CaseError::new(
+        return Err(CaseError::at(
             path,
             v.span,
             format!("expected an object, found {}", v.kind_name()),
         ));
     };
-    let scalar = |p: &str, x: &Json| -> Result<String, CaseError> {
+    let scalar = |p: &Path<'_>, x: &Json<'_>| -> Result<String, CaseError> {
         match &x.value {
-            JsonValue::String(s) => Ok(s.clone()),
-            JsonValue::Number(n) => Ok(n.clone()),
-            JsonValue::Bool(b) => Ok(b.to_string()),
-            _ => Err(CaseError::new(
+            JsonValue::String(s) => Ok(s.to_string()),
+            JsonValue::Number(n) => Ok(n.to_string()),
+            JsonValue::Bool(b) => Ok(if *b { "true" } else { "false" }.to_string()),
+            _ => Err(CaseError::at(
                 p,
                 x.span,
                 format!(
@@ -393,16 +429,16 @@ pub fn read_context(path: &str, v: &Json) -> Result<Context, CaseError> {
         }
     };
     for (k, x) in members {
-        let kp = join_path(path, &k.name);
+        let kp = path.key(&k.name);
         let value = match &x.value {
             JsonValue::Null => continue,
-            JsonValue::Array(items) => ContextValue::Many(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, it)| scalar(&index_path(&kp, i), it))
-                    .collect::<Result<_, _>>()?,
-            ),
+            JsonValue::Array(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for (i, it) in items.iter().enumerate() {
+                    vals.push(scalar(&kp.index(i), it)?);
+                }
+                ContextValue::Many(vals)
+            }
             _ => ContextValue::One(scalar(&kp, x)?),
         };
         ctx.insert(&k.name, value);

@@ -5,6 +5,7 @@
 //! every duplicate key (AWS rejects duplicates; a `Map` would silently keep the last) and refuse
 //! absurd nesting without blowing the stack. This reader does exactly that and nothing more.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// A byte range into the source text.
@@ -14,29 +15,61 @@ pub struct Span {
     pub end: usize,
 }
 
-/// A JSON value with its span.
+/// A JSON value with its span. Strings and numbers borrow from the source text (`'a`); a string
+/// is owned only when it holds an escape. [`Json::into_owned`] detaches a value from its text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Json {
-    pub value: JsonValue,
+pub struct Json<'a> {
+    pub value: JsonValue<'a>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum JsonValue {
+pub enum JsonValue<'a> {
     Null,
     Bool(bool),
     /// The number exactly as written (AWS treats condition numbers as text).
-    Number(String),
-    String(String),
-    Array(Vec<Json>),
+    Number(Cow<'a, str>),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
     /// Members in source order, duplicates kept.
-    Object(Vec<(Key, Json)>),
+    Object(Vec<(Key<'a>, Json<'a>)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Key {
-    pub name: String,
+pub struct Key<'a> {
+    pub name: Cow<'a, str>,
     pub span: Span,
+}
+
+impl Key<'_> {
+    /// The key with its name copied out of the source text.
+    pub fn into_owned(self) -> Key<'static> {
+        Key {
+            name: Cow::Owned(self.name.into_owned()),
+            span: self.span,
+        }
+    }
+}
+
+impl JsonValue<'_> {
+    /// The value with every string copied out of the source text.
+    pub fn into_owned(self) -> JsonValue<'static> {
+        match self {
+            JsonValue::Null => JsonValue::Null,
+            JsonValue::Bool(b) => JsonValue::Bool(b),
+            JsonValue::Number(n) => JsonValue::Number(Cow::Owned(n.into_owned())),
+            JsonValue::String(s) => JsonValue::String(Cow::Owned(s.into_owned())),
+            JsonValue::Array(items) => {
+                JsonValue::Array(items.into_iter().map(Json::into_owned).collect())
+            }
+            JsonValue::Object(members) => JsonValue::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// A syntax error: byte offset and message.
@@ -49,13 +82,15 @@ pub struct JsonError {
 /// Deepest nesting accepted. AWS documents are at most five or six levels deep.
 pub const MAX_DEPTH: usize = 64;
 
-impl Json {
+impl<'a> Json<'a> {
     /// Parse one JSON text; trailing non-whitespace is an error.
-    pub fn parse(src: &str) -> Result<Json, JsonError> {
+    pub fn parse(src: &'a str) -> Result<Json<'a>, JsonError> {
         let mut p = Parser {
             src: src.as_bytes(),
             text: src,
             pos: 0,
+            items: Vec::new(),
+            members: Vec::new(),
         };
         p.skip_ws();
         let v = p.value(0)?;
@@ -64,6 +99,14 @@ impl Json {
             return Err(p.err("unexpected text after the JSON value"));
         }
         Ok(v)
+    }
+
+    /// The value with every string copied out of the source text, so that it can outlive it.
+    pub fn into_owned(self) -> Json<'static> {
+        Json {
+            value: self.value.into_owned(),
+            span: self.span,
+        }
     }
 
     pub fn kind_name(&self) -> &'static str {
@@ -84,7 +127,7 @@ impl Json {
         }
     }
 
-    pub fn as_object(&self) -> Option<&[(Key, Json)]> {
+    pub fn as_object(&self) -> Option<&[(Key<'a>, Json<'a>)]> {
         match &self.value {
             JsonValue::Object(m) => Some(m),
             _ => None,
@@ -92,7 +135,7 @@ impl Json {
     }
 
     /// First member named `name` (exact spelling).
-    pub fn get(&self, name: &str) -> Option<&Json> {
+    pub fn get(&self, name: &str) -> Option<&Json<'a>> {
         self.as_object()?
             .iter()
             .find(|(k, _)| k.name == name)
@@ -182,9 +225,14 @@ struct Parser<'a> {
     src: &'a [u8],
     text: &'a str,
     pos: usize,
+    /// Elements of the arrays being read, innermost last: each array takes its own off the top
+    /// when it closes, so that its `Vec` is allocated once, at its exact length.
+    items: Vec<Json<'a>>,
+    /// The same for the members of the objects being read.
+    members: Vec<(Key<'a>, Json<'a>)>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, msg: &str) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -202,7 +250,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
+    fn value(&mut self, depth: usize) -> Result<Json<'a>, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("JSON nested too deeply"));
         }
@@ -227,7 +275,7 @@ impl Parser<'_> {
         })
     }
 
-    fn literal(&mut self, word: &str, v: JsonValue) -> Result<JsonValue, JsonError> {
+    fn literal(&mut self, word: &str, v: JsonValue<'a>) -> Result<JsonValue<'a>, JsonError> {
         if self.src[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(v)
@@ -236,7 +284,7 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<JsonValue, JsonError> {
+    fn number(&mut self) -> Result<JsonValue<'a>, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -271,7 +319,9 @@ impl Parser<'_> {
                 self.pos += 1;
             }
         }
-        Ok(JsonValue::Number(self.text[start..self.pos].to_string()))
+        Ok(JsonValue::Number(Cow::Borrowed(
+            &self.text[start..self.pos],
+        )))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -289,25 +339,62 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    /// Length of the run of plain string bytes at the cursor (up to a quote, a backslash or a
+    /// control character, or the end of the input).
+    fn plain_run(&self) -> usize {
+        let rest = self.src.get(self.pos..).unwrap_or(&[]);
+        // Eight bytes at a time, as one little-endian word: the lowest flagged byte is the first
+        // stop (bits above it may be flagged wrongly, by a borrow, but never one below).
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        let stops = |x: u64| {
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            (quote.wrapping_sub(ONES) & !quote
+                | backslash.wrapping_sub(ONES) & !backslash
+                | x.wrapping_sub(ONES * 0x20) & !x)
+                & HIGH
+        };
+        let mut i = 0;
+        while let Some(word) = rest.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            let m = stops(u64::from_le_bytes(*word));
+            if m != 0 {
+                return i + (m.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        // The last few bytes, padded with a control character (a stop) to a word.
+        let mut word = [0u8; 8];
+        let tail = rest.get(i..).unwrap_or(&[]);
+        word[..tail.len()].copy_from_slice(tail);
+        let m = stops(u64::from_le_bytes(word));
+        i + (m.trailing_zeros() / 8) as usize
+    }
+
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         // INVARIANT: called with self.peek() == Some(b'"').
         self.pos += 1;
-        let mut out = String::new();
-        loop {
-            let run_start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
+        // The common case: no escape, so the string is a slice of the source.
+        let start = self.pos;
+        self.pos += self.plain_run();
+        // Input is &str and we stop only at ASCII bytes, so this slice is on char boundaries.
+        let text: &'a str = self.text;
+        match self.peek() {
+            None => return Err(self.err("unterminated string")),
+            Some(b'"') => {
                 self.pos += 1;
+                return Ok(Cow::Borrowed(&text[start..self.pos - 1]));
             }
-            // Input is &str and we stop only at ASCII bytes, so this slice is on char boundaries.
-            out.push_str(&self.text[run_start..self.pos]);
+            Some(b'\\') => {}
+            Some(_) => return Err(self.err("control character in string")),
+        }
+        let mut out = String::from(&text[start..self.pos]);
+        loop {
             match self.peek() {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -350,40 +437,44 @@ impl Parser<'_> {
                 }
                 Some(_) => return Err(self.err("control character in string")),
             }
+            let run_start = self.pos;
+            self.pos += self.plain_run();
+            out.push_str(&text[run_start..self.pos]);
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+    fn array(&mut self, depth: usize) -> Result<JsonValue<'a>, JsonError> {
         self.pos += 1;
-        let mut items = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(JsonValue::Array(items));
+            return Ok(JsonValue::Array(Vec::new()));
         }
+        let base = self.items.len();
         loop {
             self.skip_ws();
-            items.push(self.value(depth + 1)?);
+            let v = self.value(depth + 1)?;
+            self.items.push(v);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Array(items));
+                    return Ok(JsonValue::Array(self.items.drain(base..).collect()));
                 }
                 _ => return Err(self.err("expected ',' or ']' in array")),
             }
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<JsonValue<'a>, JsonError> {
         self.pos += 1;
-        let mut members = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(JsonValue::Object(members));
+            return Ok(JsonValue::Object(Vec::new()));
         }
+        let base = self.members.len();
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -405,13 +496,13 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_ws();
             let v = self.value(depth + 1)?;
-            members.push((key, v));
+            self.members.push((key, v));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Object(members));
+                    return Ok(JsonValue::Object(self.members.drain(base..).collect()));
                 }
                 _ => return Err(self.err("expected ',' or '}' in object")),
             }
@@ -456,6 +547,109 @@ mod tests {
             Json::parse(&deep).unwrap_err().message,
             "JSON nested too deeply"
         );
+    }
+
+    #[test]
+    fn strings_borrow_the_source_unless_escaped() {
+        let src = r#"{"k": ["plain", "a\nb", "", "\u00e9x", "tail\\"], "n": -1.5e3}"#;
+        let j = Json::parse(src).unwrap();
+        let (k, v) = &j.as_object().unwrap()[0];
+        assert!(matches!(k.name, Cow::Borrowed("k")));
+        let JsonValue::Array(items) = &v.value else {
+            panic!("not an array")
+        };
+        let strs: Vec<&Cow<'_, str>> = items
+            .iter()
+            .map(|it| match &it.value {
+                JsonValue::String(s) => s,
+                _ => panic!("not a string"),
+            })
+            .collect();
+        assert!(matches!(strs[0], Cow::Borrowed("plain")));
+        assert!(matches!(strs[1], Cow::Owned(s) if s == "a\nb"));
+        assert!(matches!(strs[2], Cow::Borrowed("")));
+        assert!(matches!(strs[3], Cow::Owned(s) if s == "éx"));
+        assert!(matches!(strs[4], Cow::Owned(s) if s == "tail\\"));
+        assert_eq!(
+            j.get("n").unwrap().value,
+            JsonValue::Number(Cow::Borrowed("-1.5e3"))
+        );
+        let owned: Json<'static> = j.clone().into_owned();
+        assert_eq!(owned, j);
+        assert_eq!(owned.to_json_string(), j.to_json_string());
+    }
+
+    #[test]
+    fn nested_values_keep_their_order_and_spans() {
+        let src = r#"{"a":[1,[2,{"b":[],"c":{}}],{"d":[true,null]}],"e":{"f":["x",["y"]]},"a":0}"#;
+        let j = Json::parse(src).unwrap();
+        assert_eq!(j.to_json_string(), src);
+        let m = j.as_object().unwrap();
+        assert_eq!(m.len(), 3);
+        for (k, v) in m {
+            assert_eq!(&src[k.span.start..k.span.end], quote(&k.name));
+            assert_eq!(&src[v.span.start..v.span.end], v.to_json_string());
+        }
+    }
+
+    /// The run of plain string bytes, one byte at a time.
+    fn plain_run_bytewise(s: &[u8]) -> usize {
+        s.iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(s.len())
+    }
+
+    #[test]
+    fn plain_run_stops_where_the_bytewise_scan_stops() {
+        let fillers = [
+            "a",
+            " ",
+            "\u{7f}",
+            "é",
+            "\u{20ac}",
+            "~",
+            "!",
+            "#",
+            "]",
+            "\u{10348}",
+        ];
+        let stops = ["\"", "\\", "\u{0}", "\n", "\u{1f}", "\t"];
+        for len in 0..27 {
+            for f in fillers {
+                let base: String = f.repeat(len);
+                let run = |text: &str| {
+                    let p = Parser {
+                        src: text.as_bytes(),
+                        text,
+                        pos: 0,
+                        items: Vec::new(),
+                        members: Vec::new(),
+                    };
+                    p.plain_run()
+                };
+                assert_eq!(run(&base), base.len(), "{base:?}");
+                let chars: Vec<(usize, char)> = base.char_indices().collect();
+                for (at, _) in chars.iter().copied().chain([(base.len(), ' ')]) {
+                    for stop in stops {
+                        let mut t = base.clone();
+                        t.insert_str(at, stop);
+                        t.push_str(stop);
+                        assert_eq!(run(&t), plain_run_bytewise(t.as_bytes()), "{t:?}");
+                        assert_eq!(run(&t), at, "{t:?}");
+                    }
+                }
+            }
+        }
+        // From a position inside the text, as the parser calls it.
+        let t = "xx\"abcdefghijklmnopqrstu\\v\"";
+        let p = Parser {
+            src: t.as_bytes(),
+            text: t,
+            pos: 3,
+            items: Vec::new(),
+            members: Vec::new(),
+        };
+        assert_eq!(p.plain_run(), 21);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! Every error names the JSON path and the span it is about, so a caller can print
 //! `policy.json:14: Statement[2].Condition: unknown operator "StringEqual"`.
 
-use crate::json::{line_col, quote, Json, JsonValue, Span};
+use std::borrow::Cow;
+
+use crate::json::{line_col, quote, Json, JsonValue, Key, Span};
 use crate::model::*;
 use crate::pattern::{
     decode_base64, fold, parse_date, parse_number, ArnTemplate, Cidr, Template, TemplateOpts,
@@ -32,6 +34,16 @@ impl PolicyError {
     fn new(path: &str, span: Span, message: impl Into<String>) -> PolicyError {
         PolicyError {
             path: path.to_string(),
+            span,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// An error at a path that is written out only now, when the error is made.
+    pub(crate) fn at(path: &Path<'_>, span: Span, message: impl Into<String>) -> PolicyError {
+        PolicyError {
+            path: path.render(),
             span,
             message: message.into(),
             help: None,
@@ -99,6 +111,101 @@ pub fn index_path(path: &str, i: usize) -> String {
     p
 }
 
+/// A JSON path as the reader descends: each step borrows its parent, so that reading a valid
+/// document builds no path string. [`Path::render`] writes it out, with exactly the text that
+/// [`join_path`] and [`index_path`] give, when an error needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    seg: Seg<'p>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Seg<'p> {
+    /// A member name, or a whole path already written out (`join_path` is associative).
+    Text(&'p str),
+    Index(usize),
+}
+
+impl<'p> Path<'p> {
+    /// A path given as text (`""` for the document itself).
+    pub(crate) fn new(text: &'p str) -> Path<'p> {
+        Path {
+            parent: None,
+            seg: Seg::Text(text),
+        }
+    }
+
+    /// `self.name`, as [`join_path`] joins them.
+    pub(crate) fn key<'q>(&'q self, name: &'q str) -> Path<'q> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Text(name),
+        }
+    }
+
+    /// `self[i]`.
+    pub(crate) fn index(&self, i: usize) -> Path<'_> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+
+    /// The path as text.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::with_capacity(self.max_len());
+        self.write(&mut out);
+        out
+    }
+
+    /// At least the length of the rendered path.
+    fn max_len(&self) -> usize {
+        let own = match self.seg {
+            Seg::Text(t) => t.len() + 1,
+            Seg::Index(_) => 22,
+        };
+        own + self.parent.map_or(0, Path::max_len)
+    }
+
+    fn write(&self, out: &mut String) {
+        if let Some(parent) = self.parent {
+            parent.write(out);
+        }
+        match self.seg {
+            Seg::Text(t) => {
+                // As `join_path`.
+                if !out.is_empty() && !t.is_empty() && !t.starts_with('[') {
+                    out.push('.');
+                }
+                out.push_str(t);
+            }
+            Seg::Index(i) => {
+                out.push('[');
+                push_decimal(out, i);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// Append `i` in decimal, as `{i}` formats it.
+fn push_decimal(out: &mut String, mut i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    for &d in &digits[n..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Options for reading a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
@@ -163,26 +270,37 @@ pub fn policy_from_json(
 
 /// [`policy_from_json`] with options.
 pub fn policy_from_json_with(
-    json: &Json,
+    json: &Json<'_>,
     src: &str,
     kind: PolicyKind,
     name: &str,
+    opts: ParseOptions,
+) -> Result<Policy, PolicyError> {
+    read_document(json, src, kind, name.to_string(), opts)
+}
+
+/// [`policy_from_json_with`] taking the policy's name by value, so that it is not copied again.
+pub(crate) fn read_document(
+    json: &Json<'_>,
+    src: &str,
+    kind: PolicyKind,
+    name: String,
     opts: ParseOptions,
 ) -> Result<Policy, PolicyError> {
     match &json.value {
         JsonValue::String(text) => {
             // A document given as a string (as `get-bucket-policy` and
             // `get-account-authorization-details` print them), possibly URL-encoded.
-            let text = if text.trim_start().starts_with('%') {
-                url_decode(text.trim()).map_err(|why| {
+            let text: Cow<'_, str> = if text.trim_start().starts_with('%') {
+                Cow::Owned(url_decode(text.trim()).map_err(|why| {
                     PolicyError::new(
                         "",
                         json.span,
                         format!("invalid URL-encoded policy document: {why}"),
                     )
-                })?
+                })?)
             } else {
-                text.clone()
+                Cow::Borrowed(text)
             };
             let inner = Json::parse(&text).map_err(|e| {
                 PolicyError::new(
@@ -199,7 +317,7 @@ pub fn policy_from_json_with(
                 ));
             }
             // Errors inside the inner text point at the string as a whole.
-            policy_from_json_with(&inner, &text, kind, name, opts).map_err(|mut e| {
+            read_document(&inner, &text, kind, name, opts).map_err(|mut e| {
                 e.span = json.span;
                 e
             })
@@ -213,15 +331,19 @@ pub fn policy_from_json_with(
                     ("Document", None),
                 ] {
                     if let Some(w) = json.get(wrapper) {
-                        let (inner, path) = match inner_key {
+                        let inner = match inner_key {
                             Some(k) => match w.get(k) {
-                                Some(d) => (d, format!("{wrapper}.{k}")),
+                                Some(d) => d,
                                 None => continue,
                             },
-                            None => (w, wrapper.to_string()),
+                            None => w,
                         };
-                        return policy_from_json_with(inner, src, kind, name, opts)
-                            .map_err(|e| e.with_prefix(&path));
+                        return read_document(inner, src, kind, name, opts).map_err(|e| {
+                            e.with_prefix(&match inner_key {
+                                Some(k) => format!("{wrapper}.{k}"),
+                                None => wrapper.to_string(),
+                            })
+                        });
                     }
                 }
             }
@@ -244,29 +366,7 @@ fn check_size(json: &Json, src: &str, kind: PolicyKind) -> Result<(), PolicyErro
     let size = match how {
         SizeCount::Bytes => text.len(),
         SizeCount::AllChars => text.chars().count(),
-        SizeCount::NonWhitespace => {
-            let mut n = 0;
-            let mut in_str = false;
-            let mut esc = false;
-            for c in text.chars() {
-                if in_str {
-                    n += 1;
-                    if esc {
-                        esc = false;
-                    } else if c == '\\' {
-                        esc = true;
-                    } else if c == '"' {
-                        in_str = false;
-                    }
-                } else if c == '"' {
-                    in_str = true;
-                    n += 1;
-                } else if !c.is_whitespace() {
-                    n += 1;
-                }
-            }
-            n
-        }
+        SizeCount::NonWhitespace => non_whitespace_chars(text),
     };
     if size > limit {
         let unit = match how {
@@ -284,6 +384,77 @@ fn check_size(json: &Json, src: &str, kind: PolicyKind) -> Result<(), PolicyErro
         ));
     }
     Ok(())
+}
+
+/// Characters of a JSON text, white space outside strings not counted. The same count as
+/// walking the characters with an in-string flag, but a run at a time: inside a string every
+/// character counts (a UTF-8 continuation byte belongs to the character its lead byte began), and
+/// outside one every character but white space.
+fn non_whitespace_chars(text: &str) -> usize {
+    let b = text.as_bytes();
+    // Compact ASCII JSON (no byte that is white space, a control character or non-ASCII): every
+    // byte is a character that counts, in a string or not. No early exit, so that it vectorises.
+    if !b
+        .iter()
+        .fold(false, |any, &c| any | (c <= b' ') | (c >= 0x80))
+    {
+        return b.len();
+    }
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        // Outside a string, up to the next quote.
+        let run = &b[i..];
+        let end = run.iter().position(|&c| c == b'"').unwrap_or(run.len());
+        for (j, &c) in run[..end].iter().enumerate() {
+            if c < 0x80 {
+                n += usize::from(!char::from(c).is_whitespace());
+            } else if c & 0xC0 != 0x80 {
+                // Not reached for JSON text (outside strings it is ASCII), kept exact all the same.
+                let ws = text
+                    .get(i + j..)
+                    .and_then(|t| t.chars().next())
+                    .is_some_and(char::is_whitespace);
+                n += usize::from(!ws);
+            }
+        }
+        i += end;
+        if i >= b.len() {
+            break;
+        }
+        // The opening quote, then the string up to its closing quote (escapes skipped over).
+        n += 1;
+        i += 1;
+        loop {
+            let run = &b[i..];
+            let end = run
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .unwrap_or(run.len());
+            n += run[..end].iter().filter(|&&c| c & 0xC0 != 0x80).count();
+            i += end;
+            match b.get(i) {
+                None => break,
+                Some(b'"') => {
+                    n += 1;
+                    i += 1;
+                    break;
+                }
+                Some(_) => {
+                    // A backslash and the character it escapes, whatever it is.
+                    n += 1;
+                    i += 1;
+                    if let Some(&c) = b.get(i) {
+                        if c & 0xC0 != 0x80 {
+                            n += 1;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    n
 }
 
 /// RFC 3986 percent-decoding, as IAM encodes documents (`+` is not a space there).
@@ -354,8 +525,8 @@ pub fn suggest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
     best.map(|(_, k)| k)
 }
 
-fn unknown(path: &str, span: Span, what: &str, word: &str, known: &[&str]) -> PolicyError {
-    let e = PolicyError::new(path, span, format!("unknown {what} {}", quote(word)));
+fn unknown(path: &Path<'_>, span: Span, what: &str, word: &str, known: &[&str]) -> PolicyError {
+    let e = PolicyError::at(path, span, format!("unknown {what} {}", quote(word)));
     match suggest(word, known.iter().copied()) {
         Some(s) => e.help(format!("did you mean {}?", quote(s))),
         None => e.help(format!("expected one of {}", known.join(", "))),
@@ -380,46 +551,71 @@ struct Reader {
     kind: PolicyKind,
 }
 
-/// Values of an element: a string or an array of strings, each with its span.
-fn strings<'a>(path: &str, v: &'a Json) -> Result<Vec<(&'a str, Span, String)>, PolicyError> {
-    match &v.value {
-        JsonValue::String(s) => Ok(vec![(s.as_str(), v.span, path.to_string())]),
-        JsonValue::Array(items) => {
-            if items.is_empty() {
-                return Err(PolicyError::new(path, v.span, "empty list"));
-            }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| {
-                    let p = index_path(path, i);
-                    match &it.value {
-                        JsonValue::String(s) => Ok((s.as_str(), it.span, p)),
-                        _ => Err(PolicyError::new(
-                            &p,
+/// Values of an element: a string or an array of strings. Every item of the returned slice is a
+/// string; the flag says whether the element was an array (each item's path is then `path[i]`,
+/// see [`StringItems::path`]).
+struct StringItems<'j, 'a> {
+    items: &'j [Json<'a>],
+    array: bool,
+}
+
+impl<'j, 'a> StringItems<'j, 'a> {
+    fn read(path: &Path<'_>, v: &'j Json<'a>) -> Result<StringItems<'j, 'a>, PolicyError> {
+        match &v.value {
+            JsonValue::String(_) => Ok(StringItems {
+                items: std::slice::from_ref(v),
+                array: false,
+            }),
+            JsonValue::Array(items) => {
+                if items.is_empty() {
+                    return Err(PolicyError::at(path, v.span, "empty list"));
+                }
+                // Every item is checked before any is used, so a non-string is reported first.
+                for (i, it) in items.iter().enumerate() {
+                    if !matches!(it.value, JsonValue::String(_)) {
+                        return Err(PolicyError::at(
+                            &path.index(i),
                             it.span,
                             format!("expected a string, found {}", it.kind_name()),
-                        )),
+                        ));
                     }
-                })
-                .collect()
+                }
+                Ok(StringItems { items, array: true })
+            }
+            _ => Err(PolicyError::at(
+                path,
+                v.span,
+                format!(
+                    "expected a string or an array of strings, found {}",
+                    v.kind_name()
+                ),
+            )),
         }
-        _ => Err(PolicyError::new(
-            path,
-            v.span,
-            format!(
-                "expected a string or an array of strings, found {}",
-                v.kind_name()
-            ),
-        )),
+    }
+
+    /// The strings with their spans and item numbers.
+    fn iter(&self) -> impl Iterator<Item = (usize, &'j str, Span)> + '_ {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (i, it.as_str().unwrap_or(""), it.span))
+    }
+
+    /// The path of item `i`.
+    fn path<'q>(&self, path: &'q Path<'q>, i: usize) -> Path<'q> {
+        if self.array {
+            path.index(i)
+        } else {
+            *path
+        }
     }
 }
 
-fn check_duplicates(path: &str, members: &[(crate::json::Key, Json)]) -> Result<(), PolicyError> {
+fn check_duplicates(path: &Path<'_>, members: &[(Key<'_>, Json<'_>)]) -> Result<(), PolicyError> {
     for (i, (k, _)) in members.iter().enumerate() {
         if members[..i].iter().any(|(f, _)| f.name == k.name) {
-            return Err(PolicyError::new(
-                &join_path(path, &k.name),
+            return Err(PolicyError::at(
+                &path.key(&k.name),
                 k.span,
                 format!("duplicate key {}", quote(&k.name)),
             )
@@ -432,16 +628,16 @@ fn check_duplicates(path: &str, members: &[(crate::json::Key, Json)]) -> Result<
 impl Reader {
     fn policy(
         &self,
-        json: &Json,
-        members: &[(crate::json::Key, Json)],
-        name: &str,
+        json: &Json<'_>,
+        members: &[(Key<'_>, Json<'_>)],
+        name: String,
     ) -> Result<Policy, PolicyError> {
-        check_duplicates("", members)?;
+        check_duplicates(&Path::new(""), members)?;
         let mut version = None;
         let mut id = None;
         let mut statement = None;
         for (k, v) in members {
-            match k.name.as_str() {
+            match &*k.name {
                 "Version" => {
                     version = Some(match v.as_str() {
                         Some("2012-10-17") => Version::V2012,
@@ -470,19 +666,30 @@ impl Reader {
                     }
                 },
                 "Statement" => statement = Some(v),
-                other => return Err(unknown(other, k.span, "policy element", other, POLICY_KEYS)),
+                other => {
+                    return Err(unknown(
+                        &Path::new(other),
+                        k.span,
+                        "policy element",
+                        other,
+                        POLICY_KEYS,
+                    ))
+                }
             }
         }
         let statement =
             statement.ok_or_else(|| PolicyError::new("", json.span, "missing Statement"))?;
         let policy_vars = version == Some(Version::V2012);
+        let spath = Path::new("Statement");
         let statements = match &statement.value {
-            JsonValue::Object(_) => vec![self.statement("Statement", statement, policy_vars)?],
-            JsonValue::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, s)| self.statement(&format!("Statement[{i}]"), s, policy_vars))
-                .collect::<Result<_, _>>()?,
+            JsonValue::Object(_) => vec![self.statement(&spath, statement, policy_vars)?],
+            JsonValue::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, s) in items.iter().enumerate() {
+                    out.push(self.statement(&spath.index(i), s, policy_vars)?);
+                }
+                out
+            }
             _ => {
                 return Err(PolicyError::new(
                     "Statement",
@@ -514,7 +721,7 @@ impl Reader {
             }
         }
         Ok(Policy {
-            name: name.to_string(),
+            name,
             kind: self.kind,
             version,
             id,
@@ -522,9 +729,14 @@ impl Reader {
         })
     }
 
-    fn statement(&self, path: &str, json: &Json, vars: bool) -> Result<Statement, PolicyError> {
+    fn statement(
+        &self,
+        path: &Path<'_>,
+        json: &Json<'_>,
+        vars: bool,
+    ) -> Result<Statement, PolicyError> {
         let Some(members) = json.as_object() else {
-            return Err(PolicyError::new(
+            return Err(PolicyError::at(
                 path,
                 json.span,
                 format!("a statement must be an object, found {}", json.kind_name()),
@@ -533,17 +745,17 @@ impl Reader {
         check_duplicates(path, members)?;
         let mut sid = None;
         let mut effect = None;
-        let mut principal: Option<(bool, &Json, Span)> = None;
-        let mut action: Option<(bool, &Json)> = None;
-        let mut resource: Option<(bool, &Json, Span)> = None;
+        let mut principal: Option<(bool, &Json<'_>, Span)> = None;
+        let mut action: Option<(bool, &Json<'_>)> = None;
+        let mut resource: Option<(bool, &Json<'_>, Span)> = None;
         let mut condition = None;
         for (k, v) in members {
-            let p = join_path(path, &k.name);
-            match k.name.as_str() {
+            let p = path.key(&k.name);
+            match &*k.name {
                 "Sid" => match v.as_str() {
                     Some(s) => sid = Some(s.to_string()),
                     None => {
-                        return Err(PolicyError::new(
+                        return Err(PolicyError::at(
                             &p,
                             v.span,
                             format!("expected a string, found {}", v.kind_name()),
@@ -558,7 +770,7 @@ impl Reader {
                             return Err(unknown(&p, v.span, "effect", other, &["Allow", "Deny"]))
                         }
                         None => {
-                            return Err(PolicyError::new(
+                            return Err(PolicyError::at(
                                 &p,
                                 v.span,
                                 format!("expected \"Allow\" or \"Deny\", found {}", v.kind_name()),
@@ -569,7 +781,7 @@ impl Reader {
                 "Principal" | "NotPrincipal" => {
                     if let Some((not, _, _)) = principal {
                         let other = if not { "NotPrincipal" } else { "Principal" };
-                        return Err(PolicyError::new(
+                        return Err(PolicyError::at(
                             &p,
                             k.span,
                             format!("a statement cannot have both {other} and {}", k.name),
@@ -579,7 +791,7 @@ impl Reader {
                 }
                 "Action" | "NotAction" => {
                     if action.is_some() {
-                        return Err(PolicyError::new(
+                        return Err(PolicyError::at(
                             &p,
                             k.span,
                             "a statement cannot have both Action and NotAction",
@@ -589,7 +801,7 @@ impl Reader {
                 }
                 "Resource" | "NotResource" => {
                     if resource.is_some() {
-                        return Err(PolicyError::new(
+                        return Err(PolicyError::at(
                             &p,
                             k.span,
                             "a statement cannot have both Resource and NotResource",
@@ -609,20 +821,20 @@ impl Reader {
                 }
             }
         }
-        let effect = effect.ok_or_else(|| PolicyError::new(path, json.span, "missing Effect"))?;
+        let effect = effect.ok_or_else(|| PolicyError::at(path, json.span, "missing Effect"))?;
         let (not_action, action_json) = action
-            .ok_or_else(|| PolicyError::new(path, json.span, "missing Action or NotAction"))?;
+            .ok_or_else(|| PolicyError::at(path, json.span, "missing Action or NotAction"))?;
         let action = ActionElement::new(
             not_action,
             self.actions(
-                &join_path(path, if not_action { "NotAction" } else { "Action" }),
+                &path.key(if not_action { "NotAction" } else { "Action" }),
                 action_json,
             )?,
         );
         let principal = match principal {
             None => {
                 if matches!(self.kind, PolicyKind::Resource(_) | PolicyKind::Trust) {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         path,
                         json.span,
                         format!(
@@ -632,7 +844,7 @@ impl Reader {
                     ));
                 }
                 if self.kind == PolicyKind::Rcp {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         path,
                         json.span,
                         "missing Principal: resource control policies need \"Principal\": \"*\"",
@@ -642,9 +854,9 @@ impl Reader {
             }
             Some((not, v, kspan)) => {
                 let name = if not { "NotPrincipal" } else { "Principal" };
-                let p = join_path(path, name);
+                let p = path.key(name);
                 if !self.kind.is_resource_based() {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         &p,
                         kspan,
                         format!("{name} is not allowed in {}", a_kind(self.kind)),
@@ -652,7 +864,7 @@ impl Reader {
                     .help("only resource-based policies (bucket, key, trust policies ...) name principals"));
                 }
                 if not && matches!(self.kind, PolicyKind::Trust | PolicyKind::Rcp) {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         &p,
                         kspan,
                         format!("NotPrincipal is not allowed in {}", a_kind(self.kind)),
@@ -665,7 +877,7 @@ impl Reader {
                         && set.federated.is_empty()
                         && set.canonical_user.is_empty())
                 {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         &p,
                         v.span,
                         "resource control policies only take \"Principal\": \"*\"",
@@ -677,7 +889,7 @@ impl Reader {
         let resource = match resource {
             None => {
                 if self.kind != PolicyKind::Trust {
-                    return Err(PolicyError::new(
+                    return Err(PolicyError::at(
                         path,
                         json.span,
                         "missing Resource or NotResource",
@@ -686,14 +898,14 @@ impl Reader {
                 None
             }
             Some((not, v, kspan)) => {
+                let p = path.key(if not { "NotResource" } else { "Resource" });
                 if self.kind == PolicyKind::Trust {
-                    return Err(PolicyError::new(
-                        &join_path(path, if not { "NotResource" } else { "Resource" }),
+                    return Err(PolicyError::at(
+                        &p,
                         kspan,
                         "a role trust policy has no Resource: the resource is the role itself",
                     ));
                 }
-                let p = join_path(path, if not { "NotResource" } else { "Resource" });
                 Some(ResourceElement {
                     not,
                     patterns: self.resources(&p, v, vars)?,
@@ -702,7 +914,7 @@ impl Reader {
         };
         let conditions = match condition {
             None => vec![],
-            Some(c) => self.conditions(&join_path(path, "Condition"), c, vars)?,
+            Some(c) => self.conditions(&path.key("Condition"), c, vars)?,
         };
         let st = Statement {
             sid,
@@ -713,7 +925,7 @@ impl Reader {
             conditions,
         };
         if self.kind == PolicyKind::Rcp && st.effect == Effect::Allow && !is_full_access(&st) {
-            return Err(PolicyError::new(
+            return Err(PolicyError::at(
                 path,
                 json.span,
                 "resource control policies may only Deny (Allow is reserved for RCPFullAWSAccess)",
@@ -722,81 +934,80 @@ impl Reader {
         Ok(st)
     }
 
-    fn actions(&self, path: &str, v: &Json) -> Result<Vec<Template>, PolicyError> {
+    fn actions(&self, path: &Path<'_>, v: &Json<'_>) -> Result<Vec<Template>, PolicyError> {
         let opts = TemplateOpts {
             wildcards: true,
             variables: false,
             ci: true,
         };
-        strings(path, v)?
-            .into_iter()
-            .map(|(s, span, p)| {
-                if s != "*" {
-                    let Some((svc, name)) = s.split_once(':') else {
-                        return Err(PolicyError::new(
-                            &p,
-                            span,
-                            format!(
-                                "invalid action {}: expected \"service:Action\" or \"*\"",
-                                quote(s)
-                            ),
-                        ));
-                    };
-                    if svc.is_empty()
-                        || name.is_empty()
-                        || !svc.bytes().all(|b| {
-                            b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?'
-                        })
-                    {
-                        return Err(PolicyError::new(
-                            &p,
-                            span,
-                            format!(
-                                "invalid action {}: expected \"service:Action\" or \"*\"",
-                                quote(s)
-                            ),
-                        ));
-                    }
+        let items = StringItems::read(path, v)?;
+        let mut out = Vec::with_capacity(items.items.len());
+        for (i, s, span) in items.iter() {
+            if s != "*" {
+                // `split_once(':')` by byte: the colon is ASCII.
+                let colon = s.bytes().position(|b| b == b':');
+                let valid = colon
+                    .map(|c| (&s[..c], &s[c + 1..]))
+                    .is_some_and(|(svc, name)| {
+                        !svc.is_empty()
+                            && !name.is_empty()
+                            && svc.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?'
+                            })
+                    });
+                if !valid {
+                    return Err(PolicyError::at(
+                        &items.path(path, i),
+                        span,
+                        format!(
+                            "invalid action {}: expected \"service:Action\" or \"*\"",
+                            quote(s)
+                        ),
+                    ));
                 }
-                Ok(Template::new(s, opts))
-            })
-            .collect()
+            }
+            out.push(Template::new(s, opts));
+        }
+        Ok(out)
     }
 
-    fn resources(&self, path: &str, v: &Json, vars: bool) -> Result<Vec<Template>, PolicyError> {
+    fn resources(
+        &self,
+        path: &Path<'_>,
+        v: &Json<'_>,
+        vars: bool,
+    ) -> Result<Vec<Template>, PolicyError> {
         let opts = TemplateOpts {
             wildcards: true,
             variables: vars,
             ci: false,
         };
-        strings(path, v)?
-            .into_iter()
-            .map(|(s, span, p)| {
-                if s != "*" && !s.starts_with("arn:") {
-                    return Err(PolicyError::new(
-                        &p,
-                        span,
-                        format!("invalid resource {}: expected an ARN or \"*\"", quote(s)),
-                    ));
-                }
-                if s != "*" && s.split(':').count() < 6 {
-                    // ARNs with wildcards spanning segments (`arn:aws:s3:::*`) are fine;
-                    // `arn:aws:s3` is not.
-                    let starred = s.ends_with('*');
-                    if !starred {
-                        return Err(PolicyError::new(
-                            &p,
-                            span,
-                            format!("invalid resource {}: an ARN has six parts (arn:partition:service:region:account:resource)", quote(s)),
-                        ));
-                    }
-                }
-                Ok(Template::new(s, opts))
-            })
-            .collect()
+        let items = StringItems::read(path, v)?;
+        let mut out = Vec::with_capacity(items.items.len());
+        for (i, s, span) in items.iter() {
+            if s != "*" && !s.starts_with("arn:") {
+                return Err(PolicyError::at(
+                    &items.path(path, i),
+                    span,
+                    format!("invalid resource {}: expected an ARN or \"*\"", quote(s)),
+                ));
+            }
+            // ARNs with wildcards spanning segments (`arn:aws:s3:::*`) are fine; `arn:aws:s3`
+            // is not.
+            // Fewer than six `:`-separated parts: fewer than five colons.
+            if s != "*" && s.bytes().filter(|&b| b == b':').nth(4).is_none() && !s.ends_with('*') {
+                return Err(PolicyError::at(
+                    &items.path(path, i),
+                    span,
+                    format!("invalid resource {}: an ARN has six parts (arn:partition:service:region:account:resource)", quote(s)),
+                ));
+            }
+            out.push(Template::new(s, opts));
+        }
+        Ok(out)
     }
 
-    fn principals(&self, path: &str, v: &Json) -> Result<PrincipalSet, PolicyError> {
+    fn principals(&self, path: &Path<'_>, v: &Json<'_>) -> Result<PrincipalSet, PolicyError> {
         let mut set = PrincipalSet::default();
         match &v.value {
             JsonValue::String(s) if s == "*" => {
@@ -807,31 +1018,33 @@ impl Reader {
             JsonValue::Object(members) => {
                 check_duplicates(path, members)?;
                 if members.is_empty() {
-                    return Err(PolicyError::new(path, v.span, "empty principal map"));
+                    return Err(PolicyError::at(path, v.span, "empty principal map"));
                 }
                 for (k, val) in members {
-                    let p = join_path(path, &k.name);
-                    let items = strings(&p, val)?;
-                    match k.name.as_str() {
+                    let p = path.key(&k.name);
+                    let items = StringItems::read(&p, val)?;
+                    match &*k.name {
                         "AWS" => {
-                            for (s, span, ip) in items {
-                                set.aws.push(aws_principal(&ip, span, s)?);
+                            set.aws.reserve_exact(items.items.len());
+                            for (i, s, span) in items.iter() {
+                                set.aws.push(aws_principal(&items.path(&p, i), span, s)?);
                             }
                         }
                         "Service" | "Federated" | "CanonicalUser" => {
-                            for (s, span, ip) in items {
+                            let list = match &*k.name {
+                                "Service" => &mut set.service,
+                                "Federated" => &mut set.federated,
+                                _ => &mut set.canonical_user,
+                            };
+                            list.reserve_exact(items.items.len());
+                            for (i, s, span) in items.iter() {
                                 if s.is_empty() || s.contains('*') || s.contains('?') {
-                                    return Err(PolicyError::new(
-                                        &ip,
+                                    return Err(PolicyError::at(
+                                        &items.path(&p, i),
                                         span,
                                         format!("invalid principal {}: wildcards are not allowed in Principal", quote(s)),
                                     ));
                                 }
-                                let list = match k.name.as_str() {
-                                    "Service" => &mut set.service,
-                                    "Federated" => &mut set.federated,
-                                    _ => &mut set.canonical_user,
-                                };
                                 list.push(s.to_string());
                             }
                         }
@@ -848,7 +1061,7 @@ impl Reader {
                 }
             }
             _ => {
-                return Err(PolicyError::new(
+                return Err(PolicyError::at(
                     path,
                     v.span,
                     format!(
@@ -864,16 +1077,25 @@ impl Reader {
         Ok(set)
     }
 
-    fn conditions(&self, path: &str, v: &Json, vars: bool) -> Result<Vec<Condition>, PolicyError> {
+    fn conditions(
+        &self,
+        path: &Path<'_>,
+        v: &Json<'_>,
+        vars: bool,
+    ) -> Result<Vec<Condition>, PolicyError> {
         let Some(ops) = v.as_object() else {
-            return Err(PolicyError::new(
+            return Err(PolicyError::at(
                 path,
                 v.span,
                 format!("expected an object of operators, found {}", v.kind_name()),
             ));
         };
         check_duplicates(path, ops)?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(
+            ops.iter()
+                .map(|(_, block)| block.as_object().map_or(0, <[_]>::len))
+                .sum(),
+        );
         for (opk, block) in ops {
             let op = parse_operator(&opk.name).map_err(|msg| {
                 let base_names: Vec<String> = BaseOp::ALL
@@ -889,7 +1111,7 @@ impl Reader {
                     .or_else(|| opk.name.strip_prefix("ForAnyValue:"));
                 let prefix = opk.name.len() - stripped.map_or(opk.name.len(), str::len);
                 let word = stripped.unwrap_or(&opk.name);
-                let e = PolicyError::new(path, opk.span, msg);
+                let e = PolicyError::at(path, opk.span, msg);
                 match suggest(word, base_names.iter().map(String::as_str)) {
                     Some(s) => e.help(format!(
                         "did you mean {}?",
@@ -898,9 +1120,9 @@ impl Reader {
                     None => e,
                 }
             })?;
-            let opath = join_path(path, &opk.name);
+            let opath = path.key(&opk.name);
             let Some(keys) = block.as_object() else {
-                return Err(PolicyError::new(
+                return Err(PolicyError::at(
                     &opath,
                     block.span,
                     format!(
@@ -911,17 +1133,15 @@ impl Reader {
             };
             check_duplicates(&opath, keys)?;
             if keys.is_empty() {
-                return Err(PolicyError::new(&opath, block.span, "no condition keys"));
+                return Err(PolicyError::at(&opath, block.span, "no condition keys"));
             }
             for (key, vals) in keys {
-                let kpath = join_path(&opath, &key.name);
+                let kpath = opath.key(&key.name);
                 if key.name.is_empty() {
-                    return Err(PolicyError::new(&kpath, key.span, "empty condition key"));
+                    return Err(PolicyError::at(&kpath, key.span, "empty condition key"));
                 }
                 let raw = condition_values(&kpath, vals)?;
-                out.push(compile_condition(
-                    op, &key.name, raw, &kpath, vals.span, vars,
-                )?);
+                out.push(compile(op, &key.name, raw, &kpath, vals.span, vars)?);
             }
         }
         Ok(out)
@@ -940,13 +1160,13 @@ fn is_full_access(st: &Statement) -> bool {
 }
 
 /// Condition values: a string, number or boolean, or an array of them; all as text.
-fn condition_values(path: &str, v: &Json) -> Result<Vec<String>, PolicyError> {
-    let one = |p: &str, x: &Json| -> Result<String, PolicyError> {
+fn condition_values(path: &Path<'_>, v: &Json<'_>) -> Result<Vec<String>, PolicyError> {
+    let one = |p: &Path<'_>, x: &Json<'_>| -> Result<String, PolicyError> {
         match &x.value {
-            JsonValue::String(s) => Ok(s.clone()),
-            JsonValue::Number(n) => Ok(n.clone()),
-            JsonValue::Bool(b) => Ok(b.to_string()),
-            _ => Err(PolicyError::new(
+            JsonValue::String(s) => Ok(s.to_string()),
+            JsonValue::Number(n) => Ok(n.to_string()),
+            JsonValue::Bool(b) => Ok(if *b { "true" } else { "false" }.to_string()),
+            _ => Err(PolicyError::at(
                 p,
                 x.span,
                 format!(
@@ -957,11 +1177,13 @@ fn condition_values(path: &str, v: &Json) -> Result<Vec<String>, PolicyError> {
         }
     };
     match &v.value {
-        JsonValue::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, x)| one(&index_path(path, i), x))
-            .collect(),
+        JsonValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                out.push(one(&path.index(i), x)?);
+            }
+            Ok(out)
+        }
         _ => Ok(vec![one(path, v)?]),
     }
 }
@@ -1006,8 +1228,20 @@ pub fn compile_condition(
     span: Span,
     vars: bool,
 ) -> Result<Condition, PolicyError> {
+    compile(op, key, raw, &Path::new(path), span, vars)
+}
+
+/// [`compile_condition`] at a path written out only for an error.
+fn compile(
+    op: Operator,
+    key: &str,
+    raw: Vec<String>,
+    path: &Path<'_>,
+    span: Span,
+    vars: bool,
+) -> Result<Condition, PolicyError> {
     let bad = |v: &str, what: &str| {
-        PolicyError::new(
+        PolicyError::at(
             path,
             span,
             format!("{} takes {what}, found {}", op.base.name(), quote(v)),
@@ -1117,9 +1351,9 @@ fn is_account_id(s: &str) -> bool {
 }
 
 /// One entry of `"AWS": ...` in a Principal element (iam-semantics.md §3.4).
-fn aws_principal(path: &str, span: Span, s: &str) -> Result<AwsPrincipalRef, PolicyError> {
+fn aws_principal(path: &Path<'_>, span: Span, s: &str) -> Result<AwsPrincipalRef, PolicyError> {
     let bad =
-        |why: &str| PolicyError::new(path, span, format!("invalid principal {}: {why}", quote(s)));
+        |why: &str| PolicyError::at(path, span, format!("invalid principal {}: {why}", quote(s)));
     if s == "*" {
         return Ok(AwsPrincipalRef::Any);
     }
@@ -1208,6 +1442,98 @@ mod tests {
         assert_eq!(index_path("Action", 7), "Action[7]");
         assert_eq!(index_path("x.y", 1203), "x.y[1203]");
         assert_eq!(index_path("", usize::MAX), format!("[{}]", usize::MAX));
+    }
+
+    #[test]
+    fn lazy_paths_render_as_joined_paths() {
+        for root in ["", "identity_policies[3]", "a.b", "[0]"] {
+            for k1 in ["Statement", "", "[x]", "a.b", "Condition"] {
+                for k2 in ["StringEquals", "", "[y", "aws:PrincipalTag/x"] {
+                    let r = Path::new(root);
+                    let p1 = r.key(k1);
+                    let p2 = p1.index(7);
+                    let p3 = p2.key(k2);
+                    let p4 = p3.index(1203);
+                    let j1 = join_path(root, k1);
+                    let j2 = index_path(&j1, 7);
+                    let j3 = join_path(&j2, k2);
+                    let j4 = index_path(&j3, 1203);
+                    assert_eq!(p1.render(), j1);
+                    assert_eq!(p2.render(), j2);
+                    assert_eq!(p3.render(), j3);
+                    assert_eq!(p4.render(), j4);
+                    // As an error inside a policy is prefixed with where the policy sits.
+                    assert_eq!(
+                        join_path(root, &Path::new("").key(k1).index(7).key(k2).render()),
+                        j3
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            Path::new("x").index(usize::MAX).render(),
+            format!("x[{}]", usize::MAX)
+        );
+        assert_eq!(Path::new("x").index(0).render(), "x[0]");
+    }
+
+    /// The size count as first written: character by character.
+    fn non_whitespace_chars_by_char(text: &str) -> usize {
+        let mut n = 0;
+        let mut in_str = false;
+        let mut esc = false;
+        for c in text.chars() {
+            if in_str {
+                n += 1;
+                if esc {
+                    esc = false;
+                } else if c == '\\' {
+                    esc = true;
+                } else if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+                n += 1;
+            } else if !c.is_whitespace() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn size_count_agrees_with_the_character_walk() {
+        let texts = [
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            "{\n  \"Statement\": { \"Effect\" :\t\"Allow\",\r\n \"Sid\": \"a b\" } }",
+            r#"{"a":"q\"uo\\te\" x","b":"\u00e9 é","c":"\é€ 𐍈"}"#,
+            "\u{a0}{\u{3000}\"x y\u{a0}\u{3000}\"\u{2028} }\u{85}",
+            "\"unterminated \\",
+            "\"ends in an escape\\",
+            "\"\\\u{e9}x\" \u{b}\u{c}\u{1c}",
+            "",
+            " ",
+            "\"\"",
+            "[1, 2,\t3]",
+        ];
+        for t in texts {
+            assert_eq!(
+                non_whitespace_chars(t),
+                non_whitespace_chars_by_char(t),
+                "{t:?}"
+            );
+        }
+        // Every prefix of a mixed text, so that runs end everywhere.
+        let mixed = "{\"é\\\"x\": [\"a b\", \u{a0}\"\u{20ac}\"],\n\"k\":\"\\\u{10348}\"}";
+        for (i, _) in mixed.char_indices() {
+            let t = &mixed[..i];
+            assert_eq!(
+                non_whitespace_chars(t),
+                non_whitespace_chars_by_char(t),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]

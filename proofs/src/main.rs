@@ -4,7 +4,7 @@ use std::io::{BufReader, Read};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xverify_proofs::cli::eval::{run_eval, run_eval_spec, EvalOptions};
+use xverify_proofs::cli::eval::{run_eval_jobs, run_eval_spec_jobs, EvalOptions};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +35,10 @@ enum Command {
         /// Evaluate requests against the estate of this spec (interfaces.md §3).
         #[arg(long, value_name = "SPEC")]
         spec: Option<std::path::PathBuf>,
+        /// Threads evaluating the lines of FILE in parallel, the output still in input order
+        /// (default: the machine's cores; standard input is always read one line at a time).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Prove the properties of a spec: each proved, refuted (with a replayed counterexample) or unknown.
     Prove {
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
             check,
             no_size_limits,
             spec,
+            jobs,
         } => {
             let estate = match &spec {
                 None => None,
@@ -186,6 +191,12 @@ fn main() -> ExitCode {
                 check,
                 no_size_limits,
             };
+            // Standard input may be a stream read as it comes: one line at a time, no batches.
+            let jobs = if file == "-" {
+                1
+            } else {
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            };
             let input: Box<dyn Read> = if file == "-" {
                 Box::new(std::io::stdin())
             } else {
@@ -201,8 +212,8 @@ fn main() -> ExitCode {
             let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
             let reader = BufReader::with_capacity(1 << 16, input);
             let result = match &estate {
-                Some(e) => run_eval_spec(e, reader, out, &opts),
-                None => run_eval(reader, out, &opts),
+                Some(e) => run_eval_spec_jobs(e, reader, out, &opts, jobs),
+                None => run_eval_jobs(reader, out, &opts, jobs),
             };
             match result {
                 Ok(sum) => {

@@ -104,12 +104,12 @@ struct Reader<'s> {
 /// An object whose fields have been checked against a list.
 struct Obj<'j> {
     path: String,
-    json: &'j Json,
-    members: &'j [(Key, Json)],
+    json: &'j Json<'j>,
+    members: &'j [(Key<'j>, Json<'j>)],
 }
 
 impl<'j> Obj<'j> {
-    fn get(&self, name: &str) -> Option<&'j Json> {
+    fn get(&self, name: &str) -> Option<&'j Json<'j>> {
         self.members
             .iter()
             .find(|(k, _)| k.name == name)
@@ -143,7 +143,7 @@ impl Reader<'_> {
             ));
         };
         for (i, (k, _)) in members.iter().enumerate() {
-            if !fields.contains(&k.name.as_str()) {
+            if !fields.contains(&&*k.name) {
                 let mut m = format!("unknown field {}", quote(&k.name));
                 if let Some(s) = suggest(&k.name, fields.iter().copied()) {
                     m.push_str(&format!(" (did you mean {}?)", quote(s)));
@@ -166,7 +166,12 @@ impl Reader<'_> {
     }
 
     /// A map with free keys; duplicates rejected with `what` naming the entry kind.
-    fn map<'j>(&self, path: &str, v: &'j Json, what: &str) -> Result<&'j [(Key, Json)], SpecError> {
+    fn map<'j>(
+        &self,
+        path: &str,
+        v: &'j Json<'j>,
+        what: &str,
+    ) -> Result<&'j [(Key<'j>, Json<'j>)], SpecError> {
         let Some(members) = v.as_object() else {
             return Err(self.err(
                 v.span,
@@ -203,7 +208,7 @@ impl Reader<'_> {
                 .enumerate()
                 .map(|(i, it)| Ok((self.string(&format!("{path}[{i}]"), it)?, it.span)))
                 .collect(),
-            JsonValue::String(s) => Ok(vec![(s.clone(), v.span)]),
+            JsonValue::String(s) => Ok(vec![(s.to_string(), v.span)]),
             _ => Err(self.err(
                 v.span,
                 path,
@@ -274,7 +279,10 @@ impl Reader<'_> {
         let mut out = BTreeMap::new();
         if let Some(v) = v {
             for (k, val) in self.map(path, v, "tag")? {
-                out.insert(k.name.clone(), self.string(&join_path(path, &k.name), val)?);
+                out.insert(
+                    k.name.to_string(),
+                    self.string(&join_path(path, &k.name), val)?,
+                );
             }
         }
         Ok(out)
@@ -318,7 +326,10 @@ impl Reader<'_> {
             self.account_id(&o.p("management_account"), &mgmt, mgmt_json.span)?;
             if let Some(pols) = o.get("policies") {
                 for (k, v) in self.map(&o.p("policies"), pols, "policy")? {
-                    named.insert(k.name.clone(), (v, join_path(&o.p("policies"), &k.name)));
+                    named.insert(
+                        k.name.to_string(),
+                        (v, join_path(&o.p("policies"), &k.name)),
+                    );
                 }
             }
             let root_json = o
@@ -340,7 +351,7 @@ impl Reader<'_> {
                 let path = join_path("accounts", &k.name);
                 self.account_id(&path, &k.name, k.span)?;
                 let a = self.account(&path, &k.name, v, &named, estate.organization.as_ref())?;
-                estate.accounts.insert(k.name.clone(), a);
+                estate.accounts.insert(k.name.to_string(), a);
             }
         }
         let mut properties = Vec::new();
@@ -527,7 +538,7 @@ impl Reader<'_> {
                     )?,
                     None => vec![],
                 };
-                a.groups.insert(k.name.clone(), GroupDef { policies });
+                a.groups.insert(k.name.to_string(), GroupDef { policies });
             }
         }
         if let Some(rs) = o.get("roles") {
@@ -578,9 +589,9 @@ impl Reader<'_> {
                     .transpose()?;
                 let path_s = self.path_field(&ro, "path")?;
                 a.roles.insert(
-                    k.name.clone(),
+                    k.name.to_string(),
                     RoleDef {
-                        name: k.name.clone(),
+                        name: k.name.to_string(),
                         path: path_s,
                         trust_policy,
                         policies,
@@ -634,9 +645,9 @@ impl Reader<'_> {
                     })
                     .transpose()?;
                 a.users.insert(
-                    k.name.clone(),
+                    k.name.to_string(),
                     UserDef {
-                        name: k.name.clone(),
+                        name: k.name.to_string(),
                         path: self.path_field(&uo, "path")?,
                         policies,
                         groups,
@@ -682,9 +693,9 @@ impl Reader<'_> {
                     })
                     .transpose()?;
                 a.resources.insert(
-                    k.name.clone(),
+                    k.name.to_string(),
                     ResourceDef {
-                        arn: k.name.clone(),
+                        arn: k.name.to_string(),
                         policy,
                         tags: self.tags(&ro.p("tags"), ro.get("tags"))?,
                     },
@@ -824,8 +835,8 @@ impl Reader<'_> {
                             .map(|(s, _)| s)
                             .collect(),
                     )),
-                    JsonValue::String(s) => Some(ContextValue::One(s.clone())),
-                    JsonValue::Number(n) => Some(ContextValue::One(n.clone())),
+                    JsonValue::String(s) => Some(ContextValue::One(s.to_string())),
+                    JsonValue::Number(n) => Some(ContextValue::One(n.to_string())),
                     JsonValue::Bool(b) => Some(ContextValue::One(b.to_string())),
                     JsonValue::Object(_) => {
                         return Err(self.err(
@@ -835,7 +846,7 @@ impl Reader<'_> {
                         ))
                     }
                 };
-                context.insert(k.name.clone(), value);
+                context.insert(k.name.to_string(), value);
             }
         }
         let via_assume_role = match o.get("via_assume_role") {
@@ -868,7 +879,7 @@ impl Reader<'_> {
             "anonymous",
         ];
         match &v.value {
-            JsonValue::String(s) => match s.as_str() {
+            JsonValue::String(s) => match &**s {
                 "anyone" => Ok(Selector::Anyone),
                 "outside-organization" => Ok(Selector::OutsideOrganization),
                 "outside-account" => Ok(Selector::OutsideAccount),
@@ -888,7 +899,7 @@ impl Reader<'_> {
                 let list = |this: &Self| -> Result<Vec<String>, SpecError> {
                     Ok(this.strings(&kp, val)?.into_iter().map(|(s, _)| s).collect())
                 };
-                match k.name.as_str() {
+                match &*k.name {
                     "accounts" | "not_accounts" => {
                         let l = self.strings(&kp, val)?;
                         for (i, (a, span)) in l.iter().enumerate() {

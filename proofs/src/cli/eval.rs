@@ -1,5 +1,6 @@
 //! `xverify eval`: JSON Lines of cases in, one decision line out per case (interfaces.md §2).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, Write};
 
 use xverify_engine::case::{peek_id_expect, Case, Expect};
@@ -17,6 +18,13 @@ pub struct EvalOptions {
     pub no_size_limits: bool,
 }
 
+/// Lines given to one thread at a time by the parallel runs.
+const CHUNK_LINES: usize = 256;
+
+/// A batch of the parallel runs ends after this many bytes of lines even when it has fewer than
+/// its number of lines, so that long lines do not hold much memory.
+const BATCH_BYTES: usize = 64 << 20;
+
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EvalSummary {
@@ -27,6 +35,13 @@ pub struct EvalSummary {
 }
 
 impl EvalSummary {
+    fn add(&mut self, other: EvalSummary) {
+        self.cases += other.cases;
+        self.errors += other.errors;
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
+
     /// Exit code: with `--check`, 1 on any difference; otherwise 2 when a line was in error.
     pub fn exit_code(&self, check: bool) -> i32 {
         if check {
@@ -53,9 +68,9 @@ pub fn write_explain(out: &mut String, r: &Response<'_>, with_text: bool) {
         if let xverify_engine::Role::Scp { level } | xverify_engine::Role::Rcp { level } =
             reason.role
         {
-            out.push_str(&format!(",\"level\":{level}"));
+            let _ = write!(out, ",\"level\":{level}");
         }
-        out.push_str(&format!(",\"statement\":{}", reason.statement));
+        let _ = write!(out, ",\"statement\":{}", reason.statement);
         if let Some(sid) = reason.sid() {
             out.push_str(",\"sid\":");
             write_str(out, sid);
@@ -76,60 +91,219 @@ pub fn write_explain(out: &mut String, r: &Response<'_>, with_text: bool) {
 /// Evaluate every case of `input`, writing one line per case to `out`.
 pub fn run_eval(
     input: impl BufRead,
-    mut out: impl Write,
+    out: impl Write,
     opts: &EvalOptions,
+) -> std::io::Result<EvalSummary> {
+    run_eval_jobs(input, out, opts, 1)
+}
+
+/// [`run_eval`] on `jobs` threads: the lines are read in batches and evaluated in chunks of
+/// [`CHUNK_LINES`] in parallel; the output is the same, in input order.
+pub fn run_eval_jobs(
+    input: impl BufRead,
+    out: impl Write,
+    opts: &EvalOptions,
+    jobs: usize,
 ) -> std::io::Result<EvalSummary> {
     let popts = ParseOptions {
         size_limits: !opts.no_size_limits,
     };
+    run_lines(input, out, jobs, |n, line, buf, sum| {
+        eval_case_line(n, line, popts, opts, buf, sum)
+    })
+}
+
+/// Append the output line of case line `n` (0-based) to `buf`.
+fn eval_case_line(
+    n: usize,
+    line: &str,
+    popts: ParseOptions,
+    opts: &EvalOptions,
+    buf: &mut String,
+    sum: &mut EvalSummary,
+) {
+    sum.cases += 1;
+    buf.push('{');
+    let parsed = Case::parse_line(line, popts);
+    let expect = parsed.expect;
+    if let Some(id) = &parsed.id {
+        buf.push_str("\"id\":");
+        buf.push_str(id);
+        buf.push(',');
+    }
+    match parsed.case {
+        Ok(case) => {
+            let r = authorize(&case.policies, &case.request);
+            buf.push_str("\"decision\":");
+            write_str(buf, r.decision.as_str());
+            buf.push_str(",\"explain\":");
+            write_explain(buf, &r, opts.explain);
+            if let Some(note) = &r.note {
+                buf.push_str(",\"reason\":");
+                write_str(buf, note);
+            }
+            if opts.check {
+                let ok = expect == Some(Expect::Decision(r.decision));
+                check_fields(buf, expect, ok, sum);
+            }
+        }
+        Err(e) => {
+            sum.errors += 1;
+            buf.push_str("\"error\":");
+            write_str(buf, &format!("line {}: {e}", n + 1));
+            if opts.check {
+                let ok = expect == Some(Expect::Error);
+                check_fields(buf, expect, ok, sum);
+            }
+        }
+    }
+    buf.push_str("}\n");
+}
+
+/// Read the next line into `line` without its line ending, as [`BufRead::lines`] gives it, but
+/// into the same buffer each time; `false` at the end of the input.
+fn next_line(input: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
+    line.clear();
+    if input.read_line(line)? == 0 {
+        return Ok(false);
+    }
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    Ok(true)
+}
+
+/// Run `per_line` on every non-blank line of `input` (with its 0-based line number), writing
+/// what it appends to its buffer to `out`, in input order. With `jobs` > 1 the lines are read in
+/// batches and each batch is evaluated on `jobs` threads, a chunk of [`CHUNK_LINES`] lines at a
+/// time; the output, the counts and the error on a line that cannot be read (after the output
+/// of every line before it) are the same as with one.
+fn run_lines<F>(
+    mut input: impl BufRead,
+    mut out: impl Write,
+    jobs: usize,
+    per_line: F,
+) -> std::io::Result<EvalSummary>
+where
+    F: Fn(usize, &str, &mut String, &mut EvalSummary) + Sync,
+{
     let mut sum = EvalSummary::default();
-    let mut buf = String::new();
-    for (n, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    if jobs <= 1 {
+        let mut line = String::new();
+        let mut buf = String::new();
+        let mut n = 0;
+        while next_line(&mut input, &mut line)? {
+            if !line.trim().is_empty() {
+                buf.clear();
+                per_line(n, &line, &mut buf, &mut sum);
+                out.write_all(buf.as_bytes())?;
+            }
+            n += 1;
         }
-        buf.clear();
-        sum.cases += 1;
-        buf.push('{');
-        let parsed = Case::parse_line(&line, popts);
-        let expect = parsed.expect;
-        if let Some(id) = &parsed.id {
-            buf.push_str("\"id\":");
-            buf.push_str(id);
-            buf.push(',');
-        }
-        match parsed.case {
-            Ok(case) => {
-                let r = authorize(&case.policies, &case.request);
-                buf.push_str("\"decision\":");
-                write_str(&mut buf, r.decision.as_str());
-                buf.push_str(",\"explain\":");
-                write_explain(&mut buf, &r, opts.explain);
-                if let Some(note) = &r.note {
-                    buf.push_str(",\"reason\":");
-                    write_str(&mut buf, note);
+        out.flush()?;
+        return Ok(sum);
+    }
+    // Four chunks per thread, so that a thread that is done early takes another.
+    let batch = CHUNK_LINES * jobs * 4;
+    // Numbered lines of the batch; the strings are reused from one batch to the next.
+    let mut lines: Vec<(usize, String)> = Vec::new();
+    let mut n = 0;
+    let mut eof = false;
+    while !eof {
+        let mut count = 0;
+        let mut bytes = 0;
+        let mut failed = None;
+        while count < batch && bytes < BATCH_BYTES {
+            if lines.len() == count {
+                lines.push((0, String::new()));
+            }
+            let slot = &mut lines[count];
+            match next_line(&mut input, &mut slot.1) {
+                Ok(true) => {
+                    if !slot.1.trim().is_empty() {
+                        slot.0 = n;
+                        count += 1;
+                        bytes += slot.1.len();
+                    }
+                    n += 1;
                 }
-                if opts.check {
-                    let ok = expect == Some(Expect::Decision(r.decision));
-                    check_fields(&mut buf, expect, ok, &mut sum);
+                Ok(false) => {
+                    eof = true;
+                    break;
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
                 }
             }
-            Err(e) => {
-                sum.errors += 1;
-                buf.push_str("\"error\":");
-                write_str(&mut buf, &format!("line {}: {e}", n + 1));
-                if opts.check {
-                    let ok = expect == Some(Expect::Error);
-                    check_fields(&mut buf, expect, ok, &mut sum);
-                }
-            }
         }
-        buf.push_str("}\n");
-        out.write_all(buf.as_bytes())?;
+        let chunks: Vec<&[(usize, String)]> = lines[..count].chunks(CHUNK_LINES).collect();
+        for (text, part) in eval_chunks(&chunks, jobs, &per_line) {
+            out.write_all(text.as_bytes())?;
+            sum.add(part);
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
     out.flush()?;
     Ok(sum)
+}
+
+/// The output and counts of each chunk, in order, evaluated on up to `jobs` threads.
+fn eval_chunks<F>(
+    chunks: &[&[(usize, String)]],
+    jobs: usize,
+    per_line: &F,
+) -> Vec<(String, EvalSummary)>
+where
+    F: Fn(usize, &str, &mut String, &mut EvalSummary) + Sync,
+{
+    let one = |chunk: &[(usize, String)]| {
+        let mut text = String::new();
+        let mut sum = EvalSummary::default();
+        for (n, line) in chunk {
+            per_line(*n, line, &mut text, &mut sum);
+        }
+        (text, sum)
+    };
+    if chunks.len() <= 1 {
+        return chunks.iter().map(|c| one(c)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<(String, EvalSummary)>> = vec![None; chunks.len()];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(chunks.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(i) else {
+                            break;
+                        };
+                        done.push((i, one(chunk)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            match w.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        results[i] = Some(r);
+                    }
+                }
+                // A panic while evaluating is a bug; pass it on as the sequential run would.
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    results.into_iter().flatten().collect()
 }
 
 fn check_fields(buf: &mut String, expect: Option<Expect>, ok: bool, sum: &mut EvalSummary) {
@@ -173,7 +347,7 @@ pub fn read_estate_request(
         match j.get(name) {
             None => Ok(None),
             Some(v) => match &v.value {
-                JsonValue::String(s) => Ok(Some(s.clone())),
+                JsonValue::String(s) => Ok(Some(s.to_string())),
                 JsonValue::Null => Ok(None),
                 _ => Err(err(
                     name,
@@ -255,7 +429,7 @@ pub fn read_estate_request(
                     "expected a string".into(),
                 ));
             };
-            er.session_tags.insert(k.name.clone(), val.to_string());
+            er.session_tags.insert(k.name.to_string(), val.to_string());
         }
     }
     Ok(er)
@@ -265,63 +439,76 @@ pub fn read_estate_request(
 pub fn run_eval_spec(
     estate: &xverify_engine::estate::Estate,
     input: impl BufRead,
-    mut out: impl Write,
+    out: impl Write,
     opts: &EvalOptions,
 ) -> std::io::Result<EvalSummary> {
-    let mut sum = EvalSummary::default();
-    let mut buf = String::new();
-    for (n, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        buf.clear();
-        sum.cases += 1;
-        buf.push('{');
-        let (id, expect) = peek_id_expect(&line);
-        if let Some(id) = &id {
-            buf.push_str("\"id\":");
-            buf.push_str(id);
-            buf.push(',');
-        }
-        let gathered = read_estate_request(&line)
-            .map_err(|e| e.to_string())
-            .and_then(|er| estate.gather(&er).map_err(|e| e.to_string()));
-        match gathered {
-            Ok((set, req)) => {
-                let r = authorize(&set, &req);
-                buf.push_str("\"decision\":");
-                write_str(&mut buf, r.decision.as_str());
-                buf.push_str(",\"explain\":");
-                write_explain(&mut buf, &r, opts.explain);
-                if let Some(note) = &r.note {
-                    buf.push_str(",\"reason\":");
-                    write_str(&mut buf, note);
-                }
-                if opts.explain {
-                    buf.push_str(",\"applied\":");
-                    write_applied(&mut buf, &set, &req);
-                }
-                if opts.check {
-                    let ok = expect == Some(Expect::Decision(r.decision));
-                    check_fields(&mut buf, expect, ok, &mut sum);
-                }
-            }
-            Err(e) => {
-                sum.errors += 1;
-                buf.push_str("\"error\":");
-                write_str(&mut buf, &format!("line {}: {e}", n + 1));
-                if opts.check {
-                    let ok = expect == Some(Expect::Error);
-                    check_fields(&mut buf, expect, ok, &mut sum);
-                }
-            }
-        }
-        buf.push_str("}\n");
-        out.write_all(buf.as_bytes())?;
+    run_eval_spec_jobs(estate, input, out, opts, 1)
+}
+
+/// [`run_eval_spec`] on `jobs` threads, as [`run_eval_jobs`].
+pub fn run_eval_spec_jobs(
+    estate: &xverify_engine::estate::Estate,
+    input: impl BufRead,
+    out: impl Write,
+    opts: &EvalOptions,
+    jobs: usize,
+) -> std::io::Result<EvalSummary> {
+    run_lines(input, out, jobs, |n, line, buf, sum| {
+        eval_request_line(estate, n, line, opts, buf, sum)
+    })
+}
+
+/// Append the output line of request line `n` (0-based) to `buf`.
+fn eval_request_line(
+    estate: &xverify_engine::estate::Estate,
+    n: usize,
+    line: &str,
+    opts: &EvalOptions,
+    buf: &mut String,
+    sum: &mut EvalSummary,
+) {
+    sum.cases += 1;
+    buf.push('{');
+    let (id, expect) = peek_id_expect(line);
+    if let Some(id) = &id {
+        buf.push_str("\"id\":");
+        buf.push_str(id);
+        buf.push(',');
     }
-    out.flush()?;
-    Ok(sum)
+    let gathered = read_estate_request(line)
+        .map_err(|e| e.to_string())
+        .and_then(|er| estate.gather(&er).map_err(|e| e.to_string()));
+    match gathered {
+        Ok((set, req)) => {
+            let r = authorize(&set, &req);
+            buf.push_str("\"decision\":");
+            write_str(buf, r.decision.as_str());
+            buf.push_str(",\"explain\":");
+            write_explain(buf, &r, opts.explain);
+            if let Some(note) = &r.note {
+                buf.push_str(",\"reason\":");
+                write_str(buf, note);
+            }
+            if opts.explain {
+                buf.push_str(",\"applied\":");
+                write_applied(buf, &set, &req);
+            }
+            if opts.check {
+                let ok = expect == Some(Expect::Decision(r.decision));
+                check_fields(buf, expect, ok, sum);
+            }
+        }
+        Err(e) => {
+            sum.errors += 1;
+            buf.push_str("\"error\":");
+            write_str(buf, &format!("line {}: {e}", n + 1));
+            if opts.check {
+                let ok = expect == Some(Expect::Error);
+                check_fields(buf, expect, ok, sum);
+            }
+        }
+    }
+    buf.push_str("}\n");
 }
 
 /// Every policy that took part, by role, and the context the estate set.
@@ -365,4 +552,124 @@ fn write_applied(buf: &mut String, set: &xverify_engine::PolicySet, req: &xverif
         }
     }
     buf.push_str("}}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Every vector line, blank lines, lines that are not JSON or not a case, CRLF endings,
+    /// repeated over several batches of the parallel run, and no newline at the very end.
+    fn mixed_input() -> Vec<u8> {
+        let mut lines = Vec::new();
+        let dir = root().join("corpus/vectors");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        files.sort();
+        for f in files {
+            lines.extend(
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+        lines.extend(["".into(), "   ".into(), "not json".into(), "[1]".into()]);
+        let mut text = String::new();
+        for i in 0..CHUNK_LINES * 3 * 4 * 2 + 100 {
+            let l = &lines[i % lines.len()];
+            text.push_str(l);
+            text.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
+        }
+        text.push_str(&lines[0]);
+        text.into_bytes()
+    }
+
+    fn run(input: &[u8], opts: &EvalOptions, jobs: usize) -> (Vec<u8>, String) {
+        let mut out = Vec::new();
+        let r = run_eval_jobs(input, &mut out, opts, jobs);
+        (out, format!("{r:?}"))
+    }
+
+    #[test]
+    fn parallel_runs_write_what_the_sequential_run_writes() {
+        let input = mixed_input();
+        for opts in [
+            EvalOptions::default(),
+            EvalOptions {
+                explain: true,
+                check: true,
+                no_size_limits: false,
+            },
+        ] {
+            let (want, want_sum) = run(&input, &opts, 1);
+            assert!(!want_sum.contains("errors: 0"), "{want_sum}");
+            let mut seq = Vec::new();
+            let seq_sum = run_eval(&input[..], &mut seq, &opts).unwrap();
+            assert_eq!(seq, want);
+            assert_eq!(format!("{:?}", Ok::<_, ()>(seq_sum)), want_sum);
+            for jobs in [2, 3, 8] {
+                let (got, sum) = run(&input, &opts, jobs);
+                assert!(got == want, "jobs {jobs}: output differs");
+                assert_eq!(sum, want_sum, "jobs {jobs}");
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_runs_stop_where_a_line_cannot_be_read() {
+        let mut input = mixed_input();
+        // Invalid UTF-8 in the second batch of a two-thread run.
+        let at = input
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .nth(CHUNK_LINES * 2 * 4 + 300)
+            .unwrap()
+            .0;
+        input.insert(at + 1, 0xff);
+        let opts = EvalOptions::default();
+        let (want, want_sum) = run(&input, &opts, 1);
+        assert!(want_sum.starts_with("Err("), "{want_sum}");
+        assert!(!want.is_empty());
+        for jobs in [2, 3] {
+            let (got, sum) = run(&input, &opts, jobs);
+            assert!(got == want, "jobs {jobs}: output differs");
+            assert_eq!(sum, want_sum);
+        }
+    }
+
+    #[test]
+    fn parallel_spec_runs_write_what_the_sequential_run_writes() {
+        let dir = root().join("corpus/specs/09-role-chaining");
+        let spec = crate::spec::load_spec(&dir.join("spec.json")).unwrap();
+        let reqs = std::fs::read_to_string(dir.join("requests.jsonl")).unwrap();
+        let mut text = String::new();
+        while text.len() < 600_000 {
+            text.push_str(&reqs);
+            text.push_str("not json\n\n");
+        }
+        let opts = EvalOptions {
+            explain: true,
+            check: true,
+            no_size_limits: false,
+        };
+        let mut want = Vec::new();
+        let want_sum = run_eval_spec(&spec.estate, text.as_bytes(), &mut want, &opts).unwrap();
+        for jobs in [2, 3] {
+            let mut got = Vec::new();
+            let sum =
+                run_eval_spec_jobs(&spec.estate, text.as_bytes(), &mut got, &opts, jobs).unwrap();
+            assert!(got == want, "jobs {jobs}: output differs");
+            assert_eq!(sum, want_sum);
+        }
+    }
 }
