@@ -788,6 +788,10 @@ const SLOTS: usize = KNOWN_KEYS.len();
 
 /// The slot of a lower-cased key in [`KNOWN_KEYS`]; [`KEY_UNKNOWN`] for any other key.
 pub fn key_id(key_lc: &str) -> u8 {
+    // Every known key is `aws:` and at most 32 bytes: most other keys stop at the first test.
+    if key_lc.len() > 32 || !key_lc.starts_with("aws:") {
+        return KEY_UNKNOWN;
+    }
     KNOWN_KEYS
         .binary_search(&key_lc)
         .map_or(KEY_UNKNOWN, |i| i as u8)
@@ -842,27 +846,37 @@ impl Context {
 
     /// Set `key` (replacing any value under the same key, whatever its case).
     pub fn insert(&mut self, key: &str, value: ContextValue) {
-        let lc = fold(key);
-        let id = key_id(&lc);
-        let e = Entry {
-            lc,
-            key: key.to_string(),
-            value,
-            id,
-        };
-        match self.entries.binary_search_by(|x| x.lc.as_str().cmp(&e.lc)) {
-            Ok(i) => self.entries[i] = e,
-            Err(i) => {
-                self.entries.insert(i, e);
-                self.reindex();
-            }
-        }
+        self.put(key, value, true);
     }
 
     /// Set `key` only when it is not there yet.
     pub fn insert_default(&mut self, key: &str, value: ContextValue) {
-        if self.get(&fold(key)).is_none() {
-            self.insert(key, value);
+        self.put(key, value, false);
+    }
+
+    fn put(&mut self, key: &str, value: ContextValue, replace: bool) {
+        let lc = if key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            fold(key)
+        } else {
+            key.to_string()
+        };
+        match self.entries.binary_search_by(|x| x.lc.as_str().cmp(&lc)) {
+            Ok(i) if replace => {
+                self.entries[i].key = key.to_string();
+                self.entries[i].value = value;
+            }
+            Ok(_) => {}
+            Err(i) => {
+                let id = key_id(&lc);
+                let e = Entry {
+                    lc,
+                    key: key.to_string(),
+                    value,
+                    id,
+                };
+                self.entries.insert(i, e);
+                self.reindex();
+            }
         }
     }
 

@@ -34,8 +34,9 @@ pub struct Template {
     pub atoms: Vec<Atom>,
     /// Compare case-insensitively (actions, `...IgnoreCase`). Literals are stored lower-cased.
     pub ci: bool,
-    /// The policy text it was compiled from.
-    pub source: String,
+    /// The policy text it was compiled from, when it is not simply the one literal of `atoms`
+    /// (most policy strings are: that copy is not kept). See [`Template::source`].
+    source: Option<Box<str>>,
     /// The matcher for the common shapes, compiled from `atoms` and `ci` (which must not change
     /// after construction).
     fast: Fast,
@@ -47,10 +48,14 @@ pub struct Template {
 enum Fast {
     General,
     Any,
-    Exact(Box<[u8]>),
-    Prefix(Box<[u8]>),
-    Suffix(Box<[u8]>),
-    PrefixSuffix(Box<[u8]>, Box<[u8]>),
+    /// `atoms` is `[Lit]` (or empty: the empty string).
+    Exact,
+    /// `[Lit, Star]`.
+    Prefix,
+    /// `[Star, Lit]`.
+    Suffix,
+    /// `[Lit, Star, Lit]`.
+    PrefixSuffix,
     /// Policy variables (at most [`MAX_VARS`]) among ASCII literals, `?` and stars: the pieces
     /// between stars, matched once the variables are resolved (by [`Template::matches`]).
     Vars(Box<[Box<[Seg]>]>),
@@ -235,15 +240,15 @@ fn lit_find(l: &[u8], t: &[u8], ci: bool) -> Option<usize> {
 
 impl Fast {
     fn compile(atoms: &[Atom]) -> Fast {
-        let lit = |l: &String| l.is_ascii().then(|| l.as_bytes().into());
+        let lit = |l: &String, f: Fast| l.is_ascii().then_some(f);
         let compiled = match atoms {
-            [] => Some(Fast::Exact(Box::default())),
+            [] => Some(Fast::Exact),
             [Atom::Star] => Some(Fast::Any),
-            [Atom::Lit(l)] => lit(l).map(Fast::Exact),
-            [Atom::Lit(l), Atom::Star] => lit(l).map(Fast::Prefix),
-            [Atom::Star, Atom::Lit(l)] => lit(l).map(Fast::Suffix),
+            [Atom::Lit(l)] => lit(l, Fast::Exact),
+            [Atom::Lit(l), Atom::Star] => lit(l, Fast::Prefix),
+            [Atom::Star, Atom::Lit(l)] => lit(l, Fast::Suffix),
             [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
-                lit(a).and_then(|a| lit(b).map(|b| Fast::PrefixSuffix(a, b)))
+                lit(a, Fast::PrefixSuffix).and_then(|f| lit(b, f))
             }
             _ => Fast::pieces(atoms).or_else(|| Fast::vars(atoms)),
         };
@@ -252,6 +257,11 @@ impl Fast {
 
     /// At least one variable, at most [`MAX_VARS`], among ASCII literals, `?` and stars.
     fn vars(atoms: &[Atom]) -> Option<Fast> {
+        let n = atoms.iter().filter(|a| matches!(a, Atom::Var(_))).count();
+        let plain = |a: &Atom| !matches!(a, Atom::Lit(l) if !l.is_ascii());
+        if !(1..=MAX_VARS).contains(&n) || !atoms.iter().all(plain) {
+            return None;
+        }
         let mut pieces: Vec<Vec<Seg>> = vec![Vec::new()];
         let mut n = 0;
         for a in atoms {
@@ -277,15 +287,19 @@ impl Fast {
 
     /// Literals and at least two stars (consecutive stars are already one).
     fn pieces(atoms: &[Atom]) -> Option<Fast> {
+        let stars = atoms.iter().filter(|a| matches!(a, Atom::Star)).count();
+        let plain = |a: &Atom| matches!(a, Atom::Star) || matches!(a, Atom::Lit(l) if l.is_ascii());
+        if stars < 2 || !atoms.iter().all(plain) {
+            return None;
+        }
         let mut parts: Vec<Box<[u8]>> = vec![Box::default()];
         for a in atoms {
             match a {
                 Atom::Star => parts.push(Box::default()),
                 Atom::Lit(l) if l.is_ascii() => {
+                    // Between two stars there is one literal (`Template::new` joins runs).
                     let last = parts.last_mut()?;
-                    let mut v = last.to_vec();
-                    v.extend_from_slice(l.as_bytes());
-                    *last = v.into();
+                    *last = [&last[..], l.as_bytes()].concat().into();
                 }
                 _ => return None,
             }
@@ -309,19 +323,29 @@ impl Fast {
     /// `None`: the general matcher decides (a case-insensitive match on non-ASCII text, where
     /// folding a character can produce ASCII, e.g. the Kelvin sign).
     #[inline]
-    fn matches(&self, text: &[u8], ci: bool) -> Option<bool> {
+    fn matches(&self, atoms: &[Atom], text: &[u8], ci: bool) -> Option<bool> {
         if ci && !matches!(self, Fast::Any | Fast::General | Fast::Vars(_)) && !text.is_ascii() {
             return None;
         }
+        // The literal at atom `i` (the shapes above put one there).
+        let at = |i: usize| match atoms.get(i) {
+            Some(Atom::Lit(l)) => l.as_bytes(),
+            _ => &[],
+        };
         Some(match self {
             Fast::General | Fast::Vars(_) => return None,
             Fast::Any => true,
-            Fast::Exact(l) => lit_eq(l, text, ci),
-            Fast::Prefix(l) => text.len() >= l.len() && lit_eq(l, &text[..l.len()], ci),
-            Fast::Suffix(l) => {
+            Fast::Exact => lit_eq(at(0), text, ci),
+            Fast::Prefix => {
+                let l = at(0);
+                text.len() >= l.len() && lit_eq(l, &text[..l.len()], ci)
+            }
+            Fast::Suffix => {
+                let l = at(1);
                 text.len() >= l.len() && lit_eq(l, &text[text.len() - l.len()..], ci)
             }
-            Fast::PrefixSuffix(a, b) => {
+            Fast::PrefixSuffix => {
+                let (a, b) = (at(0), at(2));
                 text.len() >= a.len() + b.len()
                     && lit_eq(a, &text[..a.len()], ci)
                     && lit_eq(b, &text[text.len() - b.len()..], ci)
@@ -363,6 +387,8 @@ pub struct TemplateOpts {
 impl Template {
     /// Compile `s`. With `variables`, `${...}` is a variable and `${*}`, `${?}`, `${$}` escape.
     pub fn new(s: &str, opts: TemplateOpts) -> Template {
+        let special =
+            |b: u8| (opts.wildcards && (b == b'*' || b == b'?')) || (opts.variables && b == b'$');
         let mut atoms: Vec<Atom> = Vec::new();
         let mut lit = String::new();
         let push_lit = |lit: &mut String, atoms: &mut Vec<Atom>| {
@@ -373,9 +399,6 @@ impl Template {
         let mut rest = s;
         while let Some(c) = rest.chars().next() {
             // A run of ordinary characters is copied at once.
-            let special = |b: u8| {
-                (opts.wildcards && (b == b'*' || b == b'?')) || (opts.variables && b == b'$')
-            };
             let run = rest.bytes().position(special).unwrap_or(rest.len());
             if run > 0 {
                 lit.push_str(&rest[..run]);
@@ -417,7 +440,7 @@ impl Template {
         let mut t = Template {
             atoms,
             ci: opts.ci,
-            source: s.to_string(),
+            source: None,
             fast: Fast::General,
         };
         if opts.ci {
@@ -434,7 +457,25 @@ impl Template {
             }
         }
         t.fast = Fast::compile(&t.atoms);
+        t.keep_source(s);
         t
+    }
+
+    /// Keep `s` as the source text unless it is what [`Template::source`] gives without it.
+    fn keep_source(&mut self, s: &str) {
+        self.source = None;
+        if self.source() != s {
+            self.source = Some(s.into());
+        }
+    }
+
+    /// The policy text the template was compiled from.
+    pub fn source(&self) -> &str {
+        match (&self.source, self.atoms.as_slice()) {
+            (Some(s), _) => s,
+            (None, [Atom::Lit(l)]) => l,
+            (None, _) => "",
+        }
     }
 
     /// A template that is one literal.
@@ -444,15 +485,18 @@ impl Template {
         } else {
             vec![Atom::Lit(s.to_string())]
         };
-        Template {
+        let mut t = Template {
             fast: Fast::compile(&atoms),
             atoms,
             ci: false,
-            source: s
-                .replace('$', "${$}")
+            source: None,
+        };
+        t.keep_source(
+            &s.replace('$', "${$}")
                 .replace('*', "${*}")
                 .replace('?', "${?}"),
-        }
+        );
+        t
     }
 
     pub fn has_vars(&self) -> bool {
@@ -484,7 +528,7 @@ impl Template {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
-        if let Some(hit) = self.fast.matches(text.as_bytes(), self.ci) {
+        if let Some(hit) = self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
             return hit;
         }
         if !matches!(self.fast, Fast::Vars(_)) && !self.has_vars() {
@@ -530,7 +574,7 @@ impl Template {
     #[inline]
     pub fn matches_folded(&self, text: &str, ascii: bool) -> bool {
         if ascii {
-            if let Some(hit) = self.fast.matches(text.as_bytes(), false) {
+            if let Some(hit) = self.fast.matches(&self.atoms, text.as_bytes(), false) {
                 return hit;
             }
         }
@@ -544,7 +588,7 @@ impl Template {
 
     /// The template in policy syntax, as it was written.
     pub fn to_policy_string(&self) -> String {
-        self.source.clone()
+        self.source().to_string()
     }
 
     /// The template rebuilt from its atoms (escaping literal wildcards), for templates built in code.

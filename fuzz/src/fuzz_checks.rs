@@ -611,7 +611,7 @@ pub fn pattern(data: &[u8], regex: Option<&RegexOracle>) -> bool {
         "literal does not match itself: {input:?}"
     );
     let written = Template::new(
-        &lit.source,
+        lit.source(),
         TemplateOpts {
             wildcards: true,
             variables: true,
@@ -621,7 +621,7 @@ pub fn pattern(data: &[u8], regex: Option<&RegexOracle>) -> bool {
     assert!(
         written.matches_plain(&input.text),
         "Template::literal's source {:?} does not match its text: {input:?}",
-        lit.source
+        lit.source()
     );
     true
 }

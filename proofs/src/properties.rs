@@ -201,7 +201,7 @@ fn scan_policy(
         }
         if let Some(r) = &st.resource {
             for t in &r.patterns {
-                add_str(&t.source, accounts);
+                add_str(t.source(), accounts);
             }
         }
     }
