@@ -648,7 +648,11 @@ fn parse_var(inner: &str) -> Var {
 
 /// Case folding used for every case-insensitive comparison.
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
 }
 
 fn fold_char(c: char) -> char {
@@ -913,16 +917,30 @@ where
 
 /// Split an ARN into its six components at the first five colons (iam-semantics.md §3.3).
 pub fn split_arn(s: &str) -> Option<[&str; 6]> {
-    let mut parts = s.splitn(6, ':');
-    let a = [
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    ];
-    Some(a)
+    // The colon is ASCII, so every cut is on a character boundary.
+    let mut cuts = [0usize; 5];
+    let mut n = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b == b':' {
+            cuts[n] = i;
+            n += 1;
+            if n == 5 {
+                break;
+            }
+        }
+    }
+    if n < 5 {
+        return None;
+    }
+    let [a, b, c, d, e] = cuts;
+    Some([
+        &s[..a],
+        &s[a + 1..b],
+        &s[b + 1..c],
+        &s[c + 1..d],
+        &s[d + 1..e],
+        &s[e + 1..],
+    ])
 }
 
 /// An ARN pattern for `ArnLike`/`ArnEquals`: six templates matched component by component.
@@ -1435,6 +1453,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn split_arn_cuts_at_the_first_five_colons() {
+        for s in ["arn:aws:s3:::b/k:x", "a:b:c:d:e:f:g", ":::::", "a:b:c:d:e", "", "é:ü::::ß:"] {
+            let want: Option<Vec<&str>> = {
+                let v: Vec<&str> = s.splitn(6, ':').collect();
+                (v.len() == 6).then_some(v)
+            };
+            assert_eq!(split_arn(s).map(|a| a.to_vec()), want, "{s}");
+        }
+        assert_eq!(fold("AbC"), "abc");
+        assert_eq!(fold("ÄB"), "äb");
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use std::io::{BufReader, Read};
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use xverify_proofs::cli::eval::{run_eval_jobs, run_eval_spec_jobs, EvalOptions};
 
