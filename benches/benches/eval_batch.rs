@@ -3,18 +3,23 @@
 //! 10,000 generated case lines (~1.1 KB each: two identity policies with conditions, a resource
 //! policy, two SCP levels; about half allowed), decided as the command does: read the line's JSON,
 //! compile its policies, authorize, write the output line. `run_eval` is the command's own loop
-//! (from memory to memory); the other three split it into its parts.
+//! (from memory to memory), `run_eval_jobs/2` the same on two threads (as `xverify eval --jobs 2`);
+//! the other three split it into its parts. The suite runs on the `xverify` binary's allocator
+//! (mimalloc), so that its figures are the command's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xverify_benches::case_lines;
 use xverify_engine::case::Case;
 use xverify_engine::json::write_str;
 use xverify_engine::{authorize, ParseOptions};
-use xverify_proofs::cli::eval::{run_eval, write_explain, EvalOptions};
+use xverify_proofs::cli::eval::{run_eval, run_eval_jobs, write_explain, EvalOptions};
 
 const CASES: usize = 10_000;
 
@@ -72,6 +77,20 @@ fn batch(c: &mut Criterion) {
                 black_box(text.as_bytes()),
                 &mut out,
                 &EvalOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(sum.errors, 0);
+        })
+    });
+    g.bench_function("run_eval_jobs/2", |b| {
+        let mut out = Vec::with_capacity(4 << 20);
+        b.iter(|| {
+            out.clear();
+            let sum = run_eval_jobs(
+                black_box(text.as_bytes()),
+                &mut out,
+                &EvalOptions::default(),
+                2,
             )
             .unwrap();
             assert_eq!(sum.errors, 0);

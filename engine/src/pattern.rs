@@ -1457,7 +1457,14 @@ mod tests {
 
     #[test]
     fn split_arn_cuts_at_the_first_five_colons() {
-        for s in ["arn:aws:s3:::b/k:x", "a:b:c:d:e:f:g", ":::::", "a:b:c:d:e", "", "é:ü::::ß:"] {
+        for s in [
+            "arn:aws:s3:::b/k:x",
+            "a:b:c:d:e:f:g",
+            ":::::",
+            "a:b:c:d:e",
+            "",
+            "é:ü::::ß:",
+        ] {
             let want: Option<Vec<&str>> = {
                 let v: Vec<&str> = s.splitn(6, ':').collect();
                 (v.len() == 6).then_some(v)

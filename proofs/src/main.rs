@@ -3,6 +3,7 @@
 use std::io::{BufReader, Read};
 use std::process::ExitCode;
 
+/// Policies are many small strings and vectors, built and dropped per case: see Cargo.toml.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
