@@ -389,6 +389,30 @@ impl Template {
     pub fn new(s: &str, opts: TemplateOpts) -> Template {
         let special =
             |b: u8| (opts.wildcards && (b == b'*' || b == b'?')) || (opts.variables && b == b'$');
+        if !s.bytes().any(special) {
+            // The common case, one literal: no scanning loop.
+            let mut l = s.to_string();
+            if opts.ci {
+                if l.is_ascii() {
+                    l.make_ascii_lowercase();
+                } else {
+                    l = l.chars().map(fold_char).collect();
+                }
+            }
+            let atoms = if l.is_empty() {
+                Vec::new()
+            } else {
+                vec![Atom::Lit(l)]
+            };
+            let mut t = Template {
+                fast: Fast::compile(&atoms),
+                atoms,
+                ci: opts.ci,
+                source: None,
+            };
+            t.keep_source(s);
+            return t;
+        }
         let mut atoms: Vec<Atom> = Vec::new();
         let mut lit = String::new();
         let push_lit = |lit: &mut String, atoms: &mut Vec<Atom>| {
