@@ -1,10 +1,11 @@
 //! Wildcards, policy variables, ARNs and the typed values of condition operators.
 //!
 //! A policy string is compiled once into a [`Template`]: a list of atoms (literal text, `?`, `*`,
-//! policy variable). Matching walks the atoms against the request string with the classic
-//! single-backtrack-point glob algorithm, resolving variables from the request context on the fly,
-//! so matching never allocates. Substituted values are literals: their own `*`/`?` are not wildcards
-//! (iam-semantics.md §5; corpus/DECISIONS.md 11).
+//! policy variable) and a compiled shape for ASCII text (exact, prefix, suffix, or the pieces
+//! between stars, matched byte-wise with each variable looked up once). Other text goes through the
+//! classic single-backtrack-point glob, a character at a time. Matching never allocates.
+//! Substituted values are literals: their own `*`/`?` are not wildcards (iam-semantics.md §5;
+//! corpus/DECISIONS.md 11).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -56,9 +57,9 @@ enum Fast {
     Suffix,
     /// `[Lit, Star, Lit]`.
     PrefixSuffix,
-    /// Policy variables (at most [`MAX_VARS`]) among ASCII literals, `?` and stars: the pieces
-    /// between stars, matched once the variables are resolved (by [`Template::matches`]).
-    Vars(Box<[Box<[Seg]>]>),
+    /// Any other mix of ASCII literals, `?`, stars and at most [`MAX_VARS`] policy variables: the
+    /// pieces between stars, matched once the variables are resolved (by [`Template::matches`]).
+    Segments(Box<[Box<[Seg]>]>),
     /// `first*middle[0]*...*last` with at least two stars (`first`, `last` may be empty).
     Pieces {
         first: Box<[u8]>,
@@ -67,10 +68,10 @@ enum Fast {
     },
 }
 
-/// Variables a [`Fast::Vars`] template may hold.
+/// Variables a [`Fast::Segments`] template may hold.
 const MAX_VARS: usize = 4;
 
-/// One element of a star-free piece of a [`Fast::Vars`] template.
+/// One element of a star-free piece of a [`Fast::Segments`] template.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Seg {
     /// ASCII, folded when the template is case-insensitive.
@@ -132,9 +133,9 @@ fn seg_at(piece: &[Seg], t: &[u8], ci: bool, vals: &[&str]) -> bool {
     true
 }
 
-/// The glob of [`Fast::Vars`] over ASCII text: the first piece anchored at the start, the last at
+/// The glob of [`Fast::Segments`] over ASCII text: the first piece anchored at the start, the last at
 /// the end, each middle piece at its leftmost occurrence. `None` when a value is not ASCII.
-fn vars_glob(pieces: &[Box<[Seg]>], text: &[u8], ci: bool, vals: &[&str]) -> Option<bool> {
+fn segments_glob(pieces: &[Box<[Seg]>], text: &[u8], ci: bool, vals: &[&str]) -> Option<bool> {
     let (first, rest) = pieces.split_first()?;
     let first_len = seg_len(first, vals)?;
     let Some((last, middle)) = rest.split_last() else {
@@ -250,16 +251,16 @@ impl Fast {
             [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
                 lit(a, Fast::PrefixSuffix).and_then(|f| lit(b, f))
             }
-            _ => Fast::pieces(atoms).or_else(|| Fast::vars(atoms)),
+            _ => Fast::pieces(atoms).or_else(|| Fast::segments(atoms)),
         };
         compiled.unwrap_or(Fast::General)
     }
 
-    /// At least one variable, at most [`MAX_VARS`], among ASCII literals, `?` and stars.
-    fn vars(atoms: &[Atom]) -> Option<Fast> {
+    /// At most [`MAX_VARS`] variables among ASCII literals, `?` and stars.
+    fn segments(atoms: &[Atom]) -> Option<Fast> {
         let n = atoms.iter().filter(|a| matches!(a, Atom::Var(_))).count();
         let plain = |a: &Atom| !matches!(a, Atom::Lit(l) if !l.is_ascii());
-        if !(1..=MAX_VARS).contains(&n) || !atoms.iter().all(plain) {
+        if n > MAX_VARS || !atoms.iter().all(plain) {
             return None;
         }
         let mut pieces: Vec<Vec<Seg>> = vec![Vec::new()];
@@ -280,9 +281,9 @@ impl Fast {
             };
             pieces.last_mut()?.push(seg);
         }
-        (1..=MAX_VARS)
-            .contains(&n)
-            .then(|| Fast::Vars(pieces.into_iter().map(Vec::into_boxed_slice).collect()))
+        Some(Fast::Segments(
+            pieces.into_iter().map(Vec::into_boxed_slice).collect(),
+        ))
     }
 
     /// Literals and at least two stars (consecutive stars are already one).
@@ -324,7 +325,8 @@ impl Fast {
     /// folding a character can produce ASCII, e.g. the Kelvin sign).
     #[inline]
     fn matches(&self, atoms: &[Atom], text: &[u8], ci: bool) -> Option<bool> {
-        if ci && !matches!(self, Fast::Any | Fast::General | Fast::Vars(_)) && !text.is_ascii() {
+        if ci && !matches!(self, Fast::Any | Fast::General | Fast::Segments(_)) && !text.is_ascii()
+        {
             return None;
         }
         // The literal at atom `i` (the shapes above put one there).
@@ -333,7 +335,7 @@ impl Fast {
             _ => &[],
         };
         Some(match self {
-            Fast::General | Fast::Vars(_) => return None,
+            Fast::General | Fast::Segments(_) => return None,
             Fast::Any => true,
             Fast::Exact => lit_eq(at(0), text, ci),
             Fast::Prefix => {
@@ -555,7 +557,7 @@ impl Template {
         if let Some(hit) = self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
             return hit;
         }
-        if !matches!(self.fast, Fast::Vars(_)) && !self.has_vars() {
+        if !matches!(self.fast, Fast::Segments(_)) && !self.has_vars() {
             return glob(&self.atoms, text, self.ci, &|_| None);
         }
         // Every variable must resolve, else nothing matches. Each is looked up once.
@@ -573,13 +575,13 @@ impl Template {
                 }
             }
         }
-        if let Fast::Vars(pieces) = &self.fast {
+        if let Fast::Segments(pieces) = &self.fast {
             if text.is_ascii() {
                 let mut xs = [""; CACHED];
                 for (x, (_, v)) in xs.iter_mut().zip(&vals[..n]) {
                     *x = v;
                 }
-                if let Some(hit) = vars_glob(pieces, text.as_bytes(), self.ci, &xs[..n]) {
+                if let Some(hit) = segments_glob(pieces, text.as_bytes(), self.ci, &xs[..n]) {
                     return hit;
                 }
             }
@@ -745,7 +747,9 @@ where
     }
 }
 
-/// Glob match over atoms: `*` any run, `?` one character, literals exact (or case-folded).
+/// Glob match over atoms: `*` any run, `?` one character, literals exact (or case-folded), a
+/// character at a time. The compiled shapes ([`Fast`]) take every ASCII text with ASCII literals
+/// and at most [`MAX_VARS`] variables; this serves the rest (non-ASCII, case-folded text).
 fn glob<'a, F>(atoms: &'a [Atom], text: &str, ci: bool, resolve: &F) -> bool
 where
     F: Fn(&'a Var) -> Option<&'a str>,
@@ -756,11 +760,6 @@ where
         [Atom::Star] => return true,
         [Atom::Lit(l)] if !ci => return l == text,
         _ => {}
-    }
-    if text.is_ascii() {
-        if let Some(hit) = glob_ascii(atoms, text.as_bytes(), ci, resolve) {
-            return hit;
-        }
     }
     let mut p = Pos { atom: 0, off: 0 };
     let mut t = 0usize;
@@ -815,128 +814,6 @@ where
             None => return false,
         }
     }
-}
-
-/// The bytes a star-free run of atoms spans in ASCII text; `None` when a literal or a variable's
-/// value is not ASCII (the general matcher handles those).
-fn piece_len<'a, F>(piece: &'a [Atom], resolve: &F) -> Option<usize>
-where
-    F: Fn(&'a Var) -> Option<&'a str>,
-{
-    let mut n = 0;
-    for a in piece {
-        n += match a {
-            Atom::Lit(l) if l.is_ascii() => l.len(),
-            Atom::One => 1,
-            Atom::Var(v) => match resolve(v) {
-                Some(x) if x.is_ascii() => x.len(),
-                _ => return None,
-            },
-            _ => return None,
-        };
-    }
-    Some(n)
-}
-
-/// Does a star-free run of atoms match `text`, whose length `piece_len` gave?
-fn piece_at<'a, F>(piece: &'a [Atom], text: &[u8], ci: bool, resolve: &F) -> bool
-where
-    F: Fn(&'a Var) -> Option<&'a str>,
-{
-    let mut i = 0;
-    for a in piece {
-        match a {
-            Atom::Lit(l) => {
-                let l = l.as_bytes();
-                let t = &text[i..i + l.len()];
-                // Case-insensitive literals are stored folded; fold the text byte.
-                let eq = if ci {
-                    l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
-                } else {
-                    l == t
-                };
-                if !eq {
-                    return false;
-                }
-                i += l.len();
-            }
-            Atom::Var(v) => {
-                // A substituted value is literal text, not folded at compile time: fold both.
-                let x = resolve(v).unwrap_or("").as_bytes();
-                let t = &text[i..i + x.len()];
-                let eq = if ci {
-                    x.eq_ignore_ascii_case(t)
-                } else {
-                    x == t
-                };
-                if !eq {
-                    return false;
-                }
-                i += x.len();
-            }
-            Atom::One | Atom::Star => i += 1,
-        }
-    }
-    true
-}
-
-/// The byte-level glob for ASCII text: the pattern is pieces separated by stars; the first piece
-/// is anchored at the start, the last at the end, and each middle piece is taken at its leftmost
-/// occurrence (leftmost is always safe between two stars). `None` when a literal or a variable's
-/// value is not ASCII.
-fn glob_ascii<'a, F>(atoms: &'a [Atom], text: &[u8], ci: bool, resolve: &F) -> Option<bool>
-where
-    F: Fn(&'a Var) -> Option<&'a str>,
-{
-    let is_star = |a: &Atom| matches!(a, Atom::Star);
-    let Some(first_star) = atoms.iter().position(is_star) else {
-        let len = piece_len(atoms, resolve)?;
-        return Some(len == text.len() && piece_at(atoms, text, ci, resolve));
-    };
-    let last_star = atoms.iter().rposition(is_star).unwrap_or(first_star);
-    let (first, last) = (&atoms[..first_star], &atoms[last_star + 1..]);
-    let (first_len, last_len) = (piece_len(first, resolve)?, piece_len(last, resolve)?);
-    if first_len + last_len > text.len() {
-        return Some(false);
-    }
-    let end = text.len() - last_len;
-    if !piece_at(first, &text[..first_len], ci, resolve)
-        || !piece_at(last, &text[end..], ci, resolve)
-    {
-        return Some(false);
-    }
-    let mut cur = first_len;
-    for piece in atoms[first_star + 1..last_star.max(first_star + 1)].split(is_star) {
-        if piece.is_empty() {
-            continue;
-        }
-        let len = piece_len(piece, resolve)?;
-        // The piece's first byte, when it is a literal's, skips ahead to its next occurrence.
-        let lead = match piece.first() {
-            Some(Atom::Lit(l)) => l.as_bytes().first().copied(),
-            _ => None,
-        };
-        loop {
-            if cur + len > end {
-                return Some(false);
-            }
-            if let Some(b) = lead {
-                let skip = text[cur..=end - len]
-                    .iter()
-                    .position(|&c| b == if ci { c.to_ascii_lowercase() } else { c });
-                match skip {
-                    Some(k) => cur += k,
-                    None => return Some(false),
-                }
-            }
-            if piece_at(piece, &text[cur..cur + len], ci, resolve) {
-                break;
-            }
-            cur += 1;
-        }
-        cur += len;
-    }
-    Some(true)
 }
 
 /// Split an ARN into its six components at the first five colons (iam-semantics.md §3.3).

@@ -134,30 +134,45 @@ fn eval_case_line(
     match parsed.case {
         Ok(case) => {
             let r = authorize(&case.policies, &case.request);
-            buf.push_str("\"decision\":");
-            write_str(buf, r.decision.as_str());
-            buf.push_str(",\"explain\":");
-            write_explain(buf, &r, opts.explain);
-            if let Some(note) = &r.note {
-                buf.push_str(",\"reason\":");
-                write_str(buf, note);
-            }
+            write_decision(buf, &r, opts);
             if opts.check {
                 let ok = expect == Some(Expect::Decision(r.decision));
                 check_fields(buf, expect, ok, sum);
             }
         }
-        Err(e) => {
-            sum.errors += 1;
-            buf.push_str("\"error\":");
-            write_str(buf, &format!("line {}: {e}", n + 1));
-            if opts.check {
-                let ok = expect == Some(Expect::Error);
-                check_fields(buf, expect, ok, sum);
-            }
-        }
+        Err(e) => write_error(buf, n, &e, expect, opts, sum),
     }
     buf.push_str("}\n");
+}
+
+/// A decided line's `"decision"`, `"explain"` and `"reason"`.
+fn write_decision(buf: &mut String, r: &Response<'_>, opts: &EvalOptions) {
+    buf.push_str("\"decision\":");
+    write_str(buf, r.decision.as_str());
+    buf.push_str(",\"explain\":");
+    write_explain(buf, r, opts.explain);
+    if let Some(note) = &r.note {
+        buf.push_str(",\"reason\":");
+        write_str(buf, note);
+    }
+}
+
+/// A line in error: its `"error"` (`line N: ...`) and, with `--check`, the expectation fields.
+fn write_error(
+    buf: &mut String,
+    n: usize,
+    e: &dyn std::fmt::Display,
+    expect: Option<Expect>,
+    opts: &EvalOptions,
+    sum: &mut EvalSummary,
+) {
+    sum.errors += 1;
+    buf.push_str("\"error\":");
+    write_str(buf, &format!("line {}: {e}", n + 1));
+    if opts.check {
+        let ok = expect == Some(Expect::Error);
+        check_fields(buf, expect, ok, sum);
+    }
 }
 
 /// Read the next line into `line` without its line ending, as [`BufRead::lines`] gives it, but
@@ -208,49 +223,87 @@ where
     }
     // Four chunks per thread, so that a thread that is done early takes another.
     let batch = CHUNK_LINES * jobs * 4;
-    // Numbered lines of the batch; the strings are reused from one batch to the next.
-    let mut lines: Vec<(usize, String)> = Vec::new();
     let mut n = 0;
-    let mut eof = false;
-    while !eof {
-        let mut count = 0;
-        let mut bytes = 0;
-        let mut failed = None;
-        while count < batch && bytes < BATCH_BYTES {
-            if lines.len() == count {
-                lines.push((0, String::new()));
+    let mut cur = read_batch(&mut input, batch, &mut n, Vec::new());
+    loop {
+        let last = cur.eof || cur.failed.is_some();
+        let chunks: Vec<&[(usize, String)]> = cur.lines[..cur.count].chunks(CHUNK_LINES).collect();
+        // The threads evaluate this batch while this one reads the next.
+        let (results, next) = std::thread::scope(|scope| {
+            let eval = scope.spawn(|| eval_chunks(&chunks, jobs, &per_line));
+            let next = (!last).then(|| read_batch(&mut input, batch, &mut n, Vec::new()));
+            match eval.join() {
+                Ok(results) => (results, next),
+                // A panic while evaluating is a bug; pass it on as the sequential run would.
+                Err(p) => std::panic::resume_unwind(p),
             }
-            let slot = &mut lines[count];
-            match next_line(&mut input, &mut slot.1) {
-                Ok(true) => {
-                    if !slot.1.trim().is_empty() {
-                        slot.0 = n;
-                        count += 1;
-                        bytes += slot.1.len();
-                    }
-                    n += 1;
-                }
-                Ok(false) => {
-                    eof = true;
-                    break;
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
-        let chunks: Vec<&[(usize, String)]> = lines[..count].chunks(CHUNK_LINES).collect();
-        for (text, part) in eval_chunks(&chunks, jobs, &per_line) {
+        });
+        for (text, part) in results {
             out.write_all(text.as_bytes())?;
             sum.add(part);
         }
-        if let Some(e) = failed {
+        if let Some(e) = cur.failed {
             return Err(e);
+        }
+        match next {
+            Some(b) => cur = b,
+            None => break,
         }
     }
     out.flush()?;
     Ok(sum)
+}
+
+/// Numbered non-blank lines read for one step of the parallel run, and how the reading stopped.
+struct Batch {
+    /// The first `count` slots hold lines.
+    lines: Vec<(usize, String)>,
+    count: usize,
+    /// The input ended.
+    eof: bool,
+    /// Reading failed after the lines.
+    failed: Option<std::io::Error>,
+}
+
+/// Read up to `max` non-blank lines (or [`BATCH_BYTES`]), counting every line in `n`.
+fn read_batch(
+    input: &mut impl BufRead,
+    max: usize,
+    n: &mut usize,
+    mut lines: Vec<(usize, String)>,
+) -> Batch {
+    let (mut count, mut bytes) = (0, 0);
+    let (mut eof, mut failed) = (false, None);
+    while count < max && bytes < BATCH_BYTES {
+        if lines.len() == count {
+            lines.push((0, String::new()));
+        }
+        let slot = &mut lines[count];
+        match next_line(input, &mut slot.1) {
+            Ok(true) => {
+                if !slot.1.trim().is_empty() {
+                    slot.0 = *n;
+                    count += 1;
+                    bytes += slot.1.len();
+                }
+                *n += 1;
+            }
+            Ok(false) => {
+                eof = true;
+                break;
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    Batch {
+        lines,
+        count,
+        eof,
+        failed,
+    }
 }
 
 /// The output and counts of each chunk, in order, evaluated on up to `jobs` threads.
@@ -481,14 +534,7 @@ fn eval_request_line(
     match gathered {
         Ok((set, req)) => {
             let r = authorize(&set, &req);
-            buf.push_str("\"decision\":");
-            write_str(buf, r.decision.as_str());
-            buf.push_str(",\"explain\":");
-            write_explain(buf, &r, opts.explain);
-            if let Some(note) = &r.note {
-                buf.push_str(",\"reason\":");
-                write_str(buf, note);
-            }
+            write_decision(buf, &r, opts);
             if opts.explain {
                 buf.push_str(",\"applied\":");
                 write_applied(buf, &set, &req);
@@ -498,15 +544,7 @@ fn eval_request_line(
                 check_fields(buf, expect, ok, sum);
             }
         }
-        Err(e) => {
-            sum.errors += 1;
-            buf.push_str("\"error\":");
-            write_str(buf, &format!("line {}: {e}", n + 1));
-            if opts.check {
-                let ok = expect == Some(Expect::Error);
-                check_fields(buf, expect, ok, sum);
-            }
-        }
+        Err(e) => write_error(buf, n, &e, expect, opts, sum),
     }
     buf.push_str("}\n");
 }
