@@ -547,6 +547,74 @@ const FIXED_KEYS: &[&str] = &[
 
 /// Build the query for one principal kind and one target.
 #[allow(clippy::too_many_arguments)]
+impl Kind {
+    /// The concrete principal of this kind: `session` names a role session; `name` is an open
+    /// kind's `path/name` (a placeholder per kind when `None`).
+    fn principal(&self, session: String, name: Option<String>) -> Principal {
+        let open = |default: &str| name.clone().unwrap_or_else(|| default.to_string());
+        match self {
+            Kind::Role { account, name, .. } => Principal::AssumedRole {
+                partition: "aws".into(),
+                account: account.clone(),
+                role: name.clone(),
+                session,
+            },
+            Kind::OpenRole { account } => {
+                let pn = open("role");
+                Principal::AssumedRole {
+                    partition: "aws".into(),
+                    account: account.clone(),
+                    role: pn.rsplit('/').next().unwrap_or(&pn).to_string(),
+                    session,
+                }
+            }
+            Kind::OpenUser { account } => {
+                let pn = open("user");
+                let (path, name) = match pn.rfind('/') {
+                    Some(i) => (format!("/{}", &pn[..=i]), pn[i + 1..].to_string()),
+                    None => ("/".to_string(), pn.clone()),
+                };
+                Principal::User {
+                    partition: "aws".into(),
+                    account: account.clone(),
+                    path,
+                    name,
+                }
+            }
+            Kind::User {
+                account,
+                name,
+                path,
+            } => Principal::User {
+                partition: "aws".into(),
+                account: account.clone(),
+                path: path.clone(),
+                name: name.clone(),
+            },
+            Kind::Root { account } => Principal::Root {
+                partition: "aws".into(),
+                account: account.clone(),
+            },
+            Kind::OpenFederated { account } => Principal::FederatedUser {
+                partition: "aws".into(),
+                account: account.clone(),
+                name: open("federated"),
+            },
+            Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
+                partition: "aws".into(),
+                account: account.clone(),
+                role: SLR_NAME.into(),
+                session,
+            },
+            Kind::Service { name } => Principal::Service(name.clone()),
+            Kind::IdentityProvider { name } => {
+                Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
+            }
+            Kind::Anonymous => Principal::Anonymous,
+        }
+    }
+}
+
 fn build(
     w: &World<'_>,
     kind: &Kind,
@@ -558,56 +626,7 @@ fn build(
     selectors: &[Selector],
 ) -> Result<Option<Query>, Unsupported> {
     // A representative concrete principal and resource, to gather the policies that apply.
-    let rep_principal = match kind {
-        Kind::Role { account, name, .. } => Principal::AssumedRole {
-            partition: "aws".into(),
-            account: account.clone(),
-            role: name.clone(),
-            session: "xverify".into(),
-        },
-        Kind::User {
-            account,
-            name,
-            path,
-        } => Principal::User {
-            partition: "aws".into(),
-            account: account.clone(),
-            path: path.clone(),
-            name: name.clone(),
-        },
-        Kind::Root { account } => Principal::Root {
-            partition: "aws".into(),
-            account: account.clone(),
-        },
-        Kind::OpenRole { account } => Principal::AssumedRole {
-            partition: "aws".into(),
-            account: account.clone(),
-            role: "xverify-open-world".into(),
-            session: "xverify".into(),
-        },
-        Kind::OpenUser { account } => Principal::User {
-            partition: "aws".into(),
-            account: account.clone(),
-            path: "/".into(),
-            name: "xverify-open-world".into(),
-        },
-        Kind::OpenFederated { account } => Principal::FederatedUser {
-            partition: "aws".into(),
-            account: account.clone(),
-            name: "xverify-open-world".into(),
-        },
-        Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
-            partition: "aws".into(),
-            account: account.clone(),
-            role: SLR_NAME.into(),
-            session: "xverify".into(),
-        },
-        Kind::Service { name } => Principal::Service(name.clone()),
-        Kind::IdentityProvider { name } => {
-            Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
-        }
-        Kind::Anonymous => Principal::Anonymous,
-    };
+    let rep_principal = kind.principal("xverify".into(), Some("xverify-open-world".into()));
     let (rep_resource, resource_account) = match target {
         Target::Described {
             arn,
@@ -1165,67 +1184,7 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
 fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     let s = |v: Option<usize>| v.and_then(|v| a.strs[v].clone());
     let session = s(q.session_var).unwrap_or_else(|| "xverify".into());
-    let principal = match &q.kind {
-        Kind::Role { account, name, .. } => Principal::AssumedRole {
-            partition: "aws".into(),
-            account: account.clone(),
-            role: name.clone(),
-            session,
-        },
-        Kind::OpenRole { account } => {
-            let pn = s(q.name_var).unwrap_or_else(|| "role".into());
-            let name = pn.rsplit('/').next().unwrap_or(&pn).to_string();
-            Principal::AssumedRole {
-                partition: "aws".into(),
-                account: account.clone(),
-                role: name,
-                session,
-            }
-        }
-        Kind::OpenUser { account } => {
-            let pn = s(q.name_var).unwrap_or_else(|| "user".into());
-            let (path, name) = match pn.rfind('/') {
-                Some(i) => (format!("/{}", &pn[..=i]), pn[i + 1..].to_string()),
-                None => ("/".to_string(), pn.clone()),
-            };
-            Principal::User {
-                partition: "aws".into(),
-                account: account.clone(),
-                path,
-                name,
-            }
-        }
-        Kind::User {
-            account,
-            name,
-            path,
-        } => Principal::User {
-            partition: "aws".into(),
-            account: account.clone(),
-            path: path.clone(),
-            name: name.clone(),
-        },
-        Kind::Root { account } => Principal::Root {
-            partition: "aws".into(),
-            account: account.clone(),
-        },
-        Kind::OpenFederated { account } => Principal::FederatedUser {
-            partition: "aws".into(),
-            account: account.clone(),
-            name: s(q.name_var).unwrap_or_else(|| "federated".into()),
-        },
-        Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
-            partition: "aws".into(),
-            account: account.clone(),
-            role: SLR_NAME.into(),
-            session,
-        },
-        Kind::Service { name } => Principal::Service(name.clone()),
-        Kind::IdentityProvider { name } => {
-            Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
-        }
-        Kind::Anonymous => Principal::Anonymous,
-    };
+    let principal = q.kind.principal(session, s(q.name_var));
     let action = a.strs[q.sym.action].clone().unwrap_or_default();
     let resource = a.strs[q.sym.resource].clone().unwrap_or_default();
     let mut er = EstateRequest::new(principal, &action, &resource);
