@@ -545,8 +545,6 @@ const FIXED_KEYS: &[&str] = &[
     "aws:principalorgpaths",
 ];
 
-/// Build the query for one principal kind and one target.
-#[allow(clippy::too_many_arguments)]
 impl Kind {
     /// The concrete principal of this kind: `session` names a role session; `name` is an open
     /// kind's `path/name` (a placeholder per kind when `None`).
@@ -615,6 +613,8 @@ impl Kind {
     }
 }
 
+/// Build the query for one principal kind and one target.
+#[allow(clippy::too_many_arguments)]
 fn build(
     w: &World<'_>,
     kind: &Kind,
