@@ -1213,8 +1213,27 @@ mod tests {
         Template::new(p, GLOB).matches_plain(t)
     }
 
+    /// A pattern for [`naive`]: a star, a `?`, or a literal character.
+    #[derive(Clone, Copy)]
+    enum Tok {
+        Star,
+        One,
+        Ch(char),
+    }
+
+    /// A policy string without variables as [`Tok`]s.
+    fn toks(p: &str) -> Vec<Tok> {
+        p.chars()
+            .map(|c| match c {
+                '*' => Tok::Star,
+                '?' => Tok::One,
+                c => Tok::Ch(c),
+            })
+            .collect()
+    }
+
     /// The textbook recursive glob over characters, case-folded by `fold_char` when `ci`.
-    fn naive(p: &[char], t: &[char], ci: bool) -> bool {
+    fn naive(p: &[Tok], t: &[char], ci: bool) -> bool {
         let eq = |a: char, b: char| {
             if ci {
                 fold_char(a) == fold_char(b)
@@ -1224,9 +1243,11 @@ mod tests {
         };
         match p.split_first() {
             None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|k| naive(rest, &t[k..], ci)),
-            Some(('?', rest)) => !t.is_empty() && naive(rest, &t[1..], ci),
-            Some((&c, rest)) => t.first().is_some_and(|&x| eq(c, x)) && naive(rest, &t[1..], ci),
+            Some((Tok::Star, rest)) => (0..=t.len()).any(|k| naive(rest, &t[k..], ci)),
+            Some((Tok::One, rest)) => !t.is_empty() && naive(rest, &t[1..], ci),
+            Some((Tok::Ch(c), rest)) => {
+                t.first().is_some_and(|&x| eq(*c, x)) && naive(rest, &t[1..], ci)
+            }
         }
     }
 
@@ -1254,7 +1275,7 @@ mod tests {
             let t: String = (0..next(9))
                 .map(|_| T[next(T.len() as u64) as usize])
                 .collect();
-            let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
+            let (pc, tc): (Vec<Tok>, Vec<char>) = (toks(&p), t.chars().collect());
             for (opts, ci) in [(GLOB, false), (GLOB_CI, true)] {
                 let tmpl = Template::new(&p, opts);
                 let want = naive(&pc, &tc, ci);
@@ -1300,34 +1321,17 @@ mod tests {
                     false
                 } else {
                     // Substituted text is literal: compare it char by char, folded when `ci`.
-                    let mut pat: Vec<Option<char>> = Vec::new(); // None: star, Some('\0'): one
+                    let mut pat: Vec<Tok> = Vec::new();
                     for tok in &toks {
                         match *tok {
-                            "*" => pat.push(None),
-                            "?" => pat.push(Some('\0')),
-                            "${v}" => pat.extend(v.unwrap_or("").chars().map(Some)),
-                            "${w, 'd'}" => pat.extend(w.unwrap_or("d").chars().map(Some)),
-                            l => pat.extend(l.chars().map(Some)),
+                            "*" => pat.push(Tok::Star),
+                            "?" => pat.push(Tok::One),
+                            "${v}" => pat.extend(v.unwrap_or("").chars().map(Tok::Ch)),
+                            "${w, 'd'}" => pat.extend(w.unwrap_or("d").chars().map(Tok::Ch)),
+                            l => pat.extend(l.chars().map(Tok::Ch)),
                         }
                     }
-                    fn go(p: &[Option<char>], t: &[char], ci: bool) -> bool {
-                        let eq = |a: char, b: char| {
-                            if ci {
-                                fold_char(a) == fold_char(b)
-                            } else {
-                                a == b
-                            }
-                        };
-                        match p.split_first() {
-                            None => t.is_empty(),
-                            Some((None, r)) => (0..=t.len()).any(|k| go(r, &t[k..], ci)),
-                            Some((Some('\0'), r)) => !t.is_empty() && go(r, &t[1..], ci),
-                            Some((Some(c), r)) => {
-                                t.first().is_some_and(|&x| eq(*c, x)) && go(r, &t[1..], ci)
-                            }
-                        }
-                    }
-                    go(&pat, &t.chars().collect::<Vec<_>>(), ci)
+                    naive(&pat, &t.chars().collect::<Vec<_>>(), ci)
                 };
                 assert_eq!(
                     tmpl.matches(&t, &resolve),
