@@ -512,32 +512,16 @@ impl<'a> Lower<'a> {
                 }
                 Family::Num => {
                     let (x, valid) = kz.num.as_ref().ok_or("number")?;
-                    if m.eval(valid, true)
-                        .and_then(|b| b.as_bool())
-                        .unwrap_or(false)
-                    {
-                        let n = m
-                            .eval(x, true)
-                            .and_then(|v| v.as_i64())
-                            .ok_or("the model gives no number")?;
-                        vec![unscale(n)]
-                    } else {
-                        vec!["not-a-number".to_string()]
+                    match model_int(m, x, valid, "the model gives no number")? {
+                        Some(n) => vec![unscale(n)],
+                        None => vec!["not-a-number".to_string()],
                     }
                 }
                 Family::Date => {
                     let (x, valid) = kz.date.as_ref().ok_or("date")?;
-                    if m.eval(valid, true)
-                        .and_then(|b| b.as_bool())
-                        .unwrap_or(false)
-                    {
-                        let n = m
-                            .eval(x, true)
-                            .and_then(|v| v.as_i64())
-                            .ok_or("the model gives no date")?;
-                        vec![iso8601(n)]
-                    } else {
-                        vec!["not-a-date".to_string()]
+                    match model_int(m, x, valid, "the model gives no date")? {
+                        Some(n) => vec![iso8601(n)],
+                        None => vec!["not-a-date".to_string()],
                     }
                 }
                 Family::Ip => {
@@ -630,6 +614,26 @@ pub fn iso8601(ms: i64) -> String {
 pub fn dump(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(name), text)
+}
+
+/// The model's value of the integer `x` when its `valid` flag holds; `None` when it does not.
+fn model_int(
+    m: &z3::Model,
+    x: &Int,
+    valid: &Bool,
+    missing: &'static str,
+) -> Result<Option<i64>, &'static str> {
+    if !m
+        .eval(valid, true)
+        .and_then(|b| b.as_bool())
+        .unwrap_or(false)
+    {
+        return Ok(None);
+    }
+    m.eval(x, true)
+        .and_then(|v| v.as_i64())
+        .map(Some)
+        .ok_or(missing)
 }
 
 #[cfg(test)]

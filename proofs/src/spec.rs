@@ -275,6 +275,36 @@ impl Reader<'_> {
             .collect()
     }
 
+    /// A role's or user's own `policies` and `permissions_boundary` (`who`: "role" or "user").
+    fn own_policies(
+        &self,
+        o: &Obj<'_>,
+        who: &str,
+        name: &str,
+    ) -> Result<(Vec<Policy>, Option<Policy>), SpecError> {
+        let policies = match o.get("policies") {
+            Some(p) => self.policies(
+                &o.p("policies"),
+                p,
+                PolicyKind::Identity,
+                &format!("{who} {name}"),
+            )?,
+            None => vec![],
+        };
+        let boundary = o
+            .get("permissions_boundary")
+            .map(|b| {
+                self.policy(
+                    &o.p("permissions_boundary"),
+                    b,
+                    PolicyKind::Boundary,
+                    &format!("{name} permissions boundary"),
+                )
+            })
+            .transpose()?;
+        Ok((policies, boundary))
+    }
+
     fn tags(&self, path: &str, v: Option<&Json>) -> Result<BTreeMap<String, String>, SpecError> {
         let mut out = BTreeMap::new();
         if let Some(v) = v {
@@ -567,26 +597,7 @@ impl Reader<'_> {
                         )
                     })
                     .transpose()?;
-                let policies = match ro.get("policies") {
-                    Some(p) => self.policies(
-                        &ro.p("policies"),
-                        p,
-                        PolicyKind::Identity,
-                        &format!("role {}", k.name),
-                    )?,
-                    None => vec![],
-                };
-                let permissions_boundary = ro
-                    .get("permissions_boundary")
-                    .map(|b| {
-                        self.policy(
-                            &ro.p("permissions_boundary"),
-                            b,
-                            PolicyKind::Boundary,
-                            &format!("{} permissions boundary", k.name),
-                        )
-                    })
-                    .transpose()?;
+                let (policies, permissions_boundary) = self.own_policies(&ro, "role", &k.name)?;
                 let path_s = self.path_field(&ro, "path")?;
                 a.roles.insert(
                     k.name.to_string(),
@@ -609,15 +620,7 @@ impl Reader<'_> {
                     u,
                     &["policies", "groups", "permissions_boundary", "tags", "path"],
                 )?;
-                let policies = match uo.get("policies") {
-                    Some(p) => self.policies(
-                        &uo.p("policies"),
-                        p,
-                        PolicyKind::Identity,
-                        &format!("user {}", k.name),
-                    )?,
-                    None => vec![],
-                };
+                let (policies, permissions_boundary) = self.own_policies(&uo, "user", &k.name)?;
                 let mut groups = Vec::new();
                 if let Some(g) = uo.get("groups") {
                     for (i, (name, span)) in
@@ -633,17 +636,6 @@ impl Reader<'_> {
                         groups.push(name);
                     }
                 }
-                let permissions_boundary = uo
-                    .get("permissions_boundary")
-                    .map(|b| {
-                        self.policy(
-                            &uo.p("permissions_boundary"),
-                            b,
-                            PolicyKind::Boundary,
-                            &format!("{} permissions boundary", k.name),
-                        )
-                    })
-                    .transpose()?;
                 a.users.insert(
                     k.name.to_string(),
                     UserDef {
