@@ -642,6 +642,10 @@ impl Template {
                         s.push_str(", '");
                         s.push_str(d);
                         s.push('\'');
+                    } else if matches!(v.key.as_str(), "*" | "?" | "$") {
+                        // `${$}` is the escape of `$`; a variable named `$` (written `${$ }`, the
+                        // key trimmed) keeps a space to stay a variable.
+                        s.push(' ');
                     }
                     s.push('}');
                 }
@@ -1376,6 +1380,17 @@ mod tests {
         }
         assert_eq!(fold("AbC"), "abc");
         assert_eq!(fold("ÄB"), "äb");
+    }
+
+    #[test]
+    fn a_variable_named_like_an_escape_renders_as_a_variable() {
+        // Found by the `pattern` fuzz target (corpus/regressions/pattern/variable-named-dollar).
+        for p in ["H?x${$\u{c}}", "${ * }", "a${? }b", "${$, 'd'}"] {
+            let t = Template::new(p, VARS);
+            assert!(t.has_vars(), "{p}");
+            assert_eq!(Template::new(&t.render(), VARS).atoms, t.atoms, "{p}");
+        }
+        assert!(!Template::new("${$}", VARS).has_vars());
     }
 
     #[test]
