@@ -1387,23 +1387,27 @@ enum Search {
     Unknown(String),
 }
 
+/// What the queries of a search ask: a request of these actions, resources and context, by a
+/// principal the selectors admit, that is allowed (`want_allow`) or denied.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    actions: &'a [String],
+    resources: &'a [String],
+    context: &'a BTreeMap<String, Option<ContextValue>>,
+    selectors: &'a [Selector],
+    want_allow: bool,
+}
+
 /// Run every query of (kinds × targets); stop at the first model.
-#[allow(clippy::too_many_arguments)]
 fn search(
     w: &World<'_>,
     cands: &[Cand],
-    actions: &[String],
-    resources: &[String],
-    context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
-    want_allow: bool,
+    ask: &Ask<'_>,
     cfg: &Config,
     queries: &mut usize,
 ) -> Search {
-    let ts = targets(w, resources);
-    search_in(
-        w, cands, &ts, actions, resources, context, selectors, want_allow, cfg, queries,
-    )
+    let ts = targets(w, ask.resources);
+    search_in(w, cands, &ts, ask, cfg, queries)
 }
 
 /// A principal kind in words.
@@ -1432,17 +1436,19 @@ enum Pair {
 
 /// One (principal kind, target) query, built but not solved: the query and its goal (`allow`, or
 /// `¬allow` for `all`). `None`: no request of the pair is in Q.
-#[allow(clippy::too_many_arguments)]
 fn member_query(
     w: &World<'_>,
     c: &Cand,
     t: &Target,
-    actions: &[String],
-    resources: &[String],
-    context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
-    want_allow: bool,
+    ask: &Ask<'_>,
 ) -> Result<Option<(Query, F)>, String> {
+    let Ask {
+        actions,
+        resources,
+        context,
+        selectors,
+        want_allow,
+    } = *ask;
     let mut q = match build(
         w, &c.kind, c.selected, t, actions, resources, context, selectors,
     ) {
@@ -1462,28 +1468,15 @@ fn member_query(
 }
 
 /// Build, solve and replay one query.
-#[allow(clippy::too_many_arguments)]
-fn run_pair(
-    w: &World<'_>,
-    c: &Cand,
-    t: &Target,
-    actions: &[String],
-    resources: &[String],
-    context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
-    want_allow: bool,
-    cfg: &Config,
-    label: &str,
-) -> Pair {
-    let (q, goal) = match member_query(w, c, t, actions, resources, context, selectors, want_allow)
-    {
+fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, label: &str) -> Pair {
+    let (q, goal) = match member_query(w, c, t, ask) {
         Ok(Some(x)) => x,
         Ok(None) => return Pair::Unsat(vec![]),
         Err(u) => return Pair::Unknown(u),
     };
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
     match outcome {
-        Outcome::Unsat if timing.core.is_empty() && want_allow => Pair::Unsat(vec![format!(
+        Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Pair::Unsat(vec![format!(
             "no policy allows the actions to {}",
             kind_label(&c.kind)
         )]),
@@ -1493,7 +1486,7 @@ fn run_pair(
             let er = request_of(&q, &a);
             match replay(w.estate(), &er) {
                 Ok(step) => {
-                    if (step.decision == Decision::Allow) != want_allow {
+                    if (step.decision == Decision::Allow) != ask.want_allow {
                         let msg = format!(
                             "internal error: the solver's request {} {} {} was decided {} by the engine",
                             step.principal,
@@ -1635,29 +1628,23 @@ impl Remap<'_> {
 /// not test them leaves unconstrained; so the group is satisfiable exactly when some member is.
 /// `Some(core)`: unsatisfiable, so every member is (with the guards the proof needed). `None`:
 /// satisfiable, unknown, or not mergeable: the caller runs the members one by one.
-#[allow(clippy::too_many_arguments)]
 fn run_group(
     w: &World<'_>,
     c: &Cand,
     members: &[&Target],
-    actions: &[String],
-    resources: &[String],
-    context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
-    want_allow: bool,
+    ask: &Ask<'_>,
     cfg: &Config,
     label: &str,
 ) -> Option<Vec<String>> {
     let mut base: Option<Sym> = None;
     let mut disjuncts = Vec::with_capacity(members.len());
     for t in members {
-        let (q, goal) =
-            match member_query(w, c, t, actions, resources, context, selectors, want_allow) {
-                Ok(Some(x)) => x,
-                // No request of this member is in Q.
-                Ok(None) => continue,
-                Err(_) => return None,
-            };
+        let (q, goal) = match member_query(w, c, t, ask) {
+            Ok(Some(x)) => x,
+            // No request of this member is in Q.
+            Ok(None) => continue,
+            Err(_) => return None,
+        };
         match &mut base {
             None => {
                 let mut sym = q.sym;
@@ -1708,7 +1695,7 @@ fn run_group(
     };
     let (outcome, timing) = check(&sym, &F::or(disjuncts), &group_cfg, label);
     match outcome {
-        Outcome::Unsat if timing.core.is_empty() && want_allow => Some(vec![format!(
+        Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Some(vec![format!(
             "no policy allows the actions to {}",
             kind_label(&c.kind)
         )]),
@@ -1719,19 +1706,20 @@ fn run_group(
 
 /// [`search`] over given targets: the queries run on `cfg.threads` threads; the answer is the
 /// first model in (kind, target) order, as a sequential search would give.
-#[allow(clippy::too_many_arguments)]
 fn search_in(
     w: &World<'_>,
     cands: &[Cand],
     ts: &[Target],
-    actions: &[String],
-    resources: &[String],
-    context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
-    want_allow: bool,
+    ask: &Ask<'_>,
     cfg: &Config,
     queries: &mut usize,
 ) -> Search {
+    let Ask {
+        resources,
+        selectors,
+        want_allow,
+        ..
+    } = *ask;
     let mut pairs = Vec::new();
     let mut pruned = BTreeSet::new();
     for c in cands {
@@ -1797,11 +1785,7 @@ fn search_in(
                 w,
                 pairs[start].0,
                 &members,
-                actions,
-                resources,
-                context,
-                selectors,
-                want_allow,
+                ask,
                 cfg,
                 &format!("q{start}-{}", end - 1),
             ) {
@@ -1819,18 +1803,7 @@ fn search_in(
                 break;
             }
             ran.fetch_add(1, Ordering::SeqCst);
-            let r = run_pair(
-                w,
-                c,
-                t,
-                actions,
-                resources,
-                context,
-                selectors,
-                want_allow,
-                cfg,
-                &format!("q{i}"),
-            );
+            let r = run_pair(w, c, t, ask, cfg, &format!("q{i}"));
             progress::tick();
             ticked.fetch_add(1, Ordering::SeqCst);
             let found = matches!(r, Pair::Found(_));
@@ -1926,18 +1899,15 @@ fn reach(
                     objects: false,
                     account: id.clone(),
                 }];
-                match search_in(
-                    w,
-                    &all,
-                    &ts,
-                    &actions,
-                    &resources,
-                    &BTreeMap::new(),
+                let no_context = BTreeMap::new();
+                let ask = Ask {
+                    actions: &actions,
+                    resources: &resources,
+                    context: &no_context,
                     selectors,
-                    true,
-                    cfg,
-                    queries,
-                ) {
+                    want_allow: true,
+                };
+                match search_in(w, &all, &ts, &ask, cfg, queries) {
                     Search::Found(chain) => {
                         reached.insert((id.clone(), r.name.clone()));
                         unknown_roles.remove(&arn);
@@ -2029,17 +1999,14 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
     } else {
         cands.iter().filter(|c| c.selected).cloned().collect()
     };
-    let mut found = search(
-        &w,
-        &searched,
-        &prop.actions,
-        &prop.resources,
-        &prop.context,
-        &prop.principals,
+    let ask = Ask {
+        actions: &prop.actions,
+        resources: &prop.resources,
+        context: &prop.context,
+        selectors: &prop.principals,
         want_allow,
-        cfg,
-        &mut queries,
-    );
+    };
+    let mut found = search(&w, &searched, &ask, cfg, &mut queries);
     if let (false, Search::Found(chain)) = (want_allow, &found) {
         let reached: Vec<Cand> = cands.iter().filter(|c| !c.selected).cloned().collect();
         if let Some(last) = chain.last() {
@@ -2049,17 +2016,14 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                     .iter()
                     .map(|(k, v)| (k.clone(), Some(v.clone())))
                     .collect();
-                let again = search(
-                    &w,
-                    &reached,
-                    std::slice::from_ref(&last.action),
-                    std::slice::from_ref(&last.resource),
-                    &ctx,
-                    &[],
-                    true,
-                    cfg,
-                    &mut queries,
-                );
+                let ask = Ask {
+                    actions: std::slice::from_ref(&last.action),
+                    resources: std::slice::from_ref(&last.resource),
+                    context: &ctx,
+                    selectors: &[],
+                    want_allow: true,
+                };
+                let again = search(&w, &reached, &ask, cfg, &mut queries);
                 if !matches!(again, Search::NotFound(_)) {
                     found = Search::Unknown(format!(
                         "{} is denied {} {} directly, but a role session reachable by AssumeRole may be allowed it; `all` over chains is not decided",
@@ -2314,6 +2278,8 @@ pub mod progress {
 /// hop by hop instead of stopping at the first model per role.
 pub mod assume_graph {
     use std::collections::BTreeMap;
+
+    use super::Ask;
 
     use xverify_engine::estate::EstateRequest;
     use xverify_engine::model::{Effect, Principal, Statement};
@@ -2575,18 +2541,14 @@ pub mod assume_graph {
                 chain: vec![],
                 selected: false,
             };
-            let r = run_pair(
-                &w,
-                &cand,
-                t,
-                &actions,
-                std::slice::from_ref(arn),
-                &no_context,
-                &[],
-                true,
-                cfg,
-                &format!("g{i}"),
-            );
+            let ask = Ask {
+                actions: &actions,
+                resources: std::slice::from_ref(arn),
+                context: &no_context,
+                selectors: &[],
+                want_allow: true,
+            };
+            let r = run_pair(&w, &cand, t, &ask, cfg, &format!("g{i}"));
             progress::tick();
             let hop = match r {
                 Pair::Unsat(_) => continue,
