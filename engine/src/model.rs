@@ -855,11 +855,7 @@ impl Context {
     }
 
     fn put(&mut self, key: &str, value: ContextValue, replace: bool) {
-        let lc = if key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-            fold(key)
-        } else {
-            key.to_string()
-        };
+        let lc = fold(key);
         match self.entries.binary_search_by(|x| x.lc.as_str().cmp(&lc)) {
             Ok(i) if replace => {
                 self.entries[i].key = key.to_string();
@@ -1039,6 +1035,53 @@ impl Decision {
             "ImplicitDeny" => Some(Decision::ImplicitDeny),
             "ExplicitDeny" => Some(Decision::ExplicitDeny),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keys_are_sorted_lower_case_and_found() {
+        assert!(KNOWN_KEYS.windows(2).all(|w| w[0] < w[1]));
+        assert!(KNOWN_KEYS.len() < KEY_UNKNOWN as usize);
+        for (i, k) in KNOWN_KEYS.iter().enumerate() {
+            assert_eq!(*k, fold(k));
+            assert_eq!(key_id(k), i as u8, "{k}");
+        }
+        assert_eq!(key_id("aws:principaltag/team"), KEY_UNKNOWN);
+        assert_eq!(key_id("s3:prefix"), KEY_UNKNOWN);
+    }
+
+    #[test]
+    fn slot_lookup_agrees_with_the_search() {
+        // Small and large contexts (past 255 entries the slots give way to the search), keys
+        // inserted in mixed case, replaced and removed.
+        for extra in [0usize, 300] {
+            let mut ctx = Context::new();
+            for i in 0..extra {
+                ctx.insert(&format!("svc:Key{i:03}"), ContextValue::One(i.to_string()));
+            }
+            for (i, k) in KNOWN_KEYS.iter().enumerate().filter(|(i, _)| i % 3 != 0) {
+                ctx.insert(&k.to_ascii_uppercase(), ContextValue::One(format!("v{i}")));
+            }
+            ctx.insert_default("AWS:SourceIp", ContextValue::One("ignored".into()));
+            ctx.insert("aws:sourceip", ContextValue::One("10.0.0.1".into()));
+            ctx.remove("Aws:UserId");
+            for k in KNOWN_KEYS {
+                assert_eq!(ctx.get_by(key_id(k), k), ctx.get(k), "{extra} {k}");
+            }
+            let ip = ctx.get_by(key_id("aws:sourceip"), "aws:sourceip");
+            assert_eq!(ip, Some(&ContextValue::One("10.0.0.1".into())));
+            assert_eq!(ctx.get_by(key_id("aws:userid"), "aws:userid"), None);
+            assert!(ctx
+                .get_by(key_id("aws:calledvia"), "aws:calledvia")
+                .is_none());
+            assert!(ctx
+                .get_by(key_id("aws:calledviafirst"), "aws:calledviafirst")
+                .is_some());
         }
     }
 }
