@@ -562,7 +562,9 @@ impl Template {
         }
         // Every variable must resolve, else nothing matches. Each is looked up once.
         const CACHED: usize = MAX_VARS;
-        let mut vals: [(*const Var, &str); CACHED] = [(std::ptr::null(), ""); CACHED];
+        // The first variables' values, in order, and which variable each is (by address).
+        let mut vars: [*const Var; CACHED] = [std::ptr::null(); CACHED];
+        let mut vals: [&str; CACHED] = [""; CACHED];
         let mut n = 0;
         for a in &self.atoms {
             if let Atom::Var(v) = a {
@@ -570,26 +572,23 @@ impl Template {
                     return false;
                 };
                 if n < CACHED {
-                    vals[n] = (v as *const Var, x);
+                    vars[n] = v;
+                    vals[n] = x;
                     n += 1;
                 }
             }
         }
         if let Fast::Segments(pieces) = &self.fast {
             if text.is_ascii() {
-                let mut xs = [""; CACHED];
-                for (x, (_, v)) in xs.iter_mut().zip(&vals[..n]) {
-                    *x = v;
-                }
-                if let Some(hit) = segments_glob(pieces, text.as_bytes(), self.ci, &xs[..n]) {
+                if let Some(hit) = segments_glob(pieces, text.as_bytes(), self.ci, &vals[..n]) {
                     return hit;
                 }
             }
         }
         glob(&self.atoms, text, self.ci, &|v: &'a Var| {
-            let cached = vals[..n].iter().find(|(p, _)| std::ptr::eq(*p, v));
+            let cached = vars[..n].iter().position(|&p| std::ptr::eq(p, v));
             cached
-                .map(|&(_, x)| x)
+                .map(|i| vals[i])
                 .or_else(|| resolve(&v.key_lc).or(v.default.as_deref()))
         })
     }
