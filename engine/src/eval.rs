@@ -712,6 +712,24 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let vals: &[String] = ctx
         .get_by(c.key_id, &c.key_lc)
         .map_or(&[], ContextValue::values);
+    if let CondFast::Literals {
+        vals: lits,
+        ci,
+        negated,
+    } = &c.fast
+    {
+        return match vals {
+            [] => c.op.if_exists || *negated,
+            // A case-insensitive match on non-ASCII text folds characters (the general matcher).
+            [v] if !*ci || v.is_ascii() => {
+                let v = v.as_bytes();
+                lits.iter().any(|l| crate::pattern::lit_eq(l, v, *ci)) != *negated
+            }
+            [_] => value_matches(c, &vals[0], ctx, vars) != *negated,
+            // A plain operator on a key with several values (DECISIONS 1).
+            _ => false,
+        };
+    }
     if let CondValues::Null(wants) = &c.values {
         // Null: "true" holds when the key is absent, "false" when present. Several values: any.
         let present = !vals.is_empty();
@@ -778,5 +796,85 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
             crate::pattern::IpValue::parse(v).is_some_and(|ip| cs.iter().any(|c| c.contains(&ip)))
         }
         CondValues::Null(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Span;
+    use crate::parse::{compile_condition, parse_operator};
+
+    /// The literal fast path of [`condition_holds`] decides as the general value matcher does:
+    /// every string operator and `Bool`, with and without `IfExists` and set operators, values in
+    /// mixed case, non-ASCII (the Kelvin sign folds to `k`), empty, missing and multi-valued keys.
+    #[test]
+    fn literal_conditions_agree_with_the_general_matcher() {
+        let ops = [
+            "StringEquals",
+            "StringNotEquals",
+            "StringEqualsIgnoreCase",
+            "StringNotEqualsIgnoreCase",
+            "StringLike",
+            "StringNotLike",
+            "Bool",
+        ];
+        let values: &[&[&str]] = &[
+            &["true"],
+            &["TRUE", "false"],
+            &["prod"],
+            &["Prod", "staging"],
+            &["\u{212a}ey"],
+            &["key", ""],
+            &["pr*d"],
+        ];
+        let requests: &[Option<ContextValue>] = &[
+            None,
+            Some(ContextValue::One("true".into())),
+            Some(ContextValue::One("True".into())),
+            Some(ContextValue::One("prod".into())),
+            Some(ContextValue::One("PROD".into())),
+            Some(ContextValue::One("key".into())),
+            Some(ContextValue::One("\u{212a}EY".into())),
+            Some(ContextValue::One(String::new())),
+            Some(ContextValue::Many(vec![])),
+            Some(ContextValue::Many(vec!["prod".into(), "staging".into()])),
+        ];
+        let mut fast = 0;
+        for op in ops {
+            for prefix in ["", "ForAnyValue:", "ForAllValues:"] {
+                for suffix in ["", "IfExists"] {
+                    let Ok(op) = parse_operator(&format!("{prefix}{op}{suffix}")) else {
+                        continue;
+                    };
+                    for vals in values {
+                        let raw: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
+                        let Ok(c) =
+                            compile_condition(op, "aws:Key", raw, "C", Span::default(), true)
+                        else {
+                            continue;
+                        };
+                        let mut general = c.clone();
+                        general.fast = CondFast::General;
+                        fast += usize::from(c.fast != CondFast::General);
+                        for r in requests {
+                            let mut ctx = Context::new();
+                            if let Some(v) = r {
+                                ctx.insert("aws:key", v.clone());
+                            }
+                            let req =
+                                Request::new(Principal::Anonymous, "s3:GetObject", "*", None, ctx);
+                            assert_eq!(
+                                condition_holds(&c, &req, true),
+                                condition_holds(&general, &req, true),
+                                "{c:?} on {r:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // The plain string operators and Bool took the fast path for their literal values.
+        assert!(fast >= 30, "{fast}");
     }
 }

@@ -309,6 +309,52 @@ pub struct Condition {
     pub values: CondValues,
     /// The values as written (strings, numbers and booleans as text), for printing.
     pub raw: Vec<String>,
+    /// The matcher for the common shapes, derived from `op` and `values` by [`CondFast::of`]
+    /// when the condition is compiled (they must not change after).
+    pub fast: CondFast,
+}
+
+/// Condition shapes the evaluator decides without the general value matcher.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CondFast {
+    General,
+    /// A plain operator (no set operator) whose values are all ASCII literals, no wildcard and no
+    /// variable: `StringEquals`, `StringNotEquals`, their `IgnoreCase` forms, `StringLike` with a
+    /// wildcard-free value, `Bool`. Literals are folded when `ci` (as the templates store them).
+    Literals {
+        vals: Box<[Box<[u8]>]>,
+        ci: bool,
+        negated: bool,
+    },
+}
+
+impl CondFast {
+    /// The fast shape of a condition with operator `op` and compiled `values`.
+    pub fn of(op: Operator, values: &CondValues) -> CondFast {
+        let CondValues::Strings(ts) = values else {
+            return CondFast::General;
+        };
+        if op.set.is_some() || ts.is_empty() {
+            return CondFast::General;
+        }
+        let ci = ts[0].ci;
+        let lits: Option<Vec<Box<[u8]>>> = ts
+            .iter()
+            .map(|t| {
+                t.as_literal()
+                    .filter(|l| t.ci == ci && l.is_ascii())
+                    .map(|l| l.as_bytes().into())
+            })
+            .collect();
+        match lits {
+            Some(vals) => CondFast::Literals {
+                vals: vals.into_boxed_slice(),
+                ci,
+                negated: op.base.is_negated(),
+            },
+            None => CondFast::General,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

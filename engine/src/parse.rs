@@ -1330,6 +1330,7 @@ fn compile(
         key: key.to_string(),
         key_id: crate::model::key_id(&key_lc),
         key_lc,
+        fast: crate::model::CondFast::of(op, &values),
         values,
         raw,
     })

@@ -213,7 +213,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// `l` (folded when `ci`) equals the text `t` (folded on the fly when `ci`).
 #[inline]
-fn lit_eq(l: &[u8], t: &[u8], ci: bool) -> bool {
+pub(crate) fn lit_eq(l: &[u8], t: &[u8], ci: bool) -> bool {
     if ci {
         l.len() == t.len() && l.iter().zip(t).all(|(&p, &c)| p == c.to_ascii_lowercase())
     } else {
