@@ -453,8 +453,7 @@ fn run<'a>(
 /// What a decision works out once about its request.
 struct Probe<'r> {
     req: &'r Request,
-    /// The action's service prefix, lower-cased, and its [`service_key`].
-    svc: &'r str,
+    /// The [`service_key`] of the action's service prefix, lower-cased.
     svc_key: u64,
     /// `req.action_lc.is_ascii()`.
     action_ascii: bool,
@@ -462,11 +461,9 @@ struct Probe<'r> {
 
 impl<'r> Probe<'r> {
     fn new(req: &'r Request) -> Probe<'r> {
-        let svc = req.service();
         Probe {
             req,
-            svc,
-            svc_key: service_key(svc),
+            svc_key: service_key(req.service()),
             action_ascii: req.action_lc.is_ascii(),
         }
     }
@@ -526,12 +523,7 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
     // of the service is exact.)
-    let other_service = !a.services.is_empty()
-        && !a
-            .service_keys
-            .iter()
-            .zip(&a.services)
-            .any(|(&k, s)| k == probe.svc_key && s == probe.svc);
+    let other_service = !a.service_keys.is_empty() && !a.service_keys.contains(&probe.svc_key);
     let hit = !other_service
         && a.patterns
             .iter()

@@ -164,16 +164,15 @@ pub struct ActionElement {
     pub not: bool,
     /// Case-insensitive globs over `service:Name`.
     pub patterns: Vec<Template>,
-    /// The services the patterns can match, when every pattern names its service literally
-    /// (`s3:Get*`); empty when one could match any service (`*`, `s3*`). An index for the hot
-    /// path, derived from `patterns` by [`ActionElement::new`].
-    pub services: Vec<String>,
-    /// [`service_key`] of each of `services`, in the same order: a statement of another service
-    /// is skipped with integer comparisons.
+    /// [`service_key`]s of the services the patterns can match, when every pattern names its
+    /// service literally (`s3:Get*`); empty when one could match any service (`*`, `s3*`). An
+    /// index for the hot path, derived from `patterns` by [`ActionElement::new`]: a statement of
+    /// another service is skipped with integer comparisons (two services whose keys collide
+    /// only get their patterns tried, and the patterns name the service exactly).
     pub service_keys: Vec<u64>,
 }
 
-/// A 64-bit FNV-1a hash of a service prefix (equal keys are then confirmed by the strings).
+/// A 64-bit FNV-1a hash of a service prefix, for [`ActionElement::service_keys`].
 #[inline]
 pub fn service_key(service: &str) -> u64 {
     service.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -183,24 +182,26 @@ pub fn service_key(service: &str) -> u64 {
 
 impl ActionElement {
     pub fn new(not: bool, patterns: Vec<Template>) -> ActionElement {
-        let service = |t: &Template| match t.atoms.first() {
-            Some(crate::pattern::Atom::Lit(l)) => l
-                .split_once(':')
-                .map(|(svc, _)| svc)
-                .filter(|svc| svc.is_ascii())
-                .map(str::to_string),
-            _ => None,
-        };
-        let mut services: Vec<String> = Vec::new();
+        fn service(t: &Template) -> Option<&str> {
+            match t.atoms.first() {
+                Some(crate::pattern::Atom::Lit(l)) => l
+                    .split_once(':')
+                    .map(|(svc, _)| svc)
+                    .filter(|svc| svc.is_ascii()),
+                _ => None,
+            }
+        }
+        let mut service_keys: Vec<u64> = Vec::new();
         for t in &patterns {
             match service(t) {
                 Some(s) if t.ci => {
-                    if !services.contains(&s) {
-                        services.push(s);
+                    let k = service_key(s);
+                    if !service_keys.contains(&k) {
+                        service_keys.push(k);
                     }
                 }
                 _ => {
-                    services.clear();
+                    service_keys.clear();
                     break;
                 }
             }
@@ -208,8 +209,7 @@ impl ActionElement {
         ActionElement {
             not,
             patterns,
-            service_keys: services.iter().map(|s| service_key(s)).collect(),
-            services,
+            service_keys,
         }
     }
 }

@@ -60,12 +60,9 @@ enum Fast {
     /// Any other mix of ASCII literals, `?`, stars and at most [`MAX_VARS`] policy variables: the
     /// pieces between stars, matched once the variables are resolved (by [`Template::matches`]).
     Segments(Box<[Box<[Seg]>]>),
-    /// `first*middle[0]*...*last` with at least two stars (`first`, `last` may be empty).
-    Pieces {
-        first: Box<[u8]>,
-        middle: Box<[Box<[u8]>]>,
-        last: Box<[u8]>,
-    },
+    /// ASCII literals and at least two stars, `first*middle[0]*...*last` (`first`, `last` may be
+    /// empty): stars and literals alternate in `atoms` (`Template::new` joins runs of each).
+    Pieces,
 }
 
 /// Variables a [`Fast::Segments`] template may hold.
@@ -290,35 +287,7 @@ impl Fast {
     fn pieces(atoms: &[Atom]) -> Option<Fast> {
         let stars = atoms.iter().filter(|a| matches!(a, Atom::Star)).count();
         let plain = |a: &Atom| matches!(a, Atom::Star) || matches!(a, Atom::Lit(l) if l.is_ascii());
-        if stars < 2 || !atoms.iter().all(plain) {
-            return None;
-        }
-        let mut parts: Vec<Box<[u8]>> = vec![Box::default()];
-        for a in atoms {
-            match a {
-                Atom::Star => parts.push(Box::default()),
-                Atom::Lit(l) if l.is_ascii() => {
-                    // Between two stars there is one literal (`Template::new` joins runs).
-                    let last = parts.last_mut()?;
-                    *last = [&last[..], l.as_bytes()].concat().into();
-                }
-                _ => return None,
-            }
-        }
-        if parts.len() < 3 {
-            return None;
-        }
-        let last = parts.pop()?;
-        let first = std::mem::take(parts.first_mut()?);
-        Some(Fast::Pieces {
-            first,
-            middle: parts
-                .into_iter()
-                .skip(1)
-                .filter(|p| !p.is_empty())
-                .collect(),
-            last,
-        })
+        (stars >= 2 && atoms.iter().all(plain)).then_some(Fast::Pieces)
     }
 
     /// `None`: the general matcher decides (a case-insensitive match on non-ASCII text, where
@@ -352,11 +321,21 @@ impl Fast {
                     && lit_eq(a, &text[..a.len()], ci)
                     && lit_eq(b, &text[text.len() - b.len()..], ci)
             }
-            Fast::Pieces {
-                first,
-                middle,
-                last,
-            } => {
+            Fast::Pieces => {
+                fn lit(a: &Atom) -> Option<&[u8]> {
+                    match a {
+                        Atom::Lit(l) => Some(l.as_bytes()),
+                        _ => None,
+                    }
+                }
+                let (first, inner) = match atoms.split_first() {
+                    Some((a @ Atom::Lit(_), rest)) => (lit(a).unwrap_or_default(), rest),
+                    _ => (&[][..], atoms),
+                };
+                let (last, middle) = match inner.split_last() {
+                    Some((a @ Atom::Lit(_), rest)) => (lit(a).unwrap_or_default(), rest),
+                    _ => (&[][..], inner),
+                };
                 if text.len() < first.len() + last.len() {
                     return Some(false);
                 }
@@ -366,7 +345,7 @@ impl Fast {
                 }
                 // Between two stars the leftmost occurrence of each middle piece is always safe.
                 let mut cur = first.len();
-                for m in middle.iter() {
+                for m in middle.iter().filter_map(lit) {
                     match lit_find(m, &text[cur..end], ci) {
                         Some(k) => cur += k + m.len(),
                         None => return Some(false),
@@ -376,6 +355,40 @@ impl Fast {
             }
         })
     }
+}
+
+/// The first byte of `s` that may start a wildcard (`*`, `?`, with `wildcards`) or a variable
+/// (`$`, with `variables`), or `s.len()`: eight bytes at a time, as [`crate::json`] scans strings.
+#[inline]
+fn special_at(s: &[u8], wildcards: bool, variables: bool) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of each byte of `x` equal to `c` (bits above the lowest may be wrong, by a
+    // borrow, but never one below it).
+    let eq = |x: u64, c: u8| {
+        let y = x ^ (ONES * u64::from(c));
+        y.wrapping_sub(ONES) & !y & HIGH
+    };
+    let stops = |x: u64| {
+        let mut m = 0;
+        if wildcards {
+            m |= eq(x, b'*') | eq(x, b'?');
+        }
+        if variables {
+            m |= eq(x, b'$');
+        }
+        m
+    };
+    let mut i = 0;
+    while let Some(word) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let m = stops(u64::from_le_bytes(*word));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let special = |b: &u8| (wildcards && matches!(b, b'*' | b'?')) || (variables && *b == b'$');
+    s[i..].iter().position(special).map_or(s.len(), |k| i + k)
 }
 
 /// How to read a policy string.
@@ -389,9 +402,8 @@ pub struct TemplateOpts {
 impl Template {
     /// Compile `s`. With `variables`, `${...}` is a variable and `${*}`, `${?}`, `${$}` escape.
     pub fn new(s: &str, opts: TemplateOpts) -> Template {
-        let special =
-            |b: u8| (opts.wildcards && (b == b'*' || b == b'?')) || (opts.variables && b == b'$');
-        if !s.bytes().any(special) {
+        let special = |s: &str| special_at(s.as_bytes(), opts.wildcards, opts.variables);
+        if special(s) == s.len() {
             // The common case, one literal: no scanning loop.
             let mut l = s.to_string();
             if opts.ci {
@@ -425,7 +437,7 @@ impl Template {
         let mut rest = s;
         while let Some(c) = rest.chars().next() {
             // A run of ordinary characters is copied at once.
-            let run = rest.bytes().position(special).unwrap_or(rest.len());
+            let run = special(rest);
             if run > 0 {
                 lit.push_str(&rest[..run]);
                 rest = &rest[run..];
@@ -1261,6 +1273,28 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             x % n
+        }
+    }
+
+    /// The word-at-a-time scan for `*`, `?` and `$` stops where a byte-by-byte scan does, for
+    /// every combination of flags, at every offset within and across words, next to bytes that
+    /// differ from the stops by one bit and to non-ASCII text.
+    #[test]
+    fn special_at_stops_where_the_bytewise_scan_stops() {
+        let alphabet: &[u8] = b"*?$abc\x2a\x3e\x24\x00\x7f\xc3\xa9+\x0a\x2b)#";
+        let mut r = xorshift(0x5eed_cafe);
+        for _ in 0..20_000 {
+            let len = r(40) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|_| alphabet[r(alphabet.len() as u64) as usize])
+                .collect();
+            for (w, v) in [(false, false), (true, false), (false, true), (true, true)] {
+                let want = s
+                    .iter()
+                    .position(|&b| (w && (b == b'*' || b == b'?')) || (v && b == b'$'))
+                    .unwrap_or(s.len());
+                assert_eq!(special_at(&s, w, v), want, "{s:?} {w} {v}");
+            }
         }
     }
 
