@@ -817,7 +817,7 @@ mod tests {
         for size in [SMALL, MEDIUM, LARGE] {
             for s in Scenario::ALL {
                 let set = policy_set(size, s, Planted::Variables, StmtOpts::FULL);
-                let n: usize = set.identity.iter().map(|p| p.statements.len()).sum();
+                let n: usize = set.identity.iter().map(|p| p.statements().len()).sum();
                 assert_eq!(n, size.statements);
                 assert_eq!(
                     decide(&set, &request(s)),

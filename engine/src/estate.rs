@@ -154,13 +154,7 @@ pub fn open_world_policy() -> &'static Policy {
             PolicyKind::Identity,
             "open-world",
         )
-        .unwrap_or_else(|_| Policy {
-            name: String::new(),
-            kind: PolicyKind::Identity,
-            version: None,
-            id: None,
-            statements: vec![],
-        });
+        .unwrap_or_else(|_| Policy::new(String::new(), PolicyKind::Identity, None, None, vec![]));
         p.name = "open world: an undescribed account's principals may be allowed anything".into();
         p
     })

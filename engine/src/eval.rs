@@ -63,14 +63,14 @@ pub struct Reason<'a> {
 impl Reason<'_> {
     pub fn sid(&self) -> Option<&str> {
         self.policy
-            .statements
+            .statements()
             .get(self.statement)
             .and_then(|s| s.sid.as_deref())
     }
 
     pub fn effect(&self) -> Effect {
         self.policy
-            .statements
+            .statements()
             .get(self.statement)
             .map_or(Effect::Allow, |s| s.effect)
     }
@@ -199,8 +199,8 @@ fn run<'a>(
     // 1. Explicit deny anywhere.
     let mut denied = false;
     let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
-        for (i, st) in policy.statements.iter().enumerate() {
-            if st.effect == Effect::Deny && applies(st, policy, &probe, has_pb).is_some() {
+        for (i, st) in policy.statements_for(probe.svc_key, Effect::Deny) {
+            if applies(st, policy, &probe, has_pb).is_some() {
                 denied = true;
                 if !sink.on() {
                     return;
@@ -247,8 +247,8 @@ fn run<'a>(
         for (level, pols) in set.scps.iter().enumerate() {
             let mut found = false;
             for pol in pols {
-                for (i, st) in pol.statements.iter().enumerate() {
-                    if st.effect == Effect::Allow && applies(st, pol, &probe, has_pb).is_some() {
+                for (i, st) in pol.statements_for(probe.svc_key, Effect::Allow) {
+                    if applies(st, pol, &probe, has_pb).is_some() {
                         found = true;
                         sink.push(Role::Scp { level }, pol, i);
                         if !sink.on() {
@@ -302,8 +302,8 @@ fn run<'a>(
     // 4. The grant.
     let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
         let mut any = false;
-        for (i, st) in policy.statements.iter().enumerate() {
-            if st.effect == Effect::Allow && applies(st, policy, &probe, has_pb).is_some() {
+        for (i, st) in policy.statements_for(probe.svc_key, Effect::Allow) {
+            if applies(st, policy, &probe, has_pb).is_some() {
                 any = true;
                 sink.push(role, policy, i);
                 if !sink.on() {
@@ -348,17 +348,15 @@ fn run<'a>(
     let mut res: Vec<Reason<'a>> = Vec::new();
     let mut rbest: Option<PrincipalMatch> = None;
     if let Some(r) = &set.resource {
-        for (i, st) in r.statements.iter().enumerate() {
-            if st.effect == Effect::Allow {
-                if let Some(m) = applies(st, r, &probe, has_pb) {
-                    rbest = rbest.max(Some(m));
-                    if sink.on() {
-                        res.push(Reason {
-                            role: Role::Resource,
-                            policy: r,
-                            statement: i,
-                        });
-                    }
+        for (i, st) in r.statements_for(probe.svc_key, Effect::Allow) {
+            if let Some(m) = applies(st, r, &probe, has_pb) {
+                rbest = rbest.max(Some(m));
+                if sink.on() {
+                    res.push(Reason {
+                        role: Role::Resource,
+                        policy: r,
+                        statement: i,
+                    });
                 }
             }
         }

@@ -138,12 +138,158 @@ pub struct Policy {
     /// As written; `None` when absent (which behaves as 2008-10-17).
     pub version: Option<Version>,
     pub id: Option<String>,
-    pub statements: Vec<Statement>,
+    /// Private, so that [`Policy::index`] always describes them.
+    statements: Vec<Statement>,
+    index: ServiceIndex,
 }
 
 impl Policy {
+    pub fn new(
+        name: String,
+        kind: PolicyKind,
+        version: Option<Version>,
+        id: Option<String>,
+        statements: Vec<Statement>,
+    ) -> Policy {
+        Policy {
+            name,
+            kind,
+            version,
+            id,
+            index: ServiceIndex::new(&statements),
+            statements,
+        }
+    }
+
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// Change the statements (the index follows).
+    pub fn set_statements(&mut self, statements: Vec<Statement>) {
+        self.index = ServiceIndex::new(&statements);
+        self.statements = statements;
+    }
+
+    pub fn into_statements(self) -> Vec<Statement> {
+        self.statements
+    }
+
     pub fn variables_enabled(&self) -> bool {
         self.version == Some(Version::V2012)
+    }
+
+    /// The statements of `effect` whose `Action`/`NotAction` can match an action of the service
+    /// whose [`service_key`] is `svc_key`, in order: all of that effect but those whose `Action`
+    /// names only other services.
+    #[inline]
+    pub fn statements_for(&self, svc_key: u64, effect: Effect) -> Candidates<'_> {
+        let ix = &self.index;
+        // Few services (the common case) are searched in order, many by bisection.
+        let found = if ix.keys.len() <= 8 {
+            ix.keys.iter().position(|&k| k == svc_key)
+        } else {
+            ix.keys.binary_search(&svc_key).ok()
+        };
+        let mut c = Candidates {
+            statements: &self.statements,
+            masks: &ix.masks,
+            words: ix.words,
+            svc: found.map(|j| (j + 2) * ix.words),
+            want_deny: effect == Effect::Deny,
+            word: 0,
+            bits: 0,
+        };
+        c.bits = c.word_bits(0);
+        c
+    }
+}
+
+/// For each service that some statement's `Action` names, the set of statements that can match
+/// its actions, as bit masks over statement indices: a policy of many statements is searched
+/// only where its statements could apply.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct ServiceIndex {
+    /// Sorted [`service_key`]s.
+    keys: Vec<u64>,
+    /// `words` words per mask: first the statements that can match any service (a service
+    /// wildcard, `NotAction`), then the `Deny` statements, then one mask per key, in the order
+    /// of `keys`.
+    masks: Vec<u64>,
+    words: usize,
+}
+
+impl ServiceIndex {
+    fn new(statements: &[Statement]) -> ServiceIndex {
+        let words = statements.len().div_ceil(64).max(1);
+        let mut keys: Vec<u64> = statements
+            .iter()
+            .filter(|st| !st.action.not)
+            .flat_map(|st| st.action.service_keys.iter().copied())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut masks = vec![0u64; (keys.len() + 2) * words];
+        for (i, st) in statements.iter().enumerate() {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            if st.effect == Effect::Deny {
+                masks[words + word] |= bit;
+            }
+            if st.action.not || st.action.service_keys.is_empty() {
+                masks[word] |= bit;
+                continue;
+            }
+            for k in &st.action.service_keys {
+                if let Ok(j) = keys.binary_search(k) {
+                    masks[(j + 2) * words + word] |= bit;
+                }
+            }
+        }
+        ServiceIndex { keys, masks, words }
+    }
+}
+
+/// The statements [`Policy::statements_for`] gives, with their indices, in order.
+pub struct Candidates<'p> {
+    statements: &'p [Statement],
+    /// The [`ServiceIndex`]'s masks, `words` words each.
+    masks: &'p [u64],
+    words: usize,
+    /// Where the service's mask starts; `None` when no statement names the service.
+    svc: Option<usize>,
+    /// `Deny` statements are wanted, else `Allow` ones.
+    want_deny: bool,
+    /// The word `bits` came from, and its candidates not yet given.
+    word: usize,
+    bits: u64,
+}
+
+impl Candidates<'_> {
+    /// The candidates in word `w`.
+    #[inline]
+    fn word_bits(&self, w: usize) -> u64 {
+        let at = |i: usize| self.masks.get(i).copied().unwrap_or(0);
+        let deny = at(self.words + w);
+        let effect = if self.want_deny { deny } else { !deny };
+        (at(w) | self.svc.map_or(0, |s| at(s + w))) & effect
+    }
+}
+
+impl<'p> Iterator for Candidates<'p> {
+    type Item = (usize, &'p Statement);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, &'p Statement)> {
+        while self.bits == 0 {
+            self.word += 1;
+            if self.word >= self.words {
+                return None;
+            }
+            self.bits = self.word_bits(self.word);
+        }
+        let i = self.word * 64 + self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some((i, self.statements.get(i)?))
     }
 }
 
@@ -1088,6 +1234,62 @@ impl Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `statements_for` gives, in order, exactly the statements of the effect whose `Action`
+    /// could match an action of the service: `NotAction`, service wildcards and every statement
+    /// naming the service, across several mask words (150 statements).
+    #[test]
+    fn statements_for_gives_the_statements_that_can_match_the_service() {
+        let services = ["s3", "ec2", "dynamodb", "kms", "sts"];
+        let mut sts = Vec::new();
+        for i in 0..150usize {
+            let effect = if i % 3 == 0 { "Deny" } else { "Allow" };
+            let (s1, s2) = (services[i % 5], services[(i / 5) % 5]);
+            let action = match i % 7 {
+                0 => r#""NotAction": "s3:GetObject""#.to_string(),
+                1 => r#""Action": "*""#.to_string(),
+                2 => format!(r#""Action": ["{s1}:Get*", "{}*:Get*"]"#, &s2[..1]),
+                3 => format!(r#""Action": ["{s1}:Get*", "{s2}:Put*"]"#),
+                _ => format!(r#""Action": "{}:Describe*""#, s1.to_uppercase()),
+            };
+            sts.push(format!(
+                r#"{{"Effect": "{effect}", {action}, "Resource": "*"}}"#
+            ));
+        }
+        let doc = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+            sts.join(",")
+        );
+        let p = crate::parse::parse_policy(&doc, PolicyKind::Identity, "p").expect("policy");
+        for svc in services.iter().chain(&["lambda", "S3"]) {
+            let k = service_key(&fold(svc));
+            for effect in [Effect::Allow, Effect::Deny] {
+                let got: Vec<usize> = p.statements_for(k, effect).map(|(i, _)| i).collect();
+                let want: Vec<usize> = p
+                    .statements()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, st)| {
+                        let a = &st.action;
+                        st.effect == effect
+                            && (a.not || a.service_keys.is_empty() || a.service_keys.contains(&k))
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(got, want, "{svc} {effect:?}");
+                // The index only skips statements that cannot match.
+                for (i, st) in p.statements().iter().enumerate() {
+                    if st.effect == effect && !got.contains(&i) {
+                        assert!(!st
+                            .action
+                            .patterns
+                            .iter()
+                            .any(|t| t.matches_plain(&format!("{}:getobject", fold(svc)))));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn known_keys_are_sorted_lower_case_and_found() {

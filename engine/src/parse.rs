@@ -720,13 +720,7 @@ impl Reader {
                 }
             }
         }
-        Ok(Policy {
-            name,
-            kind: self.kind,
-            version,
-            id,
-            statements,
-        })
+        Ok(Policy::new(name, self.kind, version, id, statements))
     }
 
     fn statement(

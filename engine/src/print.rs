@@ -20,7 +20,7 @@ impl Policy {
             o.push(',');
         }
         o.push_str("\"Statement\":[");
-        for (i, s) in self.statements.iter().enumerate() {
+        for (i, s) in self.statements().iter().enumerate() {
             if i > 0 {
                 o.push(',');
             }

@@ -749,7 +749,7 @@ pub fn eval(data: &[u8]) -> bool {
                     ));
                 }
                 let applies = set.resource.as_ref().is_some_and(|rp| {
-                    rp.statements.iter().any(|st| {
+                    rp.statements().iter().any(|st| {
                         st.effect == Effect::Allow
                             && statement_applies(st, rp, req, set.boundary.is_some()).is_some()
                     })
@@ -815,12 +815,12 @@ pub fn compiled_vs_reference(data: &[u8], reference: Option<&ReferenceOracle>) -
     // Explanations name applying statements of the decision's effect.
     let has_pb = set.boundary.is_some();
     for reason in &r.reasons {
-        let Some(st) = reason.policy.statements.get(reason.statement) else {
+        let Some(st) = reason.policy.statements().get(reason.statement) else {
             fail(format!(
                 "explanation names statement {} of {:?}, which has {}",
                 reason.statement,
                 reason.policy.name,
-                reason.policy.statements.len()
+                reason.policy.statements().len()
             ));
         };
         if statement_applies(st, reason.policy, req, has_pb).is_none() {

@@ -1053,7 +1053,7 @@ fn statement(
 
 fn effect_any(sym: &mut Sym, p: &Policy, effect: Effect, has_pb: bool) -> Result<F, Unsupported> {
     let mut out = Vec::new();
-    for st in &p.statements {
+    for st in p.statements() {
         if st.effect == effect {
             let f = statement(sym, st, p, has_pb)?.account;
             if effect == Effect::Deny && f.as_const() != Some(false) {
@@ -1070,7 +1070,7 @@ fn effect_any(sym: &mut Sym, p: &Policy, effect: Effect, has_pb: bool) -> Result
 /// `Deny statement 0 ("Sid") of policy "Name"`.
 pub fn stmt_label(p: &Policy, st: &Statement) -> String {
     let i = p
-        .statements
+        .statements()
         .iter()
         .position(|x| std::ptr::eq(x, st))
         .unwrap_or(0);
@@ -1252,7 +1252,7 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
 
     let (mut g_direct, mut g_role, mut g_any) = (Vec::new(), Vec::new(), Vec::new());
     if let Some(r) = &set.resource {
-        for st in &r.statements {
+        for st in r.statements() {
             if st.effect == Effect::Allow {
                 let f = statement(sym, st, r, has_pb)?;
                 g_direct.push(f.direct);

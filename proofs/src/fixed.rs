@@ -83,7 +83,7 @@ pub fn unexpressible_keys(set: &PolicySet) -> Vec<String> {
     policies.extend(set.scps.iter().flatten());
     policies.extend(set.rcps.iter().flatten());
     for p in policies {
-        for st in &p.statements {
+        for st in p.statements() {
             for t in st.action.patterns.iter() {
                 vars_of(t, &mut hard);
             }

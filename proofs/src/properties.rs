@@ -182,7 +182,7 @@ fn scan_policy(
             }
         }
     };
-    for st in &p.statements {
+    for st in p.statements() {
         if let Some(pe) = &st.principal {
             for e in &pe.set.aws {
                 add_str(&e.to_policy_string(), accounts);
@@ -968,7 +968,7 @@ fn session_tags_allowed(w: &World<'_>, account: &str, role: &str) -> bool {
         return true;
     };
     r.trust_policy.as_ref().is_some_and(|t| {
-        t.statements.iter().any(|st| {
+        t.statements().iter().any(|st| {
             st.effect == Effect::Allow
                 && (st
                     .action
@@ -1293,7 +1293,7 @@ fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[Strin
         return true;
     }
     let Some(p) = policy else { return false };
-    p.statements.iter().any(|st| {
+    p.statements().iter().any(|st| {
         st.effect == Effect::Allow
             && match &st.principal {
                 None => true,
@@ -2462,7 +2462,7 @@ pub mod assume_graph {
                 .iter()
                 .find(|x| x.role == xverify_engine::Role::Resource && x.effect() == Effect::Allow)
             {
-                if let Some(st) = x.policy.statements.get(x.statement) {
+                if let Some(st) = x.policy.statements().get(x.statement) {
                     return Some(Grant {
                         policy: x.policy.name.clone(),
                         index: x.statement,
@@ -2474,7 +2474,7 @@ pub mod assume_graph {
         let trust = w.policies.get(role_arn).copied().flatten()?;
         let action = step.action.to_ascii_lowercase();
         trust
-            .statements
+            .statements()
             .iter()
             .enumerate()
             .find(|(_, st)| {

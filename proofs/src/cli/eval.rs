@@ -78,7 +78,7 @@ pub fn write_explain(out: &mut String, r: &Response<'_>, with_text: bool) {
         out.push_str(",\"effect\":");
         write_str(out, reason.effect().as_str());
         if with_text {
-            if let Some(st) = reason.policy.statements.get(reason.statement) {
+            if let Some(st) = reason.policy.statements().get(reason.statement) {
                 out.push_str(",\"text\":");
                 out.push_str(&st.to_json());
             }
