@@ -702,20 +702,19 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let vals: &[String] = ctx
         .get_by(c.key_id, &c.key_lc)
         .map_or(&[], ContextValue::values);
-    if let CondFast::Literals {
-        vals: lits,
-        ci,
-        negated,
-    } = &c.fast
-    {
+    if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
         return match vals {
-            [] => c.op.if_exists || *negated,
+            [] => c.op.if_exists || negated,
             // A case-insensitive match on non-ASCII text folds characters (the general matcher).
-            [v] if !*ci || v.is_ascii() => {
+            [v] if !ci || v.is_ascii() => {
                 let v = v.as_bytes();
-                lits.iter().any(|l| crate::pattern::lit_eq(l, v, *ci)) != *negated
+                let hit = ts.iter().any(|t| {
+                    let l = t.as_literal().unwrap_or_default();
+                    crate::pattern::lit_eq(l.as_bytes(), v, ci)
+                });
+                hit != negated
             }
-            [_] => value_matches(c, &vals[0], ctx, vars) != *negated,
+            [_] => value_matches(c, &vals[0], ctx, vars) != negated,
             // A plain operator on a key with several values (DECISIONS 1).
             _ => false,
         };

@@ -138,7 +138,7 @@ pub struct Policy {
     /// As written; `None` when absent (which behaves as 2008-10-17).
     pub version: Option<Version>,
     pub id: Option<String>,
-    /// Private, so that [`Policy::index`] always describes them.
+    /// Private, so that the index always describes them: a policy is built by [`Policy::new`].
     statements: Vec<Statement>,
     index: ServiceIndex,
 }
@@ -163,16 +163,6 @@ impl Policy {
 
     pub fn statements(&self) -> &[Statement] {
         &self.statements
-    }
-
-    /// Change the statements (the index follows).
-    pub fn set_statements(&mut self, statements: Vec<Statement>) {
-        self.index = ServiceIndex::new(&statements);
-        self.statements = statements;
-    }
-
-    pub fn into_statements(self) -> Vec<Statement> {
-        self.statements
     }
 
     pub fn variables_enabled(&self) -> bool {
@@ -461,14 +451,14 @@ pub struct Condition {
 }
 
 /// Condition shapes the evaluator decides without the general value matcher.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CondFast {
     General,
-    /// A plain operator (no set operator) whose values are all ASCII literals, no wildcard and no
-    /// variable: `StringEquals`, `StringNotEquals`, their `IgnoreCase` forms, `StringLike` with a
-    /// wildcard-free value, `Bool`. Literals are folded when `ci` (as the templates store them).
+    /// A plain operator (no set operator) whose values ([`CondValues::Strings`]) are all ASCII
+    /// literals, no wildcard and no variable, all compared with or all without case (`ci`; the
+    /// templates store such literals folded): `StringEquals`, `StringNotEquals`, their
+    /// `IgnoreCase` forms, `StringLike` with a wildcard-free value, `Bool`.
     Literals {
-        vals: Box<[Box<[u8]>]>,
         ci: bool,
         negated: bool,
     },
@@ -480,25 +470,16 @@ impl CondFast {
         let CondValues::Strings(ts) = values else {
             return CondFast::General;
         };
-        if op.set.is_some() || ts.is_empty() {
+        let Some(ci) = ts.first().map(|t| t.ci) else {
+            return CondFast::General;
+        };
+        let literal = |t: &Template| t.ci == ci && t.as_literal().is_some_and(str::is_ascii);
+        if op.set.is_some() || !ts.iter().all(literal) {
             return CondFast::General;
         }
-        let ci = ts[0].ci;
-        let lits: Option<Vec<Box<[u8]>>> = ts
-            .iter()
-            .map(|t| {
-                t.as_literal()
-                    .filter(|l| t.ci == ci && l.is_ascii())
-                    .map(|l| l.as_bytes().into())
-            })
-            .collect();
-        match lits {
-            Some(vals) => CondFast::Literals {
-                vals: vals.into_boxed_slice(),
-                ci,
-                negated: op.base.is_negated(),
-            },
-            None => CondFast::General,
+        CondFast::Literals {
+            ci,
+            negated: op.base.is_negated(),
         }
     }
 }
