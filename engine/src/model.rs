@@ -965,23 +965,73 @@ pub fn key_id(key_lc: &str) -> u8 {
     if key_lc.len() > 32 || !key_lc.starts_with("aws:") {
         return KEY_UNKNOWN;
     }
-    KNOWN_KEYS
-        .binary_search(&key_lc)
-        .map_or(KEY_UNKNOWN, |i| i as u8)
+    // Open addressing in a table built at compile time: one string comparison for a known key,
+    // usually none for another.
+    let mut h = key_hash(key_lc.as_bytes()) as usize;
+    loop {
+        let id = KEY_TABLE[h % KEY_TABLE.len()];
+        if id == KEY_UNKNOWN || KNOWN_KEYS[id as usize] == key_lc {
+            return id;
+        }
+        h += 1;
+    }
 }
+
+/// FNV-1a over the bytes after `aws:`, for [`KEY_TABLE`].
+const fn key_hash(key: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 4;
+    while i < key.len() {
+        h = (h ^ key[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+/// [`KNOWN_KEYS`] by [`key_hash`], linear probing, at most a quarter full (so a probe always
+/// meets an empty slot).
+const KEY_TABLE: [u8; 256] = {
+    let mut t = [KEY_UNKNOWN; 256];
+    let mut k = 0;
+    while k < KNOWN_KEYS.len() {
+        let mut h = key_hash(KNOWN_KEYS[k].as_bytes()) as usize;
+        while t[h % 256] != KEY_UNKNOWN {
+            h += 1;
+        }
+        t[h % 256] = k as u8;
+        k += 1;
+    }
+    t
+};
 
 /// The [`key_id`] of a key outside [`KNOWN_KEYS`].
 pub const KEY_UNKNOWN: u8 = u8::MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    /// Lower-cased key.
-    lc: String,
-    /// Key as given.
-    key: String,
+    /// The lower-cased key, then the key as given unless it is the same text: one allocation.
+    text: String,
+    /// Where the lower-cased key ends.
+    split: usize,
     value: ContextValue,
-    /// [`key_id`] of `lc`.
+    /// [`key_id`] of the lower-cased key.
     id: u8,
+}
+
+impl Entry {
+    /// Lower-cased key.
+    #[inline]
+    fn lc(&self) -> &str {
+        self.text.get(..self.split).unwrap_or_default()
+    }
+
+    /// Key as given.
+    fn key(&self) -> &str {
+        match self.text.get(self.split..) {
+            Some(k) if !k.is_empty() => k,
+            _ => self.lc(),
+        }
+    }
 }
 
 /// The request context: case-insensitive keys, kept sorted for lookup without allocation.
@@ -1028,22 +1078,40 @@ impl Context {
     }
 
     fn put(&mut self, key: &str, value: ContextValue, replace: bool) {
-        let lc = fold(key);
-        match self.entries.binary_search_by(|x| x.lc.as_str().cmp(&lc)) {
-            Ok(i) if replace => {
-                self.entries[i].key = key.to_string();
-                self.entries[i].value = value;
+        // The entry's text: the folded key, then the key unless folding left it as it was.
+        let mut text = String::with_capacity(2 * key.len());
+        if key.is_ascii() {
+            text.push_str(key);
+            text.make_ascii_lowercase();
+        } else {
+            text.push_str(&fold(key));
+        }
+        let split = text.len();
+        let found = self
+            .entries
+            .binary_search_by(|x| x.lc().cmp(&text[..split]));
+        if found.is_ok() && !replace {
+            return;
+        }
+        if text != key {
+            text.push_str(key);
+        }
+        match found {
+            Ok(i) => {
+                let e = &mut self.entries[i];
+                (e.text, e.split, e.value) = (text, split, value);
             }
-            Ok(_) => {}
             Err(i) => {
-                let id = key_id(&lc);
-                let e = Entry {
-                    lc,
-                    key: key.to_string(),
-                    value,
-                    id,
-                };
-                self.entries.insert(i, e);
+                let id = key_id(&text[..split]);
+                self.entries.insert(
+                    i,
+                    Entry {
+                        text,
+                        split,
+                        value,
+                        id,
+                    },
+                );
                 self.reindex();
             }
         }
@@ -1051,7 +1119,7 @@ impl Context {
 
     pub fn remove(&mut self, key: &str) {
         let lc = fold(key);
-        if let Ok(i) = self.entries.binary_search_by(|e| e.lc.as_str().cmp(&lc)) {
+        if let Ok(i) = self.entries.binary_search_by(|e| e.lc().cmp(&lc)) {
             self.entries.remove(i);
             self.reindex();
         }
@@ -1076,11 +1144,11 @@ impl Context {
             return self
                 .entries
                 .iter()
-                .find(|e| e.lc.len() == k.len() && e.lc.as_bytes() == k)
+                .find(|e| e.split == k.len() && e.lc().as_bytes() == k)
                 .map(|e| &e.value);
         }
         self.entries
-            .binary_search_by(|e| e.lc.as_str().cmp(key_lc))
+            .binary_search_by(|e| e.lc().cmp(key_lc))
             .ok()
             .map(|i| &self.entries[i].value)
     }
@@ -1096,7 +1164,7 @@ impl Context {
 
     /// Entries as (key as given, value), in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
+        self.entries.iter().map(|e| (e.key(), &e.value))
     }
 
     pub fn len(&self) -> usize {
@@ -1281,6 +1349,18 @@ mod tests {
             assert_eq!(key_id(k), i as u8, "{k}");
         }
         assert_eq!(key_id("aws:principaltag/team"), KEY_UNKNOWN);
+        // Near misses of every known key: shorter, longer, one byte changed.
+        for k in KNOWN_KEYS {
+            let near = [
+                k[..k.len() - 1].to_string(),
+                format!("{k}x"),
+                format!("{}_", &k[..k.len() - 1]),
+            ];
+            for m in near.iter().filter(|m| !KNOWN_KEYS.contains(&m.as_str())) {
+                assert_eq!(key_id(m), KEY_UNKNOWN, "{m}");
+            }
+        }
+        assert_eq!(key_id("aws:"), KEY_UNKNOWN);
         assert_eq!(key_id("s3:prefix"), KEY_UNKNOWN);
     }
 
