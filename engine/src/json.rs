@@ -181,10 +181,50 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Length of the run of bytes at the start of `rest` that a JSON string holds as they are (up to
+/// a quote, a backslash or a control character, or the end).
+fn plain_len(rest: &[u8]) -> usize {
+    // Eight bytes at a time, as one little-endian word: the lowest flagged byte is the first
+    // stop (bits above it may be flagged wrongly, by a borrow, but never one below).
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let stops = |x: u64| {
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGH
+    };
+    let mut i = 0;
+    while let Some(word) = rest.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let m = stops(u64::from_le_bytes(*word));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    // The last few bytes, padded with a control character (a stop) to a word.
+    let mut word = [0u8; 8];
+    let tail = rest.get(i..).unwrap_or(&[]);
+    word[..tail.len()].copy_from_slice(tail);
+    let m = stops(u64::from_le_bytes(word));
+    i + (m.trailing_zeros() / 8) as usize
+}
+
 /// Append `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    loop {
+        // Runs that need no escape are copied at once (they end at an ASCII byte: a char boundary).
+        let run = plain_len(rest.as_bytes());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -342,33 +382,7 @@ impl<'a> Parser<'a> {
     /// Length of the run of plain string bytes at the cursor (up to a quote, a backslash or a
     /// control character, or the end of the input).
     fn plain_run(&self) -> usize {
-        let rest = self.src.get(self.pos..).unwrap_or(&[]);
-        // Eight bytes at a time, as one little-endian word: the lowest flagged byte is the first
-        // stop (bits above it may be flagged wrongly, by a borrow, but never one below).
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-        let stops = |x: u64| {
-            let quote = x ^ (ONES * u64::from(b'"'));
-            let backslash = x ^ (ONES * u64::from(b'\\'));
-            (quote.wrapping_sub(ONES) & !quote
-                | backslash.wrapping_sub(ONES) & !backslash
-                | x.wrapping_sub(ONES * 0x20) & !x)
-                & HIGH
-        };
-        let mut i = 0;
-        while let Some(word) = rest.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-            let m = stops(u64::from_le_bytes(*word));
-            if m != 0 {
-                return i + (m.trailing_zeros() / 8) as usize;
-            }
-            i += 8;
-        }
-        // The last few bytes, padded with a control character (a stop) to a word.
-        let mut word = [0u8; 8];
-        let tail = rest.get(i..).unwrap_or(&[]);
-        word[..tail.len()].copy_from_slice(tail);
-        let m = stops(u64::from_le_bytes(word));
-        i + (m.trailing_zeros() / 8) as usize
+        plain_len(self.src.get(self.pos..).unwrap_or(&[]))
     }
 
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
@@ -657,5 +671,43 @@ mod tests {
         let s = "a\"b\\c\n\u{1}é";
         let q = quote(s);
         assert_eq!(Json::parse(&q).unwrap().value, JsonValue::String(s.into()));
+    }
+
+    /// `write_str` (runs copied whole) writes what escaping character by character writes, on
+    /// strings with escapes and multi-byte characters at every offset around the eight-byte words.
+    #[test]
+    fn write_str_escapes_as_the_character_loop_does() {
+        let reference = |s: &str| {
+            let mut out = String::from('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        };
+        let pieces = [
+            "a", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "€", "\t", "bcdefgh", "\r",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5_000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut y = x;
+            for _ in 0..(x % 23) {
+                s.push_str(pieces[(y % pieces.len() as u64) as usize]);
+                y = y.rotate_right(5) ^ 0x9e37;
+            }
+            assert_eq!(quote(&s), reference(&s), "{s:?}");
+        }
     }
 }
