@@ -413,19 +413,24 @@ impl Template {
                     l = l.chars().map(fold_char).collect();
                 }
             }
+            // What `Fast::compile` and `keep_source` would find, without their walks.
+            let fast = if l.is_ascii() {
+                Fast::Exact
+            } else {
+                Fast::General
+            };
+            let source = (l != s).then(|| s.into());
             let atoms = if l.is_empty() {
                 Vec::new()
             } else {
                 vec![Atom::Lit(l)]
             };
-            let mut t = Template {
-                fast: Fast::compile(&atoms),
+            return Template {
+                fast,
                 atoms,
                 ci: opts.ci,
-                source: None,
+                source,
             };
-            t.keep_source(s);
-            return t;
         }
         let mut atoms: Vec<Atom> = Vec::new();
         let mut lit = String::new();
@@ -1273,6 +1278,36 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             x % n
+        }
+    }
+
+    /// A policy string with no wildcard and no variable gets the matcher and the kept source that
+    /// compiling its atoms and keeping its source give (ASCII, mixed case, non-ASCII, the Kelvin
+    /// sign that folds to ASCII, empty).
+    #[test]
+    fn one_literal_templates_are_compiled_as_the_general_path_compiles() {
+        for text in [
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            "",
+            "\u{212a}ey",
+            "Ünïcode",
+            "a*b",
+            "x$y",
+        ] {
+            for ci in [false, true] {
+                let opts = TemplateOpts {
+                    wildcards: false,
+                    variables: false,
+                    ci,
+                };
+                let t = Template::new(text, opts);
+                let mut want = t.clone();
+                want.fast = Fast::compile(&want.atoms);
+                want.keep_source(text);
+                assert_eq!(t, want, "{text:?} ci {ci}");
+                assert_eq!(t.source(), text);
+            }
         }
     }
 
