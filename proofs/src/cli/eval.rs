@@ -19,7 +19,7 @@ pub struct EvalOptions {
 }
 
 /// Lines given to one thread at a time by the parallel runs.
-const CHUNK_LINES: usize = 256;
+const CHUNK_LINES: usize = 64;
 
 /// A batch of the parallel runs ends after this many bytes of lines even when it has fewer than
 /// its number of lines, so that long lines do not hold much memory.
@@ -221,8 +221,9 @@ where
         out.flush()?;
         return Ok(sum);
     }
-    // Four chunks per thread, so that a thread that is done early takes another.
-    let batch = CHUNK_LINES * jobs * 4;
+    // Sixteen chunks per thread: a thread that is done early takes another, and the threads
+    // wait for each other at the end of a batch for less than a chunk.
+    let batch = CHUNK_LINES * jobs * 16;
     let mut n = 0;
     let mut cur = read_batch(&mut input, batch, &mut n, Vec::new());
     loop {
