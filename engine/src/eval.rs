@@ -781,9 +781,10 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
             })
         }
         CondValues::Binary(bs) => crate::pattern::decode_base64(v).is_some_and(|x| bs.contains(&x)),
-        CondValues::Ips(cs) => {
-            crate::pattern::IpValue::parse(v).is_some_and(|ip| cs.iter().any(|c| c.contains(&ip)))
-        }
+        CondValues::Ips(cs) => ctx
+            .ip_of(c.key_id, v)
+            .or_else(|| crate::pattern::IpValue::parse(v))
+            .is_some_and(|ip| cs.iter().any(|c| c.contains(&ip))),
         CondValues::Null(_) => false,
     }
 }
@@ -865,5 +866,64 @@ mod tests {
         }
         // The plain string operators and Bool took the fast path for their literal values.
         assert!(fast >= 30, "{fast}");
+    }
+
+    /// An `IpAddress` condition on a key whose value the context parsed when it was set
+    /// (`aws:SourceIp`) decides as one on a key it did not (`my:ip`): addresses and networks of
+    /// both families, written as one-address networks, malformed, several values, replaced.
+    #[test]
+    fn parsed_request_addresses_decide_as_parsing_them_does() {
+        let values = [
+            "10.1.2.3",
+            "10.1.2.3/32",
+            "192.0.2.255",
+            "2001:db8::1",
+            "2001:db8::1/128",
+            "::ffff:10.1.2.3",
+            "10.1.2",
+            " 10.1.2.3",
+            "",
+        ];
+        let nets: &[&[&str]] = &[
+            &["10.0.0.0/8"],
+            &["192.0.2.0/24", "2001:db8::/32"],
+            &["0.0.0.0/0"],
+        ];
+        for op in [
+            "IpAddress",
+            "NotIpAddress",
+            "ForAnyValue:IpAddress",
+            "IpAddressIfExists",
+        ] {
+            let op = parse_operator(op).expect("operator");
+            for cidrs in nets {
+                let raw: Vec<String> = cidrs.iter().map(|c| c.to_string()).collect();
+                let compiled = |key: &str| {
+                    compile_condition(op, key, raw.clone(), "C", Span::default(), true)
+                        .expect("condition")
+                };
+                let (cached, plain) = (compiled("aws:SourceIp"), compiled("my:ip"));
+                let mut many: Vec<ContextValue> = values
+                    .iter()
+                    .map(|v| ContextValue::One(v.to_string()))
+                    .collect();
+                many.push(ContextValue::Many(vec![
+                    "10.1.2.3".into(),
+                    "2001:db8::1".into(),
+                ]));
+                for v in many {
+                    let mut ctx = Context::new();
+                    ctx.insert("aws:SourceIp", ContextValue::One("172.16.0.1".into()));
+                    ctx.insert("AWS:SOURCEIP", v.clone());
+                    ctx.insert("my:ip", v.clone());
+                    let req = Request::new(Principal::Anonymous, "s3:GetObject", "*", None, ctx);
+                    assert_eq!(
+                        condition_holds(&cached, &req, true),
+                        condition_holds(&plain, &req, true),
+                        "{op:?} {cidrs:?} on {v:?}"
+                    );
+                }
+            }
+        }
     }
 }

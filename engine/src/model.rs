@@ -1016,6 +1016,43 @@ struct Entry {
     value: ContextValue,
     /// [`key_id`] of the lower-cased key.
     id: u8,
+    /// The value parsed as an IP address, for the keys that hold one ([`IP_KEYS`]) when they
+    /// have a single value: `IpAddress` conditions then do not parse it again.
+    ip: Option<crate::pattern::IpValue>,
+}
+
+/// The global keys whose value is an IP address, by [`key_id`].
+const IP_KEYS: [u8; 3] = [
+    known_id("aws:sourceip"),
+    known_id("aws:vpcsourceip"),
+    known_id("aws:ec2instancesourceprivateipv4"),
+];
+
+/// The index of `key` in [`KNOWN_KEYS`], at compile time ([`KEY_UNKNOWN`] if absent).
+const fn known_id(key: &str) -> u8 {
+    let mut i = 0;
+    while i < KNOWN_KEYS.len() {
+        let (a, b) = (KNOWN_KEYS[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i as u8;
+            }
+        }
+        i += 1;
+    }
+    KEY_UNKNOWN
+}
+
+/// What [`Entry::ip`] holds for a value under key `id`.
+fn parsed_ip(id: u8, value: &ContextValue) -> Option<crate::pattern::IpValue> {
+    match value {
+        ContextValue::One(v) if IP_KEYS.contains(&id) => crate::pattern::IpValue::parse(v),
+        _ => None,
+    }
 }
 
 impl Entry {
@@ -1099,6 +1136,7 @@ impl Context {
         match found {
             Ok(i) => {
                 let e = &mut self.entries[i];
+                e.ip = parsed_ip(e.id, &value);
                 (e.text, e.split, e.value) = (text, split, value);
             }
             Err(i) => {
@@ -1108,6 +1146,7 @@ impl Context {
                     Entry {
                         text,
                         split,
+                        ip: parsed_ip(id, &value),
                         value,
                         id,
                     },
@@ -1132,6 +1171,18 @@ impl Context {
             Some(&slot) if slot != 0 => Some(&self.entries[slot as usize - 1].value),
             Some(_) if self.entries.len() < u8::MAX as usize => None,
             _ => self.get(key_lc),
+        }
+    }
+
+    /// The IP address `v` holds, when `v` is the single value of the global key `id` (which the
+    /// context parsed once, when it was set): `None` when it is not, or is not an address.
+    #[inline]
+    pub fn ip_of(&self, id: u8, v: &str) -> Option<crate::pattern::IpValue> {
+        let slot = *self.slots.get(id as usize)?;
+        let e = self.entries.get((slot as usize).checked_sub(1)?)?;
+        match &e.value {
+            ContextValue::One(s) if std::ptr::eq(s.as_str(), v) => e.ip,
+            _ => None,
         }
     }
 
