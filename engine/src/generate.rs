@@ -1487,7 +1487,7 @@ enum Family {
     Null,
 }
 
-const STRING_OPS: &[&str] = &[
+pub(crate) const STRING_OPS: &[&str] = &[
     "StringEquals",
     "StringNotEquals",
     "StringEqualsIgnoreCase",
