@@ -80,7 +80,7 @@ enum Seg {
 }
 
 /// The bytes a piece spans once its variables are `vals`; `None` when a value is not ASCII.
-#[inline]
+#[inline(always)]
 fn seg_len(piece: &[Seg], vals: &[&str]) -> Option<usize> {
     let mut n = 0;
     for s in piece {
@@ -100,7 +100,7 @@ fn seg_len(piece: &[Seg], vals: &[&str]) -> Option<usize> {
 }
 
 /// Does the piece match `t`, whose length `seg_len` gave?
-#[inline]
+#[inline(always)]
 fn seg_at(piece: &[Seg], t: &[u8], ci: bool, vals: &[&str]) -> bool {
     let mut i = 0;
     for s in piece {
