@@ -613,18 +613,21 @@ impl Kind {
     }
 }
 
-/// Build the query for one principal kind and one target.
-#[allow(clippy::too_many_arguments)]
+/// Build the query for one principal kind and one target (`ask.want_allow` is the caller's).
 fn build(
     w: &World<'_>,
     kind: &Kind,
     selected: bool,
     target: &Target,
-    prop_actions: &[String],
-    prop_resources: &[String],
-    prop_context: &BTreeMap<String, Option<ContextValue>>,
-    selectors: &[Selector],
+    ask: &Ask<'_>,
 ) -> Result<Option<Query>, Unsupported> {
+    let Ask {
+        actions: prop_actions,
+        resources: prop_resources,
+        context: prop_context,
+        selectors,
+        ..
+    } = *ask;
     // A representative concrete principal and resource, to gather the policies that apply.
     let rep_principal = kind.principal("xverify".into(), Some("xverify-open-world".into()));
     let (rep_resource, resource_account) = match target {
@@ -1398,6 +1401,20 @@ struct Ask<'a> {
     want_allow: bool,
 }
 
+impl<'a> Ask<'a> {
+    /// What property `prop` asks about, looking for requests that are allowed (`want_allow`) or
+    /// for requests that are not.
+    fn of(prop: &'a Property, want_allow: bool) -> Ask<'a> {
+        Ask {
+            actions: &prop.actions,
+            resources: &prop.resources,
+            context: &prop.context,
+            selectors: &prop.principals,
+            want_allow,
+        }
+    }
+}
+
 /// Run every query of (kinds × targets); stop at the first model.
 fn search(
     w: &World<'_>,
@@ -1442,16 +1459,7 @@ fn member_query(
     t: &Target,
     ask: &Ask<'_>,
 ) -> Result<Option<(Query, F)>, String> {
-    let Ask {
-        actions,
-        resources,
-        context,
-        selectors,
-        want_allow,
-    } = *ask;
-    let mut q = match build(
-        w, &c.kind, c.selected, t, actions, resources, context, selectors,
-    ) {
+    let mut q = match build(w, &c.kind, c.selected, t, ask) {
         Ok(Some(q)) => q,
         Ok(None) => return Ok(None),
         Err(u) => return Err(u.to_string()),
@@ -1460,10 +1468,10 @@ fn member_query(
     let allow = allow_formula(&mut q.sym, &set).map_err(|u| u.to_string())?;
     // After the formula, so that every key the policies test is registered.
     if c.selected {
-        selector_constraints(w, &mut q, selectors);
+        selector_constraints(w, &mut q, ask.selectors);
     }
     outsider_constraints(w, &mut q);
-    let goal = if want_allow { allow } else { F::not(allow) };
+    let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
 
@@ -1999,13 +2007,7 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
     } else {
         cands.iter().filter(|c| c.selected).cloned().collect()
     };
-    let ask = Ask {
-        actions: &prop.actions,
-        resources: &prop.resources,
-        context: &prop.context,
-        selectors: &prop.principals,
-        want_allow,
-    };
+    let ask = Ask::of(prop, want_allow);
     let mut found = search(&w, &searched, &ask, cfg, &mut queries);
     if let (false, Search::Found(chain)) = (want_allow, &found) {
         let reached: Vec<Cand> = cands.iter().filter(|c| !c.selected).cloned().collect();
@@ -2133,22 +2135,15 @@ fn no_new_access(
         queries,
         why: vec![],
     };
+    // A request the new estate allows (and the old one denies, added below).
+    let ask = Ask::of(prop, true);
     progress::plan(kinds.len() * ts.len());
     for k in &kinds {
         for t in &ts {
             progress::tick();
             // Build the query in the new estate, then add the old estate's decision over the same
             // symbolic request.
-            let qn = build(
-                &w_new,
-                k,
-                true,
-                t,
-                &prop.actions,
-                &prop.resources,
-                &prop.context,
-                &prop.principals,
-            );
+            let qn = build(&w_new, k, true, t, &ask);
             let mut q = match qn {
                 Ok(Some(q)) => q,
                 Ok(None) => continue,
