@@ -489,11 +489,8 @@ fn applies(
     if !action_matches_in(&st.action, probe) {
         return None;
     }
-    if let Some(r) = &st.resource {
-        if !resource_matches(r, req) {
-            return None;
-        }
-    }
+    // The principal before the resource: in a resource policy, statements for other callers are
+    // the common miss, and comparing accounts is cheaper than matching the resource.
     let m = match &st.principal {
         None => PrincipalMatch::Direct,
         // The boundary quirk of NotPrincipal is about `Deny` (§1.3, §3.5): an `Allow` +
@@ -505,6 +502,11 @@ fn applies(
             has_boundary && st.effect == Effect::Deny,
         )?,
     };
+    if let Some(r) = &st.resource {
+        if !resource_matches(r, req) {
+            return None;
+        }
+    }
     let vars = policy.variables_enabled();
     if !st.conditions.iter().all(|c| condition_holds(c, req, vars)) {
         return None;
