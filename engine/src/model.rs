@@ -989,8 +989,12 @@ const fn key_hash(key: &[u8]) -> u32 {
 }
 
 /// [`KNOWN_KEYS`] by [`key_hash`], linear probing, at most a quarter full (so a probe always
-/// meets an empty slot).
+/// meets an empty slot, and soon).
 const KEY_TABLE: [u8; 256] = {
+    assert!(
+        KNOWN_KEYS.len() <= 64,
+        "KEY_TABLE would be more than a quarter full"
+    );
     let mut t = [KEY_UNKNOWN; 256];
     let mut k = 0;
     while k < KNOWN_KEYS.len() {
@@ -1027,6 +1031,11 @@ const IP_KEYS: [u8; 3] = [
     known_id("aws:vpcsourceip"),
     known_id("aws:ec2instancesourceprivateipv4"),
 ];
+
+const _: () = assert!(
+    IP_KEYS[0] != KEY_UNKNOWN && IP_KEYS[1] != KEY_UNKNOWN && IP_KEYS[2] != KEY_UNKNOWN,
+    "an IP key is missing from KNOWN_KEYS"
+);
 
 /// The index of `key` in [`KNOWN_KEYS`], at compile time ([`KEY_UNKNOWN`] if absent).
 const fn known_id(key: &str) -> u8 {
