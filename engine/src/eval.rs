@@ -96,13 +96,23 @@ pub enum PrincipalMatch {
     Direct,
 }
 
-const TRUST_ACTIONS: &[&str] = &[
+/// Actions whose resource policy is the role's trust policy (§1.5); the first three are the
+/// `sts:AssumeRole*` family ([`ASSUME_ROLE_ACTIONS`]).
+pub const TRUST_ACTIONS: &[&str] = &[
     "sts:assumerole",
     "sts:assumerolewithsaml",
     "sts:assumerolewithwebidentity",
     "sts:tagsession",
     "sts:setsourceidentity",
     "sts:setcontext",
+];
+
+/// The `sts:AssumeRole*` family, which an account's root user cannot call (corpus/DECISIONS.md 3).
+/// Exactly these: an action that merely starts so does not exist, and the encoding names these.
+pub const ASSUME_ROLE_ACTIONS: &[&str] = &[
+    "sts:assumerole",
+    "sts:assumerolewithsaml",
+    "sts:assumerolewithwebidentity",
 ];
 
 /// Services whose resources RCPs restrict (corpus/DECISIONS.md 6).
@@ -270,8 +280,8 @@ fn run<'a>(
 
     // Root users cannot call AssumeRole (STS API reference, AssumeRole), and STS accepts only
     // signed AssumeRole calls, so anonymous callers cannot either (corpus/DECISIONS.md 3).
-    let root_assumes =
-        matches!(p, Principal::Root { .. }) && req.action_lc.starts_with("sts:assumerole");
+    let root_assumes = matches!(p, Principal::Root { .. })
+        && ASSUME_ROLE_ACTIONS.contains(&req.action_lc.as_str());
     let anonymous_assumes = matches!(p, Principal::Anonymous) && req.action_lc == "sts:assumerole";
     // A GetFederationToken session calls no IAM operation and no STS operation but
     // GetCallerIdentity (STS API reference, GetFederationToken; corpus/DECISIONS.md 16).

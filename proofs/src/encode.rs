@@ -31,7 +31,9 @@
 
 use std::collections::HashMap;
 
-use xverify_engine::eval::{principal_set_match, PrincipalMatch, RCP_SERVICES};
+use xverify_engine::eval::{
+    principal_set_match, PrincipalMatch, ASSUME_ROLE_ACTIONS, RCP_SERVICES, TRUST_ACTIONS,
+};
 use xverify_engine::model::*;
 use xverify_engine::pattern::{self as epat, ArnTemplate, Template};
 use xverify_engine::PolicySet;
@@ -1145,17 +1147,7 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
     }
     // A role's trust policy applies to the sts:AssumeRole* family only.
     let rbp_gate = match &set.resource {
-        Some(r) if r.kind == PolicyKind::Trust => action_is(
-            sym,
-            &[
-                "sts:assumerole",
-                "sts:assumerolewithsaml",
-                "sts:assumerolewithwebidentity",
-                "sts:tagsession",
-                "sts:setsourceidentity",
-                "sts:setcontext",
-            ],
-        ),
+        Some(r) if r.kind == PolicyKind::Trust => action_is(sym, TRUST_ACTIONS),
         _ => F::t(),
     };
     if let Some(r) = &set.resource {
@@ -1198,14 +1190,7 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
     let scp_ok = F::and(scp);
 
     let no_assume = if sym.principal.is_root() {
-        F::not(action_is(
-            sym,
-            &[
-                "sts:assumerole",
-                "sts:assumerolewithsaml",
-                "sts:assumerolewithwebidentity",
-            ],
-        ))
+        F::not(action_is(sym, ASSUME_ROLE_ACTIONS))
     } else if sym.principal.is_anonymous() {
         F::not(action_is(sym, &["sts:assumerole"]))
     } else if sym.principal.is_federated_user() {
@@ -1269,17 +1254,7 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
 
     // Trust and key policies must allow: depends on the action and the resource.
     let trust = {
-        let t = action_is(
-            sym,
-            &[
-                "sts:assumerole",
-                "sts:assumerolewithsaml",
-                "sts:assumerolewithwebidentity",
-                "sts:tagsession",
-                "sts:setsourceidentity",
-                "sts:setcontext",
-            ],
-        );
+        let t = action_is(sym, TRUST_ACTIONS);
         let r = sym.resource;
         let role_arn = Lang::single(Pattern {
             atoms: arn_prefix_atoms("iam", "role/"),

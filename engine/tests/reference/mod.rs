@@ -1049,7 +1049,7 @@ pub fn decide(c: &RefCase) -> Decision {
     }
     // DECISIONS 3: a root user cannot call sts:AssumeRole*, and STS takes only signed
     // AssumeRole calls.
-    if (matches!(caller, Caller::Root { .. }) && action.starts_with("sts:assumerole"))
+    if (matches!(caller, Caller::Root { .. }) && TRUST_ACTIONS[..3].contains(&action.as_str()))
         || (matches!(caller, Caller::Anonymous) && action == "sts:assumerole")
     {
         return Decision::ImplicitDeny;
