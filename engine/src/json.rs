@@ -214,6 +214,21 @@ fn plain_len(rest: &[u8]) -> usize {
     i + (m.trailing_zeros() / 8) as usize
 }
 
+/// Append the JSON escape of `c`, or `c` itself when it needs none.
+fn write_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x20 => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
 /// Append `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -227,17 +242,7 @@ pub fn write_str(out: &mut String, s: &str) {
             break;
         };
         rest = &rest[c.len_utf8()..];
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+        write_escaped(out, c);
     }
     out.push('"');
 }
@@ -675,22 +680,14 @@ mod tests {
         assert_eq!(Json::parse(&q).unwrap().value, JsonValue::String(s.into()));
     }
 
-    /// `write_str` (runs copied whole) writes what escaping character by character writes, on
-    /// strings with escapes and multi-byte characters at every offset around the eight-byte words.
+    /// `write_str` (runs copied whole) writes what escaping every character writes, on strings
+    /// with escapes and multi-byte characters at every offset around the eight-byte words.
     #[test]
     fn write_str_escapes_as_the_character_loop_does() {
         let reference = |s: &str| {
             let mut out = String::from('"');
             for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => out.push(c),
-                }
+                write_escaped(&mut out, c);
             }
             out.push('"');
             out

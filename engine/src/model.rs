@@ -1126,12 +1126,7 @@ impl Context {
     fn put(&mut self, key: &str, value: ContextValue, replace: bool) {
         // The entry's text: the folded key, then the key unless folding left it as it was.
         let mut text = String::with_capacity(2 * key.len());
-        if key.is_ascii() {
-            text.push_str(key);
-            text.make_ascii_lowercase();
-        } else {
-            text.push_str(&fold(key));
-        }
+        crate::pattern::fold_into(&mut text, key);
         let split = text.len();
         let found = self
             .entries

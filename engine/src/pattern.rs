@@ -322,18 +322,12 @@ impl Fast {
                     && lit_eq(b, &text[text.len() - b.len()..], ci)
             }
             Fast::Pieces => {
-                fn lit(a: &Atom) -> Option<&[u8]> {
-                    match a {
-                        Atom::Lit(l) => Some(l.as_bytes()),
-                        _ => None,
-                    }
-                }
-                let (first, inner) = match atoms.split_first() {
-                    Some((a @ Atom::Lit(_), rest)) => (lit(a).unwrap_or_default(), rest),
+                let (first, inner) = match atoms {
+                    [Atom::Lit(l), rest @ ..] => (l.as_bytes(), rest),
                     _ => (&[][..], atoms),
                 };
-                let (last, middle) = match inner.split_last() {
-                    Some((a @ Atom::Lit(_), rest)) => (lit(a).unwrap_or_default(), rest),
+                let (last, middle) = match inner {
+                    [rest @ .., Atom::Lit(l)] => (l.as_bytes(), rest),
                     _ => (&[][..], inner),
                 };
                 if text.len() < first.len() + last.len() {
@@ -345,7 +339,11 @@ impl Fast {
                 }
                 // Between two stars the leftmost occurrence of each middle piece is always safe.
                 let mut cur = first.len();
-                for m in middle.iter().filter_map(lit) {
+                let lits = middle.iter().filter_map(|a| match a {
+                    Atom::Lit(l) => Some(l.as_bytes()),
+                    _ => None,
+                });
+                for m in lits {
                     match lit_find(m, &text[cur..end], ci) {
                         Some(k) => cur += k + m.len(),
                         None => return Some(false),
@@ -407,11 +405,7 @@ impl Template {
             // The common case, one literal: no scanning loop.
             let mut l = s.to_string();
             if opts.ci {
-                if l.is_ascii() {
-                    l.make_ascii_lowercase();
-                } else {
-                    l = l.chars().map(fold_char).collect();
-                }
+                fold_literal(&mut l);
             }
             // What `Fast::compile` and `keep_source` would find, without their walks.
             let fast = if l.is_ascii() {
@@ -489,13 +483,7 @@ impl Template {
         if opts.ci {
             for a in &mut t.atoms {
                 if let Atom::Lit(l) = a {
-                    if l.is_ascii() {
-                        l.make_ascii_lowercase();
-                    } else {
-                        // Character by character, as matching folds the text: `İ` must stay
-                        // one character to match `İ`.
-                        *l = l.chars().map(fold_char).collect();
-                    }
+                    fold_literal(l);
                 }
             }
         }
@@ -694,10 +682,31 @@ fn parse_var(inner: &str) -> Var {
 
 /// Case folding used for every case-insensitive comparison.
 pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(&mut out, s);
+    out
+}
+
+/// Append `s`, folded as [`fold`] folds it, to `out`.
+#[inline]
+pub fn fold_into(out: &mut String, s: &str) {
     if s.is_ascii() {
-        s.to_ascii_lowercase()
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
-        s.to_lowercase()
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+/// Fold a case-insensitive template's literal character by character, as matching folds the text
+/// (`İ` must stay one character to match `İ`).
+#[inline]
+fn fold_literal(l: &mut String) {
+    if l.is_ascii() {
+        l.make_ascii_lowercase();
+    } else {
+        *l = l.chars().map(fold_char).collect();
     }
 }
 
