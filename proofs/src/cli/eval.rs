@@ -21,6 +21,10 @@ pub struct EvalOptions {
 /// Lines given to one thread at a time by the parallel runs.
 const CHUNK_LINES: usize = 64;
 
+/// Chunks per thread in a batch of the parallel runs: a thread that is done early takes another,
+/// and the threads wait for each other at the end of a batch for less than a chunk.
+const BATCH_CHUNKS: usize = 16;
+
 /// A batch of the parallel runs ends after this many bytes of lines even when it has fewer than
 /// its number of lines, so that long lines do not hold much memory.
 const BATCH_BYTES: usize = 64 << 20;
@@ -221,18 +225,19 @@ where
         out.flush()?;
         return Ok(sum);
     }
-    // Sixteen chunks per thread: a thread that is done early takes another, and the threads
-    // wait for each other at the end of a batch for less than a chunk.
-    let batch = CHUNK_LINES * jobs * 16;
+    let batch = CHUNK_LINES * jobs * BATCH_CHUNKS;
     let mut n = 0;
     let mut cur = read_batch(&mut input, batch, &mut n, Vec::new());
+    // The lines of the batch before `cur`, written out: the next batch is read into them.
+    let mut spare = Vec::new();
     loop {
         let last = cur.eof || cur.failed.is_some();
         let chunks: Vec<&[(usize, String)]> = cur.lines[..cur.count].chunks(CHUNK_LINES).collect();
         // The threads evaluate this batch while this one reads the next.
         let (results, next) = std::thread::scope(|scope| {
             let eval = scope.spawn(|| eval_chunks(&chunks, jobs, &per_line));
-            let next = (!last).then(|| read_batch(&mut input, batch, &mut n, Vec::new()));
+            let next =
+                (!last).then(|| read_batch(&mut input, batch, &mut n, std::mem::take(&mut spare)));
             match eval.join() {
                 Ok(results) => (results, next),
                 // A panic while evaluating is a bug; pass it on as the sequential run would.
@@ -247,7 +252,7 @@ where
             return Err(e);
         }
         match next {
-            Some(b) => cur = b,
+            Some(b) => spare = std::mem::replace(&mut cur, b).lines,
             None => break,
         }
     }
@@ -623,7 +628,8 @@ mod tests {
         }
         lines.extend(["".into(), "   ".into(), "not json".into(), "[1]".into()]);
         let mut text = String::new();
-        for i in 0..CHUNK_LINES * 3 * 4 * 2 + 100 {
+        // Two batches and some of a three-thread run.
+        for i in 0..CHUNK_LINES * 3 * BATCH_CHUNKS * 2 + 100 {
             let l = &lines[i % lines.len()];
             text.push_str(l);
             text.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
@@ -671,7 +677,7 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|(_, &b)| b == b'\n')
-            .nth(CHUNK_LINES * 2 * 4 + 300)
+            .nth(CHUNK_LINES * 2 * BATCH_CHUNKS + 300)
             .unwrap()
             .0;
         input.insert(at + 1, 0xff);
@@ -691,8 +697,10 @@ mod tests {
         let dir = root().join("corpus/specs/09-role-chaining");
         let spec = crate::spec::load_spec(&dir.join("spec.json")).unwrap();
         let reqs = std::fs::read_to_string(dir.join("requests.jsonl")).unwrap();
+        // Two batches and some of a three-thread run.
+        let reps = CHUNK_LINES * 3 * BATCH_CHUNKS * 2 / reqs.lines().count() + 1;
         let mut text = String::new();
-        while text.len() < 600_000 {
+        for _ in 0..reps {
             text.push_str(&reqs);
             text.push_str("not json\n\n");
         }
