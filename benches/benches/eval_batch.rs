@@ -19,7 +19,7 @@ use xverify_benches::case_lines;
 use xverify_engine::case::Case;
 use xverify_engine::json::write_str;
 use xverify_engine::{authorize, ParseOptions};
-use xverify_proofs::cli::eval::{run_eval, run_eval_jobs, write_explain, EvalOptions};
+use xverify_proofs::cli::eval::{run_eval_jobs, write_explain, EvalOptions};
 
 const CASES: usize = 10_000;
 
@@ -69,33 +69,23 @@ fn batch(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("eval-batch");
     g.throughput(Throughput::Elements(CASES as u64));
-    g.bench_function("run_eval", |b| {
-        let mut out = Vec::with_capacity(4 << 20);
-        b.iter(|| {
-            out.clear();
-            let sum = run_eval(
-                black_box(text.as_bytes()),
-                &mut out,
-                &EvalOptions::default(),
-            )
-            .unwrap();
-            assert_eq!(sum.errors, 0);
-        })
-    });
-    g.bench_function("run_eval_jobs/2", |b| {
-        let mut out = Vec::with_capacity(4 << 20);
-        b.iter(|| {
-            out.clear();
-            let sum = run_eval_jobs(
-                black_box(text.as_bytes()),
-                &mut out,
-                &EvalOptions::default(),
-                2,
-            )
-            .unwrap();
-            assert_eq!(sum.errors, 0);
-        })
-    });
+    // `run_eval` is the one-thread run (`--jobs 1`); the other, `--jobs 2`.
+    for (name, jobs) in [("run_eval", 1), ("run_eval_jobs/2", 2)] {
+        g.bench_function(name, |b| {
+            let mut out = Vec::with_capacity(4 << 20);
+            b.iter(|| {
+                out.clear();
+                let sum = run_eval_jobs(
+                    black_box(text.as_bytes()),
+                    &mut out,
+                    &EvalOptions::default(),
+                    jobs,
+                )
+                .unwrap();
+                assert_eq!(sum.errors, 0);
+            })
+        });
+    }
     g.bench_function("parse+authorize+write", |b| {
         let mut out = String::with_capacity(4 << 20);
         b.iter(|| {
