@@ -528,7 +528,7 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
     action_matches_in(a, &Probe::new(req))
 }
 
-#[inline]
+#[inline(always)]
 fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
@@ -541,6 +541,7 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     hit != a.not
 }
 
+#[inline(always)]
 pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
     let ctx = &req.context;
     let hit = r
@@ -709,28 +710,48 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 
 /// Evaluate one condition against the request context (iam-semantics.md §4.2–§4.4;
 /// corpus/DECISIONS.md 1, 2, 9–11).
+#[inline]
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
+    let ctx = &req.context;
+    match (c.fast, &c.values) {
+        (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
+            let vals = ctx
+                .get_by(c.key_id, &c.key_lc)
+                .map_or(&[][..], ContextValue::values);
+            match vals {
+                [] => return c.op.if_exists || negated,
+                // A case-insensitive match on non-ASCII text folds characters (the general
+                // matcher).
+                [v] if !ci || v.is_ascii() => {
+                    let v = v.as_bytes();
+                    let hit = ts.iter().any(|t| {
+                        let l = t.as_literal().unwrap_or_default();
+                        crate::pattern::lit_eq(l.as_bytes(), v, ci)
+                    });
+                    return hit != negated;
+                }
+                [_] => {}
+                // A plain operator on a key with several values (DECISIONS 1).
+                _ => return false,
+            }
+        }
+        // The address the context parsed when the key was set.
+        (CondFast::Ips { negated }, CondValues::Ips(cs)) => {
+            if let Some(ip) = ctx.ip_at(c.key_id) {
+                return cs.iter().any(|n| n.contains(&ip)) != negated;
+            }
+        }
+        _ => {}
+    }
+    condition_general(c, req, vars)
+}
+
+/// [`condition_holds`] for every shape: the operators, set operators, `IfExists` and `Null`.
+fn condition_general(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
     let vals: &[String] = ctx
         .get_by(c.key_id, &c.key_lc)
         .map_or(&[], ContextValue::values);
-    if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
-        return match vals {
-            [] => c.op.if_exists || negated,
-            // A case-insensitive match on non-ASCII text folds characters (the general matcher).
-            [v] if !ci || v.is_ascii() => {
-                let v = v.as_bytes();
-                let hit = ts.iter().any(|t| {
-                    let l = t.as_literal().unwrap_or_default();
-                    crate::pattern::lit_eq(l.as_bytes(), v, ci)
-                });
-                hit != negated
-            }
-            [_] => value_matches(c, &vals[0], ctx, vars) != negated,
-            // A plain operator on a key with several values (DECISIONS 1).
-            _ => false,
-        };
-    }
     if let CondValues::Null(wants) = &c.values {
         // Null: "true" holds when the key is absent, "false" when present. Several values: any.
         let present = !vals.is_empty();
@@ -873,7 +894,7 @@ mod tests {
     }
 
     /// An `IpAddress` condition on a key whose value the context parsed when it was set
-    /// (`aws:SourceIp`) decides as one on a key it did not (`my:ip`): addresses and networks of
+    /// (`aws:SourceIp`: [`CondFast::Ips`] and `Context::ip_of`) decides as one on a key it did not (`my:ip`): addresses and networks of
     /// both families, written as one-address networks, malformed, several values, replaced.
     #[test]
     fn parsed_request_addresses_decide_as_parsing_them_does() {

@@ -462,11 +462,24 @@ pub enum CondFast {
         ci: bool,
         negated: bool,
     },
+    /// `IpAddress` or `NotIpAddress` (`negated`), no set operator: on a key whose single value
+    /// the context parsed when it was set ([`Context::ip_at`]), the networks are tested at once.
+    Ips {
+        negated: bool,
+    },
 }
 
 impl CondFast {
     /// The fast shape of a condition with operator `op` and compiled `values`.
     pub fn of(op: Operator, values: &CondValues) -> CondFast {
+        if let CondValues::Ips(_) = values {
+            return match op.set {
+                None => CondFast::Ips {
+                    negated: op.base.is_negated(),
+                },
+                Some(_) => CondFast::General,
+            };
+        }
         let CondValues::Strings(ts) = values else {
             return CondFast::General;
         };
@@ -1188,6 +1201,15 @@ impl Context {
             ContextValue::One(s) if std::ptr::eq(s.as_str(), v) => e.ip,
             _ => None,
         }
+    }
+
+    /// The address the single value of the global key `id` holds, parsed when it was set
+    /// (`aws:SourceIp` and the other [`IP_KEYS`]): `None` when the key is absent, has several
+    /// values, or is not an address.
+    #[inline]
+    pub fn ip_at(&self, id: u8) -> Option<crate::pattern::IpValue> {
+        let slot = *self.slots.get(id as usize)?;
+        self.entries.get((slot as usize).checked_sub(1)?)?.ip
     }
 
     /// Look up by lower-cased key.

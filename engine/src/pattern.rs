@@ -59,7 +59,11 @@ enum Fast {
     PrefixSuffix,
     /// Any other mix of ASCII literals, `?`, stars and at most [`MAX_VARS`] policy variables: the
     /// pieces between stars, matched once the variables are resolved (by [`Template::matches`]).
-    Segments(Box<[Box<[Seg]>]>),
+    Segments {
+        pieces: Box<[Piece]>,
+        /// Some piece holds a `?`.
+        ones: bool,
+    },
     /// ASCII literals and at least two stars, `first*middle[0]*...*last` (`first`, `last` may be
     /// empty): stars and literals alternate in `atoms` (`Template::new` joins runs of each).
     Pieces,
@@ -79,101 +83,140 @@ enum Seg {
     Var(usize),
 }
 
-/// The bytes a piece spans once its variables are `vals`; `None` when a value is not ASCII.
-#[inline(always)]
-fn seg_len(piece: &[Seg], vals: &[&str]) -> Option<usize> {
-    let mut n = 0;
-    for s in piece {
-        n += match s {
-            Seg::Lit(l) => l.len(),
-            Seg::One => 1,
-            Seg::Var(i) => {
-                let v = vals.get(*i)?;
-                if !v.is_ascii() {
-                    return None;
-                }
-                v.len()
-            }
-        };
-    }
-    Some(n)
+/// A star-free piece of a [`Fast::Segments`] template.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Piece {
+    segs: Box<[Seg]>,
+    /// The bytes of its literals and `?`s.
+    fixed: usize,
+    /// Whether it holds a variable (else it always spans `fixed` bytes).
+    vars: bool,
+    /// Its first byte when it starts with a literal: where a middle piece can start.
+    lead: Option<u8>,
 }
 
-/// Does the piece match `t`, whose length `seg_len` gave?
-#[inline(always)]
-fn seg_at(piece: &[Seg], t: &[u8], ci: bool, vals: &[&str]) -> bool {
-    let mut i = 0;
-    for s in piece {
-        match s {
-            Seg::Lit(l) => {
-                if !lit_eq(l, &t[i..i + l.len()], ci) {
-                    return false;
-                }
-                i += l.len();
-            }
-            Seg::One => i += 1,
-            Seg::Var(k) => {
-                // A substituted value is literal text, not folded at compile time: fold both.
-                let x = vals.get(*k).map_or(&[][..], |v| v.as_bytes());
-                let u = &t[i..i + x.len()];
-                if !(if ci {
-                    x.eq_ignore_ascii_case(u)
-                } else {
-                    same(x, u)
-                }) {
-                    return false;
-                }
-                i += x.len();
-            }
+impl Piece {
+    fn new(segs: Vec<Seg>) -> Piece {
+        let fixed = segs
+            .iter()
+            .map(|s| match s {
+                Seg::Lit(l) => l.len(),
+                Seg::One => 1,
+                Seg::Var(_) => 0,
+            })
+            .sum();
+        Piece {
+            fixed,
+            vars: segs.iter().any(|s| matches!(s, Seg::Var(_))),
+            lead: match segs.first() {
+                Some(Seg::Lit(l)) => l.first().copied(),
+                _ => None,
+            },
+            segs: segs.into_boxed_slice(),
         }
     }
-    true
+
+    /// The bytes it spans once its variables are `vals`.
+    #[inline(always)]
+    fn len(&self, vals: &[&str]) -> usize {
+        let mut n = self.fixed;
+        if self.vars {
+            for s in self.segs.iter() {
+                if let Seg::Var(i) = s {
+                    n += vals.get(*i).map_or(0, |v| v.len());
+                }
+            }
+        }
+        n
+    }
+
+    /// Does it match `t`, whose length [`Piece::len`] gave? `CI`: literals are folded, the text
+    /// and values are ASCII and compare folded.
+    #[inline(always)]
+    fn at<const CI: bool>(&self, t: &[u8], vals: &[&str]) -> bool {
+        let mut i = 0;
+        for s in self.segs.iter() {
+            match s {
+                Seg::Lit(l) => {
+                    let u = &t[i..i + l.len()];
+                    let eq = if CI {
+                        l.iter().zip(u).all(|(&p, &c)| p == c.to_ascii_lowercase())
+                    } else {
+                        same(l, u)
+                    };
+                    if !eq {
+                        return false;
+                    }
+                    i += l.len();
+                }
+                Seg::One => i += 1,
+                Seg::Var(k) => {
+                    // A substituted value is literal text, not folded at compile time: fold both.
+                    let x = vals.get(*k).map_or(&[][..], |v| v.as_bytes());
+                    let u = &t[i..i + x.len()];
+                    let eq = if CI {
+                        x.eq_ignore_ascii_case(u)
+                    } else {
+                        same(x, u)
+                    };
+                    if !eq {
+                        return false;
+                    }
+                    i += x.len();
+                }
+            }
+        }
+        true
+    }
 }
 
-/// The glob of [`Fast::Segments`] over ASCII text: the first piece anchored at the start, the last at
-/// the end, each middle piece at its leftmost occurrence. `None` when a value is not ASCII.
-fn segments_glob(pieces: &[Box<[Seg]>], text: &[u8], ci: bool, vals: &[&str]) -> Option<bool> {
-    let (first, rest) = pieces.split_first()?;
-    let first_len = seg_len(first, vals)?;
-    let Some((last, middle)) = rest.split_last() else {
-        return Some(first_len == text.len() && seg_at(first, text, ci, vals));
+/// The glob of [`Fast::Segments`]: the first piece anchored at the start, the last at the end,
+/// each middle piece at its leftmost occurrence. Byte-wise, which is exact when the template is
+/// case-sensitive and has no `?` (a piece of valid UTF-8 that matches valid UTF-8 text starts and
+/// ends on character boundaries), and otherwise on ASCII text and values (`CI`: folded).
+fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -> bool {
+    let Some((first, rest)) = pieces.split_first() else {
+        return text.is_empty();
     };
-    let last_len = seg_len(last, vals)?;
+    let first_len = first.len(vals);
+    let Some((last, middle)) = rest.split_last() else {
+        return first_len == text.len() && first.at::<CI>(text, vals);
+    };
+    let last_len = last.len(vals);
     if first_len + last_len > text.len() {
-        return Some(false);
+        return false;
     }
     let end = text.len() - last_len;
-    if !seg_at(first, &text[..first_len], ci, vals) || !seg_at(last, &text[end..], ci, vals) {
-        return Some(false);
+    if !first.at::<CI>(&text[..first_len], vals) || !last.at::<CI>(&text[end..], vals) {
+        return false;
     }
     let mut cur = first_len;
     for piece in middle {
-        let len = seg_len(piece, vals)?;
-        let lead = match piece.first() {
-            Some(Seg::Lit(l)) => l.first().copied(),
-            _ => None,
-        };
+        let len = piece.len(vals);
         loop {
             if cur + len > end {
-                return Some(false);
+                return false;
             }
-            if let Some(b) = lead {
-                let skip = text[cur..=end - len]
-                    .iter()
-                    .position(|&c| b == if ci { c.to_ascii_lowercase() } else { c });
+            if let Some(b) = piece.lead {
+                let window = &text[cur..=end - len];
+                let skip = if CI {
+                    window.iter().position(|&c| b == c.to_ascii_lowercase())
+                } else {
+                    window.iter().position(|&c| b == c)
+                };
                 match skip {
                     Some(k) => cur += k,
-                    None => return Some(false),
+                    None => return false,
                 }
             }
-            if seg_at(piece, &text[cur..cur + len], ci, vals) {
+            if piece.at::<CI>(&text[cur..cur + len], vals) {
                 break;
             }
             cur += 1;
         }
         cur += len;
     }
-    Some(true)
+    true
 }
 
 /// Equal bytes, eight (or four) at a time, the last word overlapping: for the short strings of
@@ -278,9 +321,10 @@ impl Fast {
             };
             pieces.last_mut()?.push(seg);
         }
-        Some(Fast::Segments(
-            pieces.into_iter().map(Vec::into_boxed_slice).collect(),
-        ))
+        Some(Fast::Segments {
+            pieces: pieces.into_iter().map(Piece::new).collect(),
+            ones: atoms.contains(&Atom::One),
+        })
     }
 
     /// Literals and at least two stars (consecutive stars are already one).
@@ -292,9 +336,11 @@ impl Fast {
 
     /// `None`: the general matcher decides (a case-insensitive match on non-ASCII text, where
     /// folding a character can produce ASCII, e.g. the Kelvin sign).
-    #[inline]
+    #[inline(always)]
     fn matches(&self, atoms: &[Atom], text: &[u8], ci: bool) -> Option<bool> {
-        if ci && !matches!(self, Fast::Any | Fast::General | Fast::Segments(_)) && !text.is_ascii()
+        if ci
+            && !matches!(self, Fast::Any | Fast::General | Fast::Segments { .. })
+            && !text.is_ascii()
         {
             return None;
         }
@@ -304,7 +350,7 @@ impl Fast {
             _ => &[],
         };
         Some(match self {
-            Fast::General | Fast::Segments(_) => return None,
+            Fast::General | Fast::Segments { .. } => return None,
             Fast::Any => true,
             Fast::Exact => lit_eq(at(0), text, ci),
             Fast::Prefix => {
@@ -321,38 +367,41 @@ impl Fast {
                     && lit_eq(a, &text[..a.len()], ci)
                     && lit_eq(b, &text[text.len() - b.len()..], ci)
             }
-            Fast::Pieces => {
-                let (first, inner) = match atoms {
-                    [Atom::Lit(l), rest @ ..] => (l.as_bytes(), rest),
-                    _ => (&[][..], atoms),
-                };
-                let (last, middle) = match inner {
-                    [rest @ .., Atom::Lit(l)] => (l.as_bytes(), rest),
-                    _ => (&[][..], inner),
-                };
-                if text.len() < first.len() + last.len() {
-                    return Some(false);
-                }
-                let end = text.len() - last.len();
-                if !lit_eq(first, &text[..first.len()], ci) || !lit_eq(last, &text[end..], ci) {
-                    return Some(false);
-                }
-                // Between two stars the leftmost occurrence of each middle piece is always safe.
-                let mut cur = first.len();
-                let lits = middle.iter().filter_map(|a| match a {
-                    Atom::Lit(l) => Some(l.as_bytes()),
-                    _ => None,
-                });
-                for m in lits {
-                    match lit_find(m, &text[cur..end], ci) {
-                        Some(k) => cur += k + m.len(),
-                        None => return Some(false),
-                    }
-                }
-                true
-            }
+            Fast::Pieces => pieces_match(atoms, text, ci),
         })
     }
+}
+
+/// [`Fast::Pieces`]: `first*middle[0]*...*last` over ASCII text (folded when `ci`).
+fn pieces_match(atoms: &[Atom], text: &[u8], ci: bool) -> bool {
+    let (first, inner) = match atoms {
+        [Atom::Lit(l), rest @ ..] => (l.as_bytes(), rest),
+        _ => (&[][..], atoms),
+    };
+    let (last, middle) = match inner {
+        [rest @ .., Atom::Lit(l)] => (l.as_bytes(), rest),
+        _ => (&[][..], inner),
+    };
+    if text.len() < first.len() + last.len() {
+        return false;
+    }
+    let end = text.len() - last.len();
+    if !lit_eq(first, &text[..first.len()], ci) || !lit_eq(last, &text[end..], ci) {
+        return false;
+    }
+    // Between two stars the leftmost occurrence of each middle piece is always safe.
+    let mut cur = first.len();
+    let lits = middle.iter().filter_map(|a| match a {
+        Atom::Lit(l) => Some(l.as_bytes()),
+        _ => None,
+    });
+    for m in lits {
+        match lit_find(m, &text[cur..end], ci) {
+            Some(k) => cur += k + m.len(),
+            None => return false,
+        }
+    }
+    true
 }
 
 /// The first byte of `s` that may start a wildcard (`*`, `?`, with `wildcards`) or a variable
@@ -555,14 +604,23 @@ impl Template {
 
     /// Does `text` match? `resolve` gives a variable's value (`None`: absent, then the default is
     /// used, and with no default the template matches nothing).
+    #[inline]
     pub fn matches<'a, F>(&'a self, text: &str, resolve: &F) -> bool
     where
         F: Fn(&str) -> Option<&'a str>,
     {
-        if let Some(hit) = self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
-            return hit;
+        match self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
+            Some(hit) => hit,
+            None => self.matches_general(text, resolve),
         }
-        if !matches!(self.fast, Fast::Segments(_)) && !self.has_vars() {
+    }
+
+    /// [`Template::matches`] past the simple shapes: variables, and text the shapes do not take.
+    fn matches_general<'a, F>(&'a self, text: &str, resolve: &F) -> bool
+    where
+        F: Fn(&str) -> Option<&'a str>,
+    {
+        if !matches!(self.fast, Fast::Segments { .. }) && !self.has_vars() {
             return glob(&self.atoms, text, self.ci, &|_| None);
         }
         // Every variable must resolve, else nothing matches. Each is looked up once.
@@ -583,11 +641,17 @@ impl Template {
                 }
             }
         }
-        if let Fast::Segments(pieces) = &self.fast {
-            if text.is_ascii() {
-                if let Some(hit) = segments_glob(pieces, text.as_bytes(), self.ci, &vals[..n]) {
-                    return hit;
-                }
+        if let Fast::Segments { pieces, ones } = &self.fast {
+            let vals = &vals[..n];
+            if !self.ci && !ones {
+                return segments_glob::<false>(pieces, text.as_bytes(), vals);
+            }
+            if text.is_ascii() && vals.iter().all(|v| v.is_ascii()) {
+                return if self.ci {
+                    segments_glob::<true>(pieces, text.as_bytes(), vals)
+                } else {
+                    segments_glob::<false>(pieces, text.as_bytes(), vals)
+                };
             }
         }
         glob(&self.atoms, text, self.ci, &|v: &'a Var| {
