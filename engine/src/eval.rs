@@ -575,13 +575,16 @@ pub fn principal_set_match(
     p: &Principal,
     ctx: &Context,
 ) -> Option<PrincipalMatch> {
+    // Account IDs and names are short: compared inline, not by a call to `memcmp`.
+    let eq = |a: &str, b: &str| crate::pattern::same(a.as_bytes(), b.as_bytes());
     let mut best: Option<PrincipalMatch> = None;
     for e in &set.aws {
         let m = match (e, p) {
             (AwsPrincipalRef::Any, _) => Some(PrincipalMatch::Direct),
-            (AwsPrincipalRef::Account { account, .. }, _) => {
-                (p.account() == Some(account.as_str())).then_some(PrincipalMatch::Account)
-            }
+            (AwsPrincipalRef::Account { account, .. }, _) => p
+                .account()
+                .is_some_and(|pa| eq(pa, account))
+                .then_some(PrincipalMatch::Account),
             (
                 AwsPrincipalRef::User { account, name, .. },
                 Principal::User {
@@ -589,7 +592,7 @@ pub fn principal_set_match(
                     name: pn,
                     ..
                 },
-            ) => (account == pa && name == pn).then_some(PrincipalMatch::Direct),
+            ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
             (AwsPrincipalRef::Role { account, name, .. }, _) => match p {
                 Principal::Role {
                     account: pa,
@@ -600,7 +603,7 @@ pub fn principal_set_match(
                     account: pa,
                     role: pn,
                     ..
-                } => (account == pa && name == pn).then_some(PrincipalMatch::Role),
+                } => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Role),
                 _ => None,
             },
             (
@@ -616,7 +619,8 @@ pub fn principal_set_match(
                     session: ps,
                     ..
                 },
-            ) => (account == pa && role == pr && session == ps).then_some(PrincipalMatch::Direct),
+            ) => (eq(account, pa) && eq(role, pr) && eq(session, ps))
+                .then_some(PrincipalMatch::Direct),
             (
                 AwsPrincipalRef::FederatedUser { account, name, .. },
                 Principal::FederatedUser {
@@ -624,7 +628,7 @@ pub fn principal_set_match(
                     name: pn,
                     ..
                 },
-            ) => (account == pa && name == pn).then_some(PrincipalMatch::Direct),
+            ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
             (AwsPrincipalRef::UniqueId(id), _) if p.is_iam() => {
                 // IAM stored a resolved principal as its unique ID; `aws:userid` is `AIDA...` for a
                 // user and `AROA...:session` for a role session.

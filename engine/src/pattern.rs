@@ -222,7 +222,7 @@ fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -
 /// Equal bytes, eight (or four) at a time, the last word overlapping: for the short strings of
 /// policies, cheaper than a call to `memcmp`.
 #[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     #[inline]
     fn w8(x: &[u8]) -> u64 {
         u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]))
@@ -236,6 +236,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     if n >= 8 {
+        if n <= 16 {
+            return w8(&a[..8]) == w8(&b[..8]) && w8(&a[n - 8..]) == w8(&b[n - 8..]);
+        }
         let mut i = 0;
         while i + 8 < n {
             if w8(&a[i..i + 8]) != w8(&b[i..i + 8]) {

@@ -21,13 +21,13 @@ pub struct EvalOptions {
 /// Lines given to one thread at a time by the parallel runs.
 const CHUNK_LINES: usize = 64;
 
-/// Chunks per thread in a batch of the parallel runs: a thread that is done early takes another,
-/// and the threads wait for each other at the end of a batch for less than a chunk.
-const BATCH_CHUNKS: usize = 16;
+/// A chunk of the parallel runs ends after this many bytes of lines even when it has fewer than
+/// [`CHUNK_LINES`] lines, so that long lines do not hold much memory.
+const CHUNK_BYTES: usize = 4 << 20;
 
-/// A batch of the parallel runs ends after this many bytes of lines even when it has fewer than
-/// its number of lines, so that long lines do not hold much memory.
-const BATCH_BYTES: usize = 64 << 20;
+/// Chunks per thread read ahead and not yet written in the parallel runs: enough that a thread
+/// never waits for the reading, few enough to bound the memory held.
+const IN_FLIGHT_CHUNKS: usize = 4;
 
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,8 +101,8 @@ pub fn run_eval(
     run_eval_jobs(input, out, opts, 1)
 }
 
-/// [`run_eval`] on `jobs` threads: the lines are read in batches and evaluated in chunks of
-/// [`CHUNK_LINES`] in parallel; the output is the same, in input order.
+/// [`run_eval`] on `jobs` threads: the lines are read and evaluated in chunks of [`CHUNK_LINES`]
+/// in parallel; the output is the same, in input order.
 pub fn run_eval_jobs(
     input: impl BufRead,
     out: impl Write,
@@ -197,9 +197,9 @@ fn next_line(input: &mut impl BufRead, line: &mut String) -> std::io::Result<boo
 
 /// Run `per_line` on every non-blank line of `input` (with its 0-based line number), writing
 /// what it appends to its buffer to `out`, in input order. With `jobs` > 1 the lines are read in
-/// batches and each batch is evaluated on `jobs` threads, a chunk of [`CHUNK_LINES`] lines at a
-/// time; the output, the counts and the error on a line that cannot be read (after the output
-/// of every line before it) are the same as with one.
+/// chunks of [`CHUNK_LINES`] and `jobs` threads evaluate a chunk at a time while this one reads
+/// the next chunks and writes the finished ones in order; the output, the counts and the error on
+/// a line that cannot be read (after the output of every line before it) are the same as with one.
 fn run_lines<F>(
     mut input: impl BufRead,
     mut out: impl Write,
@@ -209,8 +209,8 @@ fn run_lines<F>(
 where
     F: Fn(usize, &str, &mut String, &mut EvalSummary) + Sync,
 {
-    let mut sum = EvalSummary::default();
     if jobs <= 1 {
+        let mut sum = EvalSummary::default();
         let mut line = String::new();
         let mut buf = String::new();
         let mut n = 0;
@@ -225,66 +225,139 @@ where
         out.flush()?;
         return Ok(sum);
     }
-    let batch = CHUNK_LINES * jobs * BATCH_CHUNKS;
-    let mut n = 0;
-    let mut cur = read_batch(&mut input, batch, &mut n, Vec::new());
-    // The lines of the batch before `cur`, written out: the next batch is read into them.
-    let mut spare = Vec::new();
-    loop {
-        let last = cur.eof || cur.failed.is_some();
-        let chunks: Vec<&[(usize, String)]> = cur.lines[..cur.count].chunks(CHUNK_LINES).collect();
-        // The threads evaluate this batch while this one reads the next.
-        let (results, next) = std::thread::scope(|scope| {
-            let eval = scope.spawn(|| eval_chunks(&chunks, jobs, &per_line));
-            let next =
-                (!last).then(|| read_batch(&mut input, batch, &mut n, std::mem::take(&mut spare)));
-            match eval.join() {
-                Ok(results) => (results, next),
-                // A panic while evaluating is a bug; pass it on as the sequential run would.
-                Err(p) => std::panic::resume_unwind(p),
+    let (work_tx, work_rx) = std::sync::mpsc::channel::<Chunk>();
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Evaluated>();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let (done_tx, work_rx, per_line) = (done_tx.clone(), &work_rx, &per_line);
+                scope.spawn(move || loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(mut chunk) = next else {
+                        break;
+                    };
+                    // A panic while evaluating is a bug: it is passed on to the caller, as the
+                    // sequential run would, once the other threads have stopped.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        chunk.text.clear();
+                        chunk.sum = EvalSummary::default();
+                        for (n, line) in &chunk.lines[..chunk.count] {
+                            per_line(*n, line, &mut chunk.text, &mut chunk.sum);
+                        }
+                    }));
+                    let stop = r.is_err();
+                    if done_tx.send(r.map(|()| chunk)).is_err() || stop {
+                        break;
+                    }
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let r = pipeline(&mut input, &mut out, jobs, &work_tx, &done_rx);
+        // The threads stop once the chunks sent are evaluated.
+        drop(work_tx);
+        for w in workers {
+            if let Err(p) = w.join() {
+                std::panic::resume_unwind(p);
             }
-        });
-        for (text, part) in results {
-            out.write_all(text.as_bytes())?;
-            sum.add(part);
         }
-        if let Some(e) = cur.failed {
-            return Err(e);
+        match r {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
         }
-        match next {
-            Some(b) => spare = std::mem::replace(&mut cur, b).lines,
-            None => break,
-        }
-    }
-    out.flush()?;
-    Ok(sum)
+    })
 }
 
-/// Numbered non-blank lines read for one step of the parallel run, and how the reading stopped.
-struct Batch {
-    /// The first `count` slots hold lines.
+/// Lines read for one step of the parallel run, and what evaluating them wrote.
+#[derive(Default)]
+struct Chunk {
+    /// Its place in the input, counted in chunks.
+    seq: usize,
+    /// The first `count` slots hold numbered non-blank lines (the others are buffers to reuse).
     lines: Vec<(usize, String)>,
     count: usize,
-    /// The input ended.
-    eof: bool,
-    /// Reading failed after the lines.
-    failed: Option<std::io::Error>,
+    text: String,
+    sum: EvalSummary,
 }
 
-/// Read up to `max` non-blank lines (or [`BATCH_BYTES`]), counting every line in `n`.
-fn read_batch(
+/// A chunk evaluated, or the panic that stopped its evaluation.
+type Evaluated = std::thread::Result<Chunk>;
+
+/// The reading and writing side of [`run_lines`]: send chunks to the threads, at most
+/// [`IN_FLIGHT_CHUNKS`] per thread ahead of the output, and write their output in input order.
+/// `Err` is a panic of a thread, to pass on.
+fn pipeline(
     input: &mut impl BufRead,
-    max: usize,
-    n: &mut usize,
-    mut lines: Vec<(usize, String)>,
-) -> Batch {
-    let (mut count, mut bytes) = (0, 0);
-    let (mut eof, mut failed) = (false, None);
-    while count < max && bytes < BATCH_BYTES {
-        if lines.len() == count {
-            lines.push((0, String::new()));
+    out: &mut impl Write,
+    jobs: usize,
+    work: &std::sync::mpsc::Sender<Chunk>,
+    done: &std::sync::mpsc::Receiver<Evaluated>,
+) -> std::thread::Result<std::io::Result<EvalSummary>> {
+    let mut sum = EvalSummary::default();
+    let mut n = 0;
+    let (mut sent, mut written) = (0, 0);
+    let mut failed: Option<std::io::Error> = None;
+    let mut eof = false;
+    // Chunks evaluated ahead of the next one to write, and chunks whose buffers can be reused.
+    let mut ready: std::collections::BTreeMap<usize, Chunk> = std::collections::BTreeMap::new();
+    let mut free: Vec<Chunk> = Vec::new();
+    loop {
+        while !eof && failed.is_none() && sent - written < jobs * IN_FLIGHT_CHUNKS {
+            let mut chunk = free.pop().unwrap_or_default();
+            (eof, failed) = read_chunk(input, &mut chunk, &mut n);
+            if chunk.count == 0 {
+                free.push(chunk);
+                continue;
+            }
+            chunk.seq = sent;
+            if work.send(chunk).is_err() {
+                // Every thread stopped: one panicked, and its panic is in `done`.
+                break;
+            }
+            sent += 1;
         }
-        let slot = &mut lines[count];
+        if written == sent {
+            break;
+        }
+        let Ok(evaluated) = done.recv() else {
+            // Unreachable: a thread stops early only after sending its panic.
+            return Ok(Err(std::io::Error::other("the evaluation threads stopped")));
+        };
+        let chunk = evaluated?;
+        ready.insert(chunk.seq, chunk);
+        while let Some(chunk) = ready.remove(&written) {
+            if let Err(e) = out.write_all(chunk.text.as_bytes()) {
+                return Ok(Err(e));
+            }
+            sum.add(chunk.sum);
+            written += 1;
+            free.push(chunk);
+        }
+    }
+    if let Some(e) = failed {
+        return Ok(Err(e));
+    }
+    Ok(out.flush().map(|()| sum))
+}
+
+/// Read up to [`CHUNK_LINES`] non-blank lines (or [`CHUNK_BYTES`]) into `chunk`, counting every
+/// line in `n`: whether the input ended, and the error that stopped the reading.
+fn read_chunk(
+    input: &mut impl BufRead,
+    chunk: &mut Chunk,
+    n: &mut usize,
+) -> (bool, Option<std::io::Error>) {
+    let (mut count, mut bytes) = (0, 0);
+    let mut stop = (false, None);
+    while count < CHUNK_LINES && bytes < CHUNK_BYTES {
+        if chunk.lines.len() == count {
+            chunk.lines.push((0, String::new()));
+        }
+        let slot = &mut chunk.lines[count];
         match next_line(input, &mut slot.1) {
             Ok(true) => {
                 if !slot.1.trim().is_empty() {
@@ -295,74 +368,17 @@ fn read_batch(
                 *n += 1;
             }
             Ok(false) => {
-                eof = true;
+                stop.0 = true;
                 break;
             }
             Err(e) => {
-                failed = Some(e);
+                stop.1 = Some(e);
                 break;
             }
         }
     }
-    Batch {
-        lines,
-        count,
-        eof,
-        failed,
-    }
-}
-
-/// The output and counts of each chunk, in order, evaluated on up to `jobs` threads.
-fn eval_chunks<F>(
-    chunks: &[&[(usize, String)]],
-    jobs: usize,
-    per_line: &F,
-) -> Vec<(String, EvalSummary)>
-where
-    F: Fn(usize, &str, &mut String, &mut EvalSummary) + Sync,
-{
-    let one = |chunk: &[(usize, String)]| {
-        let mut text = String::new();
-        let mut sum = EvalSummary::default();
-        for (n, line) in chunk {
-            per_line(*n, line, &mut text, &mut sum);
-        }
-        (text, sum)
-    };
-    if chunks.len() <= 1 {
-        return chunks.iter().map(|c| one(c)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<(String, EvalSummary)>> = vec![None; chunks.len()];
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.min(chunks.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(i) else {
-                            break;
-                        };
-                        done.push((i, one(chunk)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for w in workers {
-            match w.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        results[i] = Some(r);
-                    }
-                }
-                // A panic while evaluating is a bug; pass it on as the sequential run would.
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-    });
-    results.into_iter().flatten().collect()
+    chunk.count = count;
+    stop
 }
 
 fn check_fields(buf: &mut String, expect: Option<Expect>, ok: bool, sum: &mut EvalSummary) {
@@ -607,7 +623,7 @@ mod tests {
     }
 
     /// Every vector line, blank lines, lines that are not JSON or not a case, CRLF endings,
-    /// repeated over several batches of the parallel run, and no newline at the very end.
+    /// repeated over many chunks of the parallel run, and no newline at the very end.
     fn mixed_input() -> Vec<u8> {
         let mut lines = Vec::new();
         let dir = root().join("corpus/vectors");
@@ -628,8 +644,8 @@ mod tests {
         }
         lines.extend(["".into(), "   ".into(), "not json".into(), "[1]".into()]);
         let mut text = String::new();
-        // Two batches and some of a three-thread run.
-        for i in 0..CHUNK_LINES * 3 * BATCH_CHUNKS * 2 + 100 {
+        // Twice what a three-thread run reads ahead, and some.
+        for i in 0..CHUNK_LINES * 3 * IN_FLIGHT_CHUNKS * 2 + 100 {
             let l = &lines[i % lines.len()];
             text.push_str(l);
             text.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
@@ -672,12 +688,12 @@ mod tests {
     #[test]
     fn parallel_runs_stop_where_a_line_cannot_be_read() {
         let mut input = mixed_input();
-        // Invalid UTF-8 in the second batch of a two-thread run.
+        // Invalid UTF-8 past the chunks a two-thread run reads ahead at first.
         let at = input
             .iter()
             .enumerate()
             .filter(|(_, &b)| b == b'\n')
-            .nth(CHUNK_LINES * 2 * BATCH_CHUNKS + 300)
+            .nth(CHUNK_LINES * 2 * IN_FLIGHT_CHUNKS + 300)
             .unwrap()
             .0;
         input.insert(at + 1, 0xff);
@@ -692,13 +708,62 @@ mod tests {
         }
     }
 
+    /// A panic while evaluating reaches the caller with its own message, from any thread and
+    /// whatever the other threads are doing (no thread is left waiting).
+    #[test]
+    fn a_panic_while_evaluating_reaches_the_caller() {
+        let text: String = (0..CHUNK_LINES * 20).map(|i| format!("{i}\n")).collect();
+        for jobs in [1, 2, 3] {
+            for bad in [3, CHUNK_LINES * 5 + 3, CHUNK_LINES * 20 - 1] {
+                let r = std::panic::catch_unwind(|| {
+                    run_lines(text.as_bytes(), Vec::new(), jobs, |n, _, buf, _| {
+                        assert_ne!(n, bad, "line {n}");
+                        buf.push_str("x\n");
+                    })
+                });
+                let p = r.expect_err("the panic");
+                let msg = p
+                    .downcast_ref::<String>()
+                    .map_or("", String::as_str)
+                    .to_string();
+                assert!(msg.contains(&format!("line {bad}")), "jobs {jobs}: {msg}");
+            }
+        }
+    }
+
+    /// Output that cannot be written stops the run with that error.
+    #[test]
+    fn a_write_error_stops_the_run() {
+        struct Full(usize);
+        impl Write for Full {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.0 < b.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let text: String = (0..CHUNK_LINES * 20).map(|i| format!("{i}\n")).collect();
+        for jobs in [1, 2, 3] {
+            let r = run_lines(text.as_bytes(), Full(1000), jobs, |_, _, buf, sum| {
+                sum.cases += 1;
+                buf.push_str("x\n");
+            });
+            assert_eq!(r.map_err(|e| e.to_string()), Err("disk full".to_string()));
+        }
+    }
+
     #[test]
     fn parallel_spec_runs_write_what_the_sequential_run_writes() {
         let dir = root().join("corpus/specs/09-role-chaining");
         let spec = crate::spec::load_spec(&dir.join("spec.json")).unwrap();
         let reqs = std::fs::read_to_string(dir.join("requests.jsonl")).unwrap();
-        // Two batches and some of a three-thread run.
-        let reps = CHUNK_LINES * 3 * BATCH_CHUNKS * 2 / reqs.lines().count() + 1;
+        // Twice what a three-thread run reads ahead, and some.
+        let reps = CHUNK_LINES * 3 * IN_FLIGHT_CHUNKS * 2 / reqs.lines().count() + 1;
         let mut text = String::new();
         for _ in 0..reps {
             text.push_str(&reqs);
