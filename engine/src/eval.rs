@@ -147,7 +147,7 @@ pub fn is_kms_request(action_lc: &str, resource: &str) -> bool {
 /// Decide `req` against `set`, with the statements that decided it.
 pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
     let mut reasons = Vec::new();
-    let (decision, note) = run(set, req, Some(&mut reasons));
+    let (decision, note) = run::<true>(set, req, Some(&mut reasons));
     Response {
         decision,
         reasons,
@@ -157,15 +157,21 @@ pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
 
 /// Decide `req` against `set`: the hot path, no explanation and no allocation.
 pub fn decide(set: &PolicySet, req: &Request) -> Decision {
-    run(set, req, None).0
+    run::<false>(set, req, None).0
 }
 
-struct Sink<'s, 'a> {
+/// Where the deciding statements go; `EXPLAIN`: whether they are collected at all (without, the
+/// compiler drops the collecting code from [`decide`]).
+struct Sink<'s, 'a, const EXPLAIN: bool> {
     out: Option<&'s mut Vec<Reason<'a>>>,
 }
 
-impl<'a> Sink<'_, 'a> {
+impl<'a, const EXPLAIN: bool> Sink<'_, 'a, EXPLAIN> {
+    #[inline(always)]
     fn push(&mut self, role: Role, policy: &'a Policy, statement: usize) {
+        if !EXPLAIN {
+            return;
+        }
         if let Some(o) = self.out.as_mut() {
             o.push(Reason {
                 role,
@@ -174,17 +180,18 @@ impl<'a> Sink<'_, 'a> {
             });
         }
     }
+    #[inline(always)]
     fn on(&self) -> bool {
-        self.out.is_some()
+        EXPLAIN && self.out.is_some()
     }
 }
 
-fn run<'a>(
+fn run<'a, const EXPLAIN: bool>(
     set: &'a PolicySet,
     req: &Request,
     out: Option<&mut Vec<Reason<'a>>>,
 ) -> (Decision, Option<String>) {
-    let mut sink = Sink { out };
+    let mut sink = Sink::<EXPLAIN> { out };
     let p = &req.principal;
     let probe = Probe::new(req);
 
@@ -208,7 +215,7 @@ fn run<'a>(
 
     // 1. Explicit deny anywhere.
     let mut denied = false;
-    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
+    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a, EXPLAIN>| {
         for (i, st) in policy.statements_for(probe.svc_key, Effect::Deny) {
             if applies(st, policy, &probe, has_pb).is_some() {
                 denied = true;
@@ -310,7 +317,7 @@ fn run<'a>(
     }
 
     // 4. The grant.
-    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
+    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a, EXPLAIN>| -> bool {
         let mut any = false;
         for (i, st) in policy.statements_for(probe.svc_key, Effect::Allow) {
             if applies(st, policy, &probe, has_pb).is_some() {
@@ -327,7 +334,7 @@ fn run<'a>(
     // The identity side: identity allow ∩ boundary ∩ session policy. An account's root user is
     // allowed everything its account can do; anonymous and service callers have no identity side.
     let mut ident: Vec<Reason<'a>> = Vec::new();
-    let mut isink = Sink {
+    let mut isink = Sink::<EXPLAIN> {
         out: if sink.on() { Some(&mut ident) } else { None },
     };
     let identity_allow = match p {
