@@ -481,7 +481,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Array(self.items.drain(base..).collect()));
+                    return Ok(JsonValue::Array(self.items.split_off(base)));
                 }
                 _ => return Err(self.err("expected ',' or ']' in array")),
             }
@@ -523,7 +523,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Object(self.members.drain(base..).collect()));
+                    return Ok(JsonValue::Object(self.members.split_off(base)));
                 }
                 _ => return Err(self.err("expected ',' or '}' in object")),
             }

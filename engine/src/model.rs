@@ -320,10 +320,11 @@ impl ActionElement {
     pub fn new(not: bool, patterns: Vec<Template>) -> ActionElement {
         fn service(t: &Template) -> Option<&str> {
             match t.atoms.first() {
-                Some(crate::pattern::Atom::Lit(l)) => l
-                    .split_once(':')
-                    .map(|(svc, _)| svc)
-                    .filter(|svc| svc.is_ascii()),
+                Some(crate::pattern::Atom::Lit(l)) => {
+                    // A byte scan: these are short, and `split_once` sets up a searcher.
+                    let colon = l.bytes().position(|b| b == b':')?;
+                    l.get(..colon).filter(|svc| svc.is_ascii())
+                }
                 _ => None,
             }
         }
@@ -1360,6 +1361,36 @@ impl Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A known key is found through its slot as by its name: keys inserted in scrambled order,
+    /// replaced, removed, and past the 254 entries a slot can address.
+    #[test]
+    fn known_keys_are_found_by_slot_as_by_name() {
+        let mut ctx = Context::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for round in 0..1200 {
+            let key = match next(3) {
+                0 => KNOWN_KEYS[next(KNOWN_KEYS.len())].to_uppercase(),
+                1 => format!("svc:key{}", next(1000)),
+                _ => format!("aws:PrincipalTag/t{}", next(50)),
+            };
+            if round % 97 == 0 {
+                ctx.remove(&key);
+            } else {
+                ctx.insert(&key, ContextValue::One(format!("v{round}")));
+            }
+            for k in KNOWN_KEYS {
+                assert_eq!(ctx.get_by(key_id(k), k), ctx.get(k), "{k} after {key}");
+            }
+        }
+        assert!(ctx.len() > 300, "{}", ctx.len());
+    }
 
     /// `statements_for` gives, in order, exactly the statements of the effect whose `Action`
     /// could match an action of the service: `NotAction`, service wildcards and every statement
