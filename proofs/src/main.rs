@@ -195,7 +195,7 @@ fn main() -> ExitCode {
                 check,
                 no_size_limits,
             };
-            // Standard input may be a stream read as it comes: one line at a time, no batches.
+            // Standard input may be a stream read as it comes: one line at a time, no read-ahead.
             let jobs = if file == "-" {
                 1
             } else {
