@@ -726,14 +726,11 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
     match (c.fast, &c.values) {
         (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
-            let vals = ctx
-                .get_by(c.key_id, &c.key_lc)
-                .map_or(&[][..], ContextValue::values);
-            match vals {
-                [] => return c.op.if_exists || negated,
-                // A case-insensitive match on non-ASCII text folds characters (the general
-                // matcher).
-                [v] if !ci || v.is_ascii() => {
+            // One value, compared with case or ASCII: its bytes against the literals. A missing
+            // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
+            // general path.
+            if let Some([v]) = ctx.get_by(c.key_id, &c.key_lc).map(ContextValue::values) {
+                if !ci || v.is_ascii() {
                     let v = v.as_bytes();
                     let hit = ts.iter().any(|t| {
                         let l = t.as_literal().unwrap_or_default();
@@ -741,9 +738,6 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
                     });
                     return hit != negated;
                 }
-                [_] => {}
-                // A plain operator on a key with several values (DECISIONS 1).
-                _ => return false,
             }
         }
         // The address the context parsed when the key was set.
