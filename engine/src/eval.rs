@@ -495,17 +495,30 @@ pub fn statement_applies(
     applies(st, policy, &Probe::new(req), has_boundary)
 }
 
-#[inline]
+#[inline(always)]
 fn applies(
     st: &Statement,
     policy: &Policy,
     probe: &Probe<'_>,
     has_boundary: bool,
 ) -> Option<PrincipalMatch> {
-    let req = probe.req;
+    // The action first, at the caller: most candidates of a large policy miss here, and the rest
+    // of the statement is a call of its own.
     if !action_matches_in(&st.action, probe) {
         return None;
     }
+    applies_past_action(st, policy, probe, has_boundary)
+}
+
+/// [`applies`] once the action matched: principal, resource and conditions.
+#[inline(never)]
+fn applies_past_action(
+    st: &Statement,
+    policy: &Policy,
+    probe: &Probe<'_>,
+    has_boundary: bool,
+) -> Option<PrincipalMatch> {
+    let req = probe.req;
     // The principal before the resource: in a resource policy, statements for other callers are
     // the common miss, and comparing accounts is cheaper than matching the resource.
     let m = match &st.principal {
@@ -535,7 +548,7 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
     action_matches_in(a, &Probe::new(req))
 }
 
-#[inline(always)]
+#[inline]
 fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
