@@ -138,13 +138,7 @@ impl Piece {
         for s in self.segs.iter() {
             match s {
                 Seg::Lit(l) => {
-                    let u = &t[i..i + l.len()];
-                    let eq = if CI {
-                        l.iter().zip(u).all(|(&p, &c)| p == c.to_ascii_lowercase())
-                    } else {
-                        same(l, u)
-                    };
-                    if !eq {
+                    if !lit_eq(l, &t[i..i + l.len()], CI) {
                         return false;
                     }
                     i += l.len();
