@@ -737,39 +737,40 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 #[inline]
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
-    match (c.fast, &c.values) {
-        (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
-            // One value, compared with case or ASCII: its bytes against the literals. A missing
-            // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
-            // general path.
-            if let Some([v]) = ctx.get_by(c.key_id, &c.key_lc).map(ContextValue::values) {
-                if !ci || v.is_ascii() {
-                    let v = v.as_bytes();
-                    let hit = ts.iter().any(|t| {
-                        let l = t.as_literal().unwrap_or_default();
-                        crate::pattern::lit_eq(l.as_bytes(), v, ci)
-                    });
-                    return hit != negated;
-                }
-            }
+    // The address the context parsed when the key was set.
+    if let (CondFast::Ips { negated }, CondValues::Ips(cs)) = (c.fast, &c.values) {
+        if let Some(ip) = ctx.ip_at(c.key_id) {
+            return cs.iter().any(|n| n.contains(&ip)) != negated;
         }
-        // The address the context parsed when the key was set.
-        (CondFast::Ips { negated }, CondValues::Ips(cs)) => {
-            if let Some(ip) = ctx.ip_at(c.key_id) {
-                return cs.iter().any(|n| n.contains(&ip)) != negated;
-            }
-        }
-        _ => {}
     }
-    condition_general(c, req, vars)
+    let found = ctx.get_by(c.key_id, &c.key_lc);
+    if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
+        // One value, compared with case or ASCII: its bytes against the literals. A missing
+        // key, several values (DECISIONS 1) and case folding of non-ASCII text take the general
+        // path.
+        if let Some([v]) = found.map(ContextValue::values) {
+            if !ci || v.is_ascii() {
+                let v = v.as_bytes();
+                let hit = ts.iter().any(|t| {
+                    let l = t.as_literal().unwrap_or_default();
+                    crate::pattern::lit_eq(l.as_bytes(), v, ci)
+                });
+                return hit != negated;
+            }
+        }
+    }
+    condition_general(c, found, ctx, vars)
 }
 
-/// [`condition_holds`] for every shape: the operators, set operators, `IfExists` and `Null`.
-fn condition_general(c: &Condition, req: &Request, vars: bool) -> bool {
-    let ctx = &req.context;
-    let vals: &[String] = ctx
-        .get_by(c.key_id, &c.key_lc)
-        .map_or(&[], ContextValue::values);
+/// [`condition_holds`] for every shape: the operators, set operators, `IfExists` and `Null`;
+/// `found` is the key's entry in `ctx`.
+fn condition_general(
+    c: &Condition,
+    found: Option<&ContextValue>,
+    ctx: &Context,
+    vars: bool,
+) -> bool {
+    let vals: &[String] = found.map_or(&[], ContextValue::values);
     if let CondValues::Null(wants) = &c.values {
         // Null: "true" holds when the key is absent, "false" when present. Several values: any.
         let present = !vals.is_empty();
@@ -790,7 +791,7 @@ fn condition_general(c: &Condition, req: &Request, vars: bool) -> bool {
             if vals.is_empty() {
                 // `IfExists` rescues a missing key only: a key given as an empty array is present
                 // with an empty set, and ForAnyValue of an empty set is false (DECISIONS 2).
-                c.op.if_exists && ctx.get_by(c.key_id, &c.key_lc).is_none()
+                c.op.if_exists && found.is_none()
             } else {
                 vals.iter().any(|v| test(v))
             }
