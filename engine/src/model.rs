@@ -1196,8 +1196,7 @@ impl Context {
     /// context parsed once, when it was set): `None` when it is not, or is not an address.
     #[inline]
     pub fn ip_of(&self, id: u8, v: &str) -> Option<crate::pattern::IpValue> {
-        let slot = *self.slots.get(id as usize)?;
-        let e = self.entries.get((slot as usize).checked_sub(1)?)?;
+        let e = self.slot_entry(id)?;
         match &e.value {
             ContextValue::One(s) if std::ptr::eq(s.as_str(), v) => e.ip,
             _ => None,
@@ -1209,8 +1208,14 @@ impl Context {
     /// values, or is not an address.
     #[inline]
     pub fn ip_at(&self, id: u8) -> Option<crate::pattern::IpValue> {
+        self.slot_entry(id)?.ip
+    }
+
+    /// The entry in the slot of the global key `id`, when it has one.
+    #[inline]
+    fn slot_entry(&self, id: u8) -> Option<&Entry> {
         let slot = *self.slots.get(id as usize)?;
-        self.entries.get((slot as usize).checked_sub(1)?)?.ip
+        self.entries.get((slot as usize).checked_sub(1)?)
     }
 
     /// Look up by lower-cased key.
