@@ -472,14 +472,28 @@ struct Probe<'r> {
     svc_key: u64,
     /// `req.action_lc.is_ascii()`.
     action_ascii: bool,
+    /// The [`Words`] of `req.action_lc`, for [`ActionFast::lits`].
+    action_words: Words,
 }
 
 impl<'r> Probe<'r> {
+    #[inline]
     fn new(req: &'r Request) -> Probe<'r> {
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        let b = req.action_lc.as_bytes();
+        let words = Words::of(b);
+        // Up to 16 bytes, the words hold every byte.
+        let action_ascii = if b.len() <= 16 {
+            (words.head | words.tail) & HIGH == 0
+        } else {
+            b.is_ascii()
+        };
+        let colon = crate::pattern::find_byte(b, b':').unwrap_or(b.len());
         Probe {
             req,
-            svc_key: service_key(req.service()),
-            action_ascii: req.action_lc.is_ascii(),
+            svc_key: service_key_of(b.get(..colon).unwrap_or_default()),
+            action_ascii,
+            action_words: words,
         }
     }
 }
@@ -553,12 +567,54 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
     // of the service is exact.)
+    let f = &a.fast;
+    if f.any {
+        return !a.not;
+    }
     let other_service = !a.service_keys.is_empty() && !a.service_keys.contains(&probe.svc_key);
-    let hit = !other_service
-        && a.patterns
+    if other_service {
+        return a.not;
+    }
+    let text = &probe.req.action_lc;
+    let hit = if f.on && probe.action_ascii {
+        // An ASCII literal equals the (lower-cased, ASCII) action byte for byte; the rest are
+        // templates.
+        let w = &probe.action_words;
+        let t = text.as_bytes();
+        f.lits.iter().any(|lit| {
+            lit.matches(t, w, || {
+                let l = a
+                    .patterns
+                    .get(lit.index as usize)
+                    .and_then(|p| p.atoms.first());
+                match l {
+                    Some(crate::pattern::Atom::Lit(l)) => l.as_bytes(),
+                    _ => &[],
+                }
+            })
+        }) || (f.globs != 0 && globs_match(a, f.globs, text))
+    } else {
+        a.patterns
             .iter()
-            .any(|t| t.matches_folded(&probe.req.action_lc, probe.action_ascii));
+            .any(|t| t.matches_folded(text, probe.action_ascii))
+    };
     hit != a.not
+}
+
+/// Do the patterns of `a` flagged in `globs` match the ASCII action `text`?
+#[inline(never)]
+fn globs_match(a: &ActionElement, mut globs: u64, text: &str) -> bool {
+    while globs != 0 {
+        let i = globs.trailing_zeros() as usize;
+        globs &= globs - 1;
+        if a.patterns
+            .get(i)
+            .is_some_and(|t| t.matches_folded(text, true))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 #[inline(always)]
@@ -567,7 +623,7 @@ pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
     let hit = r
         .patterns
         .iter()
-        .any(|t: &Template| t.matches(&req.resource, &|k| ctx.get_single(k)));
+        .any(|t: &Template| t.matches_with(&req.resource, &ctx));
     hit != r.not
 }
 
@@ -800,12 +856,29 @@ fn condition_general(
     }
 }
 
+/// A condition's variables: from the context when the policy enables them (version 2012-10-17).
+struct Vars<'c> {
+    ctx: &'c Context,
+    on: bool,
+}
+
+impl<'c> crate::pattern::Resolve<'c> for Vars<'c> {
+    #[inline]
+    fn value(&self, v: &crate::pattern::Var) -> Option<&'c str> {
+        if self.on {
+            self.ctx.get_var(v)
+        } else {
+            None
+        }
+    }
+}
+
 /// Does some policy value of `c` match request value `v`, under the positive form of the operator?
 fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
-    let resolve = |k: &str| if vars { ctx.get_single(k) } else { None };
+    let resolve = Vars { ctx, on: vars };
     match &c.values {
-        CondValues::Strings(ts) => ts.iter().any(|t| t.matches(v, &resolve)),
-        CondValues::Arns(ts) => ts.iter().any(|t| t.matches(v, &resolve)),
+        CondValues::Strings(ts) => ts.iter().any(|t| t.matches_with(v, &resolve)),
+        CondValues::Arns(ts) => ts.iter().any(|t| t.matches_with(v, &resolve)),
         CondValues::Numbers(ns) => {
             let Some(x) = crate::pattern::parse_number(v) else {
                 return false;
@@ -846,6 +919,82 @@ mod tests {
     use super::*;
     use crate::json::Span;
     use crate::parse::{compile_condition, parse_operator};
+
+    /// The action's word comparisons ([`ActionFast`]) decide as the templates do: literals and
+    /// literal-star prefixes of every length around the 8- and 16-byte words, `*`, other
+    /// wildcards, `NotAction`, mixed case and non-ASCII actions, several patterns at once.
+    #[test]
+    fn action_words_agree_with_the_templates() {
+        let patterns = [
+            "*",
+            "s3:*",
+            "s3:get*",
+            "s3:getobject",
+            "s3:getobjectv*",
+            "s3:getobjectversion",
+            "s3:getobjectversiontagging",
+            "s3:getobjectversiontag*",
+            "s3:g?tobject",
+            "s3*",
+            "a:b",
+            "a:*",
+            "a:bcdefg",
+            "a:bcdefgh*",
+            "a:bcdefghijklmnop",
+            "a:bcdefghijklmno*",
+            "a:bcdefghijklmnopq*",
+            "kms:\u{212a}ey",
+            "sts:assumerole",
+        ];
+        let actions = [
+            "s3:GetObject",
+            "S3:getobjectVERSION",
+            "s3:GetObjectVersionTagging",
+            "s3:GetObjectVersionTaggin",
+            "s3:Get",
+            "s3:",
+            "a:b",
+            "a:bc",
+            "a:bcdefg",
+            "a:bcdefgh",
+            "a:bcdefghi",
+            "a:bcdefghijklmno",
+            "a:bcdefghijklmnop",
+            "a:bcdefghijklmnopq",
+            "a:bcdefghijklmnopqr",
+            "kms:\u{212a}ey",
+            "kms:key",
+            "s3:getöbject",
+            "sts:AssumeRole",
+            "",
+        ];
+        let opts = crate::pattern::TemplateOpts {
+            wildcards: true,
+            variables: false,
+            ci: true,
+        };
+        let ts: Vec<Template> = patterns.iter().map(|p| Template::new(p, opts)).collect();
+        let mut fast = 0;
+        for not in [false, true] {
+            for i in 0..ts.len() {
+                for j in i..ts.len().min(i + 3) {
+                    let el = ActionElement::new(not, ts[i..=j].to_vec());
+                    fast += el.fast.lits.len();
+                    for a in actions {
+                        let req = Request::new(Principal::Anonymous, a, "*", None, Context::new());
+                        let want = ts[i..=j].iter().any(|t| t.matches_plain(&req.action_lc)) != not;
+                        assert_eq!(
+                            action_matches(&el, &req),
+                            want,
+                            "{:?} on {a:?}",
+                            &patterns[i..=j]
+                        );
+                    }
+                }
+            }
+        }
+        assert!(fast > 40, "{fast}");
+    }
 
     /// The literal fast path of [`condition_holds`] decides as the general value matcher does:
     /// every string operator and `Bool`, with and without `IfExists` and set operators, values in

@@ -306,12 +306,108 @@ pub struct ActionElement {
     /// another service is skipped with integer comparisons (two services whose keys collide
     /// only get their patterns tried, and the patterns name the service exactly).
     pub service_keys: Vec<u64>,
+    /// The patterns sorted for the hot path, derived from `patterns` by [`ActionElement::new`].
+    pub(crate) fast: ActionFast,
+}
+
+/// [`ActionElement::patterns`] as the hot path reads them: a `*` among them, and the ASCII
+/// literals (most actions are written out) as [`Words`], compared with the request's action in
+/// three word comparisons instead of a template each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ActionFast {
+    /// Some pattern is `*`: every action matches.
+    pub any: bool,
+    /// The patterns that are an ASCII literal (folded), or one followed by a star.
+    pub lits: Vec<ActionLit>,
+    /// Bit `i`: pattern `i` is no ASCII literal and is matched as a template.
+    pub globs: u64,
+    /// Fewer than 65 patterns: `lits` and `globs` cover them all (otherwise the patterns are
+    /// tried one by one).
+    pub on: bool,
+}
+
+/// An action pattern that is an ASCII literal (`s3:getobject`) or an ASCII literal and a star
+/// (`s3:get*`), matched against the request's action by words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ActionLit {
+    /// The literal's words.
+    pub words: Words,
+    /// Its index in `patterns`.
+    pub index: u32,
+    /// Followed by a star: the action need only start with it.
+    pub prefix: bool,
+}
+
+impl ActionLit {
+    /// Does the ASCII action `t`, whose words are `w`, match? `l`: the literal's text, read only
+    /// past 16 bytes.
+    #[inline(always)]
+    pub fn matches<'l>(&self, t: &[u8], w: &Words, l: impl FnOnce() -> &'l [u8]) -> bool {
+        let lw = &self.words;
+        if !self.prefix {
+            return *w == *lw && (w.len <= 16 || t.get(8..w.len - 8) == l().get(8..w.len - 8));
+        }
+        let n = lw.len;
+        if t.len() < n {
+            return false;
+        }
+        if n <= 8 {
+            // `lw.head` is zero past `n`, and `w.head` holds the first `min(8, len)` bytes.
+            let mask = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            };
+            return w.head & mask == lw.head;
+        }
+        if n <= 16 {
+            let at = t.get(n - 8..n).and_then(|x| x.first_chunk::<8>());
+            return w.head == lw.head && at.is_some_and(|x| u64::from_le_bytes(*x) == lw.tail);
+        }
+        t.get(..n) == Some(l())
+    }
+}
+
+/// A string's length and its first and last eight bytes (zero-padded below eight): two ASCII
+/// strings of at most 16 bytes are equal exactly when their `Words` are; longer ones also need
+/// the bytes between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Words {
+    pub len: usize,
+    pub head: u64,
+    pub tail: u64,
+}
+
+impl Words {
+    #[inline]
+    pub fn of(s: &[u8]) -> Words {
+        let (head, tail) = match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+            _ => {
+                let mut w = [0u8; 8];
+                w[..s.len().min(8)].copy_from_slice(&s[..s.len().min(8)]);
+                let w = u64::from_le_bytes(w);
+                (w, w)
+            }
+        };
+        Words {
+            len: s.len(),
+            head,
+            tail,
+        }
+    }
 }
 
 /// A 64-bit FNV-1a hash of a service prefix, for [`ActionElement::service_keys`].
 #[inline]
 pub fn service_key(service: &str) -> u64 {
-    service.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    service_key_of(service.as_bytes())
+}
+
+/// [`service_key`] of bytes.
+#[inline]
+pub fn service_key_of(service: &[u8]) -> u64 {
+    service.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
@@ -343,10 +439,36 @@ impl ActionElement {
                 }
             }
         }
+        let mut fast = ActionFast {
+            on: patterns.len() <= 64,
+            ..ActionFast::default()
+        };
+        for (i, t) in patterns.iter().enumerate().take(64) {
+            use crate::pattern::Atom;
+            fast.any |= t.is_star();
+            let (l, prefix) = match t.atoms.as_slice() {
+                [Atom::Lit(l)] => (l, false),
+                [Atom::Lit(l), Atom::Star] => (l, true),
+                _ => {
+                    fast.globs |= 1 << i;
+                    continue;
+                }
+            };
+            if !t.ci || !l.is_ascii() {
+                fast.globs |= 1 << i;
+                continue;
+            }
+            fast.lits.push(ActionLit {
+                words: Words::of(l.as_bytes()),
+                index: i as u32,
+                prefix,
+            });
+        }
         ActionElement {
             not,
             patterns,
             service_keys,
+            fast,
         }
     }
 }
@@ -441,7 +563,7 @@ pub struct Condition {
     pub key: String,
     /// Lower-cased key: condition keys are case-insensitive.
     pub key_lc: String,
-    /// [`key_id`] of `key_lc`: the context slot of a global key.
+    /// [`key_slot`] of `key_lc`: where the context keeps it (see [`Context::get_by`]).
     pub key_id: u8,
     pub values: CondValues,
     /// The values as written (strings, numbers and booleans as text), for printing.
@@ -923,6 +1045,15 @@ impl ContextValue {
             ContextValue::Many(v) => v,
         }
     }
+
+    /// The value when there is exactly one (what a policy variable takes, §5).
+    #[inline]
+    pub fn single(&self) -> Option<&str> {
+        match self.values() {
+            [v] => Some(v),
+            _ => None,
+        }
+    }
 }
 
 /// Global condition keys (IAM User Guide, "AWS global condition context keys"), lower-cased and
@@ -972,6 +1103,29 @@ pub const KNOWN_KEYS: &[&str] = &[
 ];
 
 const SLOTS: usize = KNOWN_KEYS.len();
+
+/// Buckets for the other keys, by hash: a bucket holds the entry of the one key that hashes to
+/// it, or [`SHARED`] when several do.
+const BUCKETS: usize = 64;
+
+/// A bucket several keys hash to: the search decides.
+const SHARED: u8 = u8::MAX;
+
+/// Where a lower-cased key is found in a [`Context`]: its [`key_id`] for a known key, else its
+/// bucket (`SLOTS + hash % BUCKETS`). Computed once, when a policy is compiled; see
+/// [`Context::get_by`].
+pub fn key_slot(key_lc: &str) -> u8 {
+    let id = key_id(key_lc);
+    if id != KEY_UNKNOWN {
+        return id;
+    }
+    let h = key_lc.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    (SLOTS + (h as usize) % BUCKETS) as u8
+}
+
+const _: () = assert!(SLOTS + BUCKETS < KEY_UNKNOWN as usize);
 
 /// The slot of a lower-cased key in [`KNOWN_KEYS`]; [`KEY_UNKNOWN`] for any other key.
 pub fn key_id(key_lc: &str) -> u8 {
@@ -1032,8 +1186,8 @@ struct Entry {
     /// Where the lower-cased key ends.
     split: usize,
     value: ContextValue,
-    /// [`key_id`] of the lower-cased key.
-    id: u8,
+    /// [`key_slot`] of the lower-cased key.
+    slot: u8,
     /// The value parsed as an IP address, for the keys that hold one ([`IP_KEYS`]) when they
     /// have a single value: `IpAddress` conditions then do not parse it again.
     ip: Option<crate::pattern::IpValue>,
@@ -1094,20 +1248,28 @@ impl Entry {
     }
 }
 
+/// Policy variables take their values from the context ([`Context::get_var`]).
+impl<'c> crate::pattern::Resolve<'c> for &'c Context {
+    #[inline]
+    fn value(&self, v: &crate::pattern::Var) -> Option<&'c str> {
+        self.get_var(v)
+    }
+}
+
 /// The request context: case-insensitive keys, kept sorted for lookup without allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     /// Sorted by the lower-cased key, keys unique.
     entries: Vec<Entry>,
     /// For each known key, 1 + the index of its entry; 0 when absent. Derived from `entries`.
-    slots: [u8; SLOTS],
+    slots: [u8; SLOTS + BUCKETS],
 }
 
 impl Default for Context {
     fn default() -> Context {
         Context {
             entries: Vec::new(),
-            slots: [0; SLOTS],
+            slots: [0; SLOTS + BUCKETS],
         }
     }
 }
@@ -1118,11 +1280,19 @@ impl Context {
     }
 
     fn reindex(&mut self) {
-        self.slots = [0; SLOTS];
+        self.slots = [0; SLOTS + BUCKETS];
         for (i, e) in self.entries.iter().enumerate() {
-            if e.id != KEY_UNKNOWN {
+            let slot = e.slot as usize;
+            if slot < SLOTS {
                 // Past 254 entries a known key falls back to the search (slot 0 means "look").
-                self.slots[e.id as usize] = u8::try_from(i + 1).unwrap_or(0);
+                self.slots[slot] = u8::try_from(i + 1).unwrap_or(0);
+            } else if let Some(b) = self.slots.get_mut(slot) {
+                // A bucket: the entry's key, unless another key is there (or the index is past
+                // what a byte holds): then the search.
+                *b = match (*b, u8::try_from(i + 1)) {
+                    (0, Ok(x)) if x != SHARED => x,
+                    _ => SHARED,
+                };
             }
         }
     }
@@ -1154,19 +1324,19 @@ impl Context {
         match found {
             Ok(i) => {
                 let e = &mut self.entries[i];
-                e.ip = parsed_ip(e.id, &value);
+                e.ip = parsed_ip(e.slot, &value);
                 (e.text, e.split, e.value) = (text, split, value);
             }
             Err(i) => {
-                let id = key_id(&text[..split]);
+                let slot = key_slot(&text[..split]);
                 self.entries.insert(
                     i,
                     Entry {
                         text,
                         split,
-                        ip: parsed_ip(id, &value),
+                        ip: parsed_ip(slot, &value),
                         value,
-                        id,
+                        slot,
                     },
                 );
                 self.reindex();
@@ -1182,12 +1352,27 @@ impl Context {
         }
     }
 
-    /// Look up by lower-cased key and its [`key_id`] (computed once, when a policy is compiled).
+    /// Look up by lower-cased key and its [`key_slot`] (computed once, when a policy is
+    /// compiled): a known key by its slot, another by its bucket.
     #[inline]
-    pub fn get_by(&self, id: u8, key_lc: &str) -> Option<&ContextValue> {
-        match self.slots.get(id as usize) {
-            Some(&slot) if slot != 0 => Some(&self.entries[slot as usize - 1].value),
-            Some(_) if self.entries.len() < u8::MAX as usize => None,
+    pub fn get_by(&self, slot: u8, key_lc: &str) -> Option<&ContextValue> {
+        match self.slots.get(..SLOTS).and_then(|s| s.get(slot as usize)) {
+            Some(&0) if self.entries.len() < u8::MAX as usize => None,
+            Some(&i) if i != 0 => Some(&self.entries[i as usize - 1].value),
+            _ => self.get_other(slot, key_lc),
+        }
+    }
+
+    /// [`Context::get_by`] past the known keys: a bucket, or the search.
+    #[inline(never)]
+    fn get_other(&self, slot: u8, key_lc: &str) -> Option<&ContextValue> {
+        match self.slots.get(slot as usize) {
+            Some(&0) if self.entries.len() < u8::MAX as usize => None,
+            Some(&i) if i != 0 && i != SHARED && slot as usize >= SLOTS => {
+                // The one key of the bucket: this key, or this key is absent.
+                let e = self.entries.get(i as usize - 1)?;
+                crate::pattern::same(e.lc().as_bytes(), key_lc.as_bytes()).then_some(&e.value)
+            }
             _ => self.get(key_lc),
         }
     }
@@ -1211,10 +1396,10 @@ impl Context {
         self.slot_entry(id)?.ip
     }
 
-    /// The entry in the slot of the global key `id`, when it has one.
+    /// The entry in the slot of the global key `id`, when it has one (`None` for a bucket).
     #[inline]
     fn slot_entry(&self, id: u8) -> Option<&Entry> {
-        let slot = *self.slots.get(id as usize)?;
+        let slot = *self.slots.get(..SLOTS)?.get(id as usize)?;
         self.entries.get((slot as usize).checked_sub(1)?)
     }
 
@@ -1238,11 +1423,13 @@ impl Context {
 
     /// A single-valued key's value (variables only take single values, §5).
     pub fn get_single(&self, key_lc: &str) -> Option<&str> {
-        match self.get(key_lc)? {
-            ContextValue::One(s) => Some(s),
-            ContextValue::Many(v) if v.len() == 1 => Some(&v[0]),
-            ContextValue::Many(_) => None,
-        }
+        self.get(key_lc)?.single()
+    }
+
+    /// The value of the policy variable `v` (a single-valued key; a global key by its slot).
+    #[inline]
+    pub fn get_var(&self, v: &crate::pattern::Var) -> Option<&str> {
+        self.get_by(v.id, &v.key_lc)?.single()
     }
 
     /// Entries as (key as given, value), in key order.
@@ -1391,7 +1578,13 @@ mod tests {
                 ctx.insert(&key, ContextValue::One(format!("v{round}")));
             }
             for k in KNOWN_KEYS {
-                assert_eq!(ctx.get_by(key_id(k), k), ctx.get(k), "{k} after {key}");
+                assert_eq!(ctx.get_by(key_slot(k), k), ctx.get(k), "{k} after {key}");
+            }
+            // Other keys by their buckets: present, absent, sharing a bucket.
+            for n in (0..1000).step_by(37).chain(0..50) {
+                for k in [format!("svc:key{n}"), format!("aws:principaltag/t{n}")] {
+                    assert_eq!(ctx.get_by(key_slot(&k), &k), ctx.get(&k), "{k} after {key}");
+                }
             }
         }
         assert!(ctx.len() > 300, "{}", ctx.len());
@@ -1481,7 +1674,7 @@ mod tests {
     fn slot_lookup_agrees_with_the_search() {
         // Small and large contexts (past 255 entries the slots give way to the search), keys
         // inserted in mixed case, replaced and removed.
-        for extra in [0usize, 300] {
+        for extra in [0usize, 40, 300] {
             let mut ctx = Context::new();
             for i in 0..extra {
                 ctx.insert(&format!("svc:Key{i:03}"), ContextValue::One(i.to_string()));
@@ -1493,7 +1686,22 @@ mod tests {
             ctx.insert("aws:sourceip", ContextValue::One("10.0.0.1".into()));
             ctx.remove("Aws:UserId");
             for k in KNOWN_KEYS {
-                assert_eq!(ctx.get_by(key_id(k), k), ctx.get(k), "{extra} {k}");
+                assert_eq!(ctx.get_by(key_slot(k), k), ctx.get(k), "{extra} {k}");
+            }
+            // Keys outside KNOWN_KEYS go to buckets: alone in one, sharing one, absent from an
+            // occupied one, absent from an empty one.
+            let others: Vec<String> = (0..200).map(|i| format!("svc:key{i:03}")).collect();
+            let mut seen = std::collections::HashMap::new();
+            for k in &others {
+                *seen.entry(key_slot(k)).or_insert(0) += 1;
+            }
+            assert!(seen.values().any(|&n| n > 1) && seen.len() > 32, "{seen:?}");
+            for k in others
+                .iter()
+                .chain(&["svc:absent".to_string(), "x".to_string()])
+            {
+                assert!(key_slot(k) as usize >= SLOTS, "{k}");
+                assert_eq!(ctx.get_by(key_slot(k), k), ctx.get(k), "{extra} {k}");
             }
             let ip = ctx.get_by(key_id("aws:sourceip"), "aws:sourceip");
             assert_eq!(ip, Some(&ContextValue::One("10.0.0.1".into())));

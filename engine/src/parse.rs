@@ -1322,7 +1322,7 @@ fn compile(
     Ok(Condition {
         op,
         key: key.to_string(),
-        key_id: crate::model::key_id(&key_lc),
+        key_id: crate::model::key_slot(&key_lc),
         key_lc,
         fast: crate::model::CondFast::of(op, &values),
         values,

@@ -17,6 +17,25 @@ pub struct Var {
     /// The key lower-cased, for lookup (condition keys are case-insensitive).
     pub key_lc: String,
     pub default: Option<String>,
+    /// [`crate::model::key_slot`] of `key_lc`: where the context keeps it.
+    pub id: u8,
+}
+
+/// Where a template's variables get their values: from a [`crate::model::Context`] (by slot for
+/// global keys), or from any function of the lower-cased key.
+pub trait Resolve<'a> {
+    /// The value of `v` (its default is the caller's business); `None` when absent.
+    fn value(&self, v: &Var) -> Option<&'a str>;
+}
+
+/// A function of the lower-cased key as a [`Resolve`].
+struct ByKey<'f, F>(&'f F);
+
+impl<'a, F: Fn(&str) -> Option<&'a str>> Resolve<'a> for ByKey<'_, F> {
+    #[inline]
+    fn value(&self, v: &Var) -> Option<&'a str> {
+        (self.0)(&v.key_lc)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,6 +82,8 @@ enum Fast {
         pieces: Box<[Piece]>,
         /// Some piece holds a `?`.
         ones: bool,
+        /// The index in `atoms` of each variable, in order.
+        vars: Box<[u32]>,
     },
     /// ASCII literals and at least two stars, `first*middle[0]*...*last` (`first`, `last` may be
     /// empty): stars and literals alternate in `atoms` (`Template::new` joins runs of each).
@@ -216,7 +237,7 @@ fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -
 /// The first `b` in `hay`, eight bytes at a time (the lowest flagged byte of a word is exact: a
 /// borrow only flags bytes above a match).
 #[inline(always)]
-fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
+pub(crate) fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let pat = ONES * u64::from(b);
@@ -321,8 +342,9 @@ impl Fast {
             return None;
         }
         let mut pieces: Vec<Vec<Seg>> = vec![Vec::new()];
+        let mut vars = Vec::new();
         let mut n = 0;
-        for a in atoms {
+        for (i, a) in atoms.iter().enumerate() {
             let seg = match a {
                 Atom::Star => {
                     pieces.push(Vec::new());
@@ -332,6 +354,7 @@ impl Fast {
                 Atom::Lit(_) => return None,
                 Atom::One => Seg::One,
                 Atom::Var(_) => {
+                    vars.push(u32::try_from(i).ok()?);
                     n += 1;
                     Seg::Var(n - 1)
                 }
@@ -341,6 +364,7 @@ impl Fast {
         Some(Fast::Segments {
             pieces: pieces.into_iter().map(Piece::new).collect(),
             ones: atoms.contains(&Atom::One),
+            vars: vars.into_boxed_slice(),
         })
     }
 
@@ -626,6 +650,12 @@ impl Template {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
+        self.matches_with(text, &ByKey(resolve))
+    }
+
+    /// [`Template::matches`] with the variables' values from `resolve`.
+    #[inline]
+    pub fn matches_with<'a, R: Resolve<'a>>(&'a self, text: &str, resolve: &R) -> bool {
         match self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
             Some(hit) => hit,
             None => self.matches_general(text, resolve),
@@ -633,33 +663,21 @@ impl Template {
     }
 
     /// [`Template::matches`] past the simple shapes: variables, and text the shapes do not take.
-    fn matches_general<'a, F>(&'a self, text: &str, resolve: &F) -> bool
-    where
-        F: Fn(&str) -> Option<&'a str>,
-    {
-        if !matches!(self.fast, Fast::Segments { .. }) && !self.has_vars() {
-            return glob(&self.atoms, text, self.ci, &|_| None);
-        }
-        // Every variable must resolve, else nothing matches. Each is looked up once.
-        const CACHED: usize = MAX_VARS;
-        // The first variables' values, in order, and which variable each is (by address).
-        let mut vars: [*const Var; CACHED] = [std::ptr::null(); CACHED];
-        let mut vals: [&str; CACHED] = [""; CACHED];
-        let mut n = 0;
-        for a in &self.atoms {
-            if let Atom::Var(v) = a {
-                let Some(x) = resolve(&v.key_lc).or(v.default.as_deref()) else {
+    fn matches_general<'a, R: Resolve<'a>>(&'a self, text: &str, resolve: &R) -> bool {
+        let value = |v: &'a Var| resolve.value(v).or(v.default.as_deref());
+        if let Fast::Segments { pieces, ones, vars } = &self.fast {
+            // Every variable must resolve, else nothing matches. Each is looked up once.
+            let mut vals: [&str; MAX_VARS] = [""; MAX_VARS];
+            for (slot, &i) in vals.iter_mut().zip(vars.iter()) {
+                let Some(Atom::Var(v)) = self.atoms.get(i as usize) else {
                     return false;
                 };
-                if n < CACHED {
-                    vars[n] = v;
-                    vals[n] = x;
-                    n += 1;
-                }
+                let Some(x) = value(v) else {
+                    return false;
+                };
+                *slot = x;
             }
-        }
-        if let Fast::Segments { pieces, ones } = &self.fast {
-            let vals = &vals[..n];
+            let vals = &vals[..vars.len().min(MAX_VARS)];
             if !self.ci && !ones {
                 return segments_glob::<false>(pieces, text.as_bytes(), vals);
             }
@@ -671,11 +689,28 @@ impl Template {
                 };
             }
         }
+        if !self.has_vars() {
+            return glob(&self.atoms, text, self.ci, &|_| None);
+        }
+        // Every variable must resolve, else nothing matches. The first few are looked up once
+        // (the glob reads a variable's value a character at a time).
+        let mut vars: [*const Var; MAX_VARS] = [std::ptr::null(); MAX_VARS];
+        let mut vals: [&str; MAX_VARS] = [""; MAX_VARS];
+        let mut n = 0;
+        for a in &self.atoms {
+            if let Atom::Var(v) = a {
+                let Some(x) = value(v) else {
+                    return false;
+                };
+                if n < MAX_VARS {
+                    (vars[n], vals[n]) = (v, x);
+                    n += 1;
+                }
+            }
+        }
         glob(&self.atoms, text, self.ci, &|v: &'a Var| {
             let cached = vars[..n].iter().position(|&p| std::ptr::eq(p, v));
-            cached
-                .map(|i| vals[i])
-                .or_else(|| resolve(&v.key_lc).or(v.default.as_deref()))
+            cached.map(|i| vals[i]).or_else(|| value(v))
         })
     }
 
@@ -746,16 +781,20 @@ fn parse_var(inner: &str) -> Var {
         let d = d.trim();
         if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
             let key = k.trim().to_string();
+            let key_lc = fold(&key);
             return Var {
-                key_lc: fold(&key),
+                id: crate::model::key_slot(&key_lc),
+                key_lc,
                 key,
                 default: Some(d[1..d.len() - 1].to_string()),
             };
         }
     }
     let key = inner.trim().to_string();
+    let key_lc = fold(&key);
     Var {
-        key_lc: fold(&key),
+        id: crate::model::key_slot(&key_lc),
+        key_lc,
         key,
         default: None,
     }
@@ -1003,13 +1042,18 @@ impl ArnTemplate {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
+        self.matches_with(value, &ByKey(resolve))
+    }
+
+    /// [`ArnTemplate::matches`] with the variables' values from `resolve`.
+    pub fn matches_with<'a, R: Resolve<'a>>(&'a self, value: &str, resolve: &R) -> bool {
         let (Some(parts), Some(v)) = (&self.parts, split_arn(value)) else {
             return false;
         };
         parts
             .iter()
             .zip(v.iter())
-            .all(|(t, s)| t.matches(s, resolve))
+            .all(|(t, s)| t.matches_with(s, resolve))
     }
 }
 
