@@ -382,7 +382,7 @@ fn run<'a, const EXPLAIN: bool>(
     let trust = is_trust_request(&req.action_lc, &req.resource);
     let must_allow = trust || is_kms_request(&req.action_lc, &req.resource);
     let same_account = match (p.account(), req.resource_account.as_deref()) {
-        (Some(a), Some(b)) => a == b,
+        (Some(a), Some(b)) => crate::pattern::same(a.as_bytes(), b.as_bytes()),
         // A resource with no account (`*`, or an S3 ARN given without resource_account) is the
         // caller's own.
         (Some(_), None) => true,
@@ -477,7 +477,7 @@ struct Probe<'r> {
 }
 
 impl<'r> Probe<'r> {
-    #[inline]
+    #[inline(always)]
     fn new(req: &'r Request) -> Probe<'r> {
         const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
         let b = req.action_lc.as_bytes();
