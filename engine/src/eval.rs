@@ -564,13 +564,13 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
 
 #[inline]
 fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
-    // Every pattern names its service literally: another service matches none of them. (The
-    // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
-    // of the service is exact.)
     let f = &a.fast;
     if f.any {
         return !a.not;
     }
+    // Every pattern names its service literally: another service matches none of them. (The
+    // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
+    // of the service is exact.)
     let other_service = !a.service_keys.is_empty() && !a.service_keys.contains(&probe.svc_key);
     if other_service {
         return a.not;

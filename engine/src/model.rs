@@ -384,9 +384,8 @@ impl Words {
         let (head, tail) = match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
             (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
             _ => {
-                let mut w = [0u8; 8];
-                w[..s.len().min(8)].copy_from_slice(&s[..s.len().min(8)]);
-                let w = u64::from_le_bytes(w);
+                // Shorter than eight bytes: a loop, not a call to `memcpy`.
+                let w = s.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
                 (w, w)
             }
         };
@@ -441,6 +440,7 @@ impl ActionElement {
         }
         let mut fast = ActionFast {
             on: patterns.len() <= 64,
+            lits: Vec::with_capacity(patterns.len().min(64)),
             ..ActionFast::default()
         };
         for (i, t) in patterns.iter().enumerate().take(64) {

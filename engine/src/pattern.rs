@@ -82,8 +82,9 @@ enum Fast {
         pieces: Box<[Piece]>,
         /// Some piece holds a `?`.
         ones: bool,
-        /// The index in `atoms` of each variable, in order.
-        vars: Box<[u32]>,
+        /// The index in `atoms` of each variable, in order (`nvars` of them).
+        vars: [u16; MAX_VARS],
+        nvars: u8,
     },
     /// ASCII literals and at least two stars, `first*middle[0]*...*last` (`first`, `last` may be
     /// empty): stars and literals alternate in `atoms` (`Template::new` joins runs of each).
@@ -342,7 +343,7 @@ impl Fast {
             return None;
         }
         let mut pieces: Vec<Vec<Seg>> = vec![Vec::new()];
-        let mut vars = Vec::new();
+        let mut vars = [0u16; MAX_VARS];
         let mut n = 0;
         for (i, a) in atoms.iter().enumerate() {
             let seg = match a {
@@ -354,7 +355,7 @@ impl Fast {
                 Atom::Lit(_) => return None,
                 Atom::One => Seg::One,
                 Atom::Var(_) => {
-                    vars.push(u32::try_from(i).ok()?);
+                    *vars.get_mut(n)? = u16::try_from(i).ok()?;
                     n += 1;
                     Seg::Var(n - 1)
                 }
@@ -364,7 +365,8 @@ impl Fast {
         Some(Fast::Segments {
             pieces: pieces.into_iter().map(Piece::new).collect(),
             ones: atoms.contains(&Atom::One),
-            vars: vars.into_boxed_slice(),
+            vars,
+            nvars: n as u8,
         })
     }
 
@@ -665,10 +667,17 @@ impl Template {
     /// [`Template::matches`] past the simple shapes: variables, and text the shapes do not take.
     fn matches_general<'a, R: Resolve<'a>>(&'a self, text: &str, resolve: &R) -> bool {
         let value = |v: &'a Var| resolve.value(v).or(v.default.as_deref());
-        if let Fast::Segments { pieces, ones, vars } = &self.fast {
+        if let Fast::Segments {
+            pieces,
+            ones,
+            vars,
+            nvars,
+        } = &self.fast
+        {
             // Every variable must resolve, else nothing matches. Each is looked up once.
+            let vars = vars.get(..usize::from(*nvars)).unwrap_or_default();
             let mut vals: [&str; MAX_VARS] = [""; MAX_VARS];
-            for (slot, &i) in vals.iter_mut().zip(vars.iter()) {
+            for (slot, &i) in vals.iter_mut().zip(vars) {
                 let Some(Atom::Var(v)) = self.atoms.get(i as usize) else {
                     return false;
                 };
