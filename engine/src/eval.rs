@@ -13,7 +13,6 @@
 //! `eval` is total on the model: every request gets a decision.
 
 use crate::model::*;
-use crate::pattern::Template;
 
 /// The policies that apply to one request, as the case format gives them (interfaces.md §2).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -474,6 +473,8 @@ struct Probe<'r> {
     action_ascii: bool,
     /// The [`Words`] of `req.action_lc`, for [`ActionFast::lits`].
     action_words: Words,
+    /// [`Prefilter::words`] of `req.resource`.
+    resource_words: [u64; 3],
 }
 
 impl<'r> Probe<'r> {
@@ -494,6 +495,7 @@ impl<'r> Probe<'r> {
             svc_key: service_key_of(b.get(..colon).unwrap_or_default()),
             action_ascii,
             action_words: words,
+            resource_words: Prefilter::words(req.resource.as_bytes()),
         }
     }
 }
@@ -547,7 +549,7 @@ fn applies_past_action(
         )?,
     };
     if let Some(r) = &st.resource {
-        if !resource_matches(r, req) {
+        if !resource_matches_in(r, probe) {
             return None;
         }
     }
@@ -617,13 +619,25 @@ fn globs_match(a: &ActionElement, mut globs: u64, text: &str) -> bool {
     false
 }
 
-#[inline(always)]
 pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
+    resource_matches_in(r, &Probe::new(req))
+}
+
+#[inline(always)]
+fn resource_matches_in(r: &ResourceElement, probe: &Probe<'_>) -> bool {
+    let req = probe.req;
     let ctx = &req.context;
-    let hit = r
-        .patterns
-        .iter()
-        .any(|t: &Template| t.matches_with(&req.resource, &ctx));
+    let mut hit = false;
+    for (i, t) in r.patterns.iter().enumerate() {
+        let admitted = r
+            .filters
+            .get(i)
+            .is_none_or(|f| f.admits(&probe.resource_words));
+        if admitted && t.matches_with(&req.resource, &ctx) {
+            hit = true;
+            break;
+        }
+    }
     hit != r.not
 }
 

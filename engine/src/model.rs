@@ -479,6 +479,79 @@ pub struct ResourceElement {
     pub not: bool,
     /// Case-sensitive globs over the whole ARN, with variables when the version allows.
     pub patterns: Vec<Template>,
+    /// One [`Prefilter`] per pattern, derived from `patterns` by [`ResourceElement::new`].
+    pub(crate) filters: Vec<Prefilter>,
+}
+
+impl ResourceElement {
+    pub fn new(not: bool, patterns: Vec<Template>) -> ResourceElement {
+        let filters = patterns.iter().map(Prefilter::of).collect();
+        ResourceElement {
+            not,
+            patterns,
+            filters,
+        }
+    }
+}
+
+/// What a case-sensitive pattern's leading literal says about bytes [`Prefilter::START`]`..+24`
+/// of any text it matches: the bytes under `mask` equal `value`. A resource whose
+/// [`Prefilter::words`] differ there cannot match, and is turned away with three word
+/// comparisons instead of the matcher (a bucket policy's statements for other buckets, a large
+/// policy's statements for other services and accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Prefilter {
+    mask: [u64; 3],
+    value: [u64; 3],
+}
+
+impl Prefilter {
+    /// Where the window starts: past `arn:aws:`, at the service and what follows.
+    pub const START: usize = 8;
+
+    fn of(t: &Template) -> Prefilter {
+        let mut f = Prefilter::default();
+        let lit = match t.atoms.first() {
+            Some(crate::pattern::Atom::Lit(l)) if !t.ci => l.as_bytes(),
+            _ => return f,
+        };
+        for (i, &b) in lit.iter().enumerate().skip(Prefilter::START).take(24) {
+            let (w, k) = ((i - Prefilter::START) / 8, (i - Prefilter::START) % 8);
+            f.mask[w] |= 0xff << (8 * k);
+            f.value[w] |= u64::from(b) << (8 * k);
+        }
+        f
+    }
+
+    /// The window of `text`, zero past its end.
+    #[inline]
+    pub fn words(text: &[u8]) -> [u64; 3] {
+        let mut w = [0u64; 3];
+        match text.get(Prefilter::START..Prefilter::START + 24) {
+            Some(x) => {
+                for (w, c) in w.iter_mut().zip(x.chunks_exact(8)) {
+                    *w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+                }
+            }
+            None => {
+                let tail = text.get(Prefilter::START..).unwrap_or_default();
+                for (i, &b) in tail.iter().enumerate() {
+                    w[i / 8] |= u64::from(b) << (8 * (i % 8));
+                }
+            }
+        }
+        w
+    }
+
+    /// Can a text whose window is `words` match? (`false` only when it cannot: past its end a
+    /// text reads as zero bytes, which a literal byte other than NUL never equals, and a text
+    /// shorter than the literal cannot match it.)
+    #[inline(always)]
+    pub fn admits(&self, words: &[u64; 3]) -> bool {
+        (words[0] & self.mask[0]) == self.value[0]
+            && (words[1] & self.mask[1]) == self.value[1]
+            && (words[2] & self.mask[2]) == self.value[2]
+    }
 }
 
 /// `Principal` or `NotPrincipal`.

@@ -900,10 +900,7 @@ impl Reader {
                         "a role trust policy has no Resource: the resource is the role itself",
                     ));
                 }
-                Some(ResourceElement {
-                    not,
-                    patterns: self.resources(&p, v, vars)?,
-                })
+                Some(ResourceElement::new(not, self.resources(&p, v, vars)?))
             }
         };
         let conditions = match condition {
