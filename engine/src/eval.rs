@@ -596,11 +596,16 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
             })
         }) || (f.globs != 0 && globs_match(a, f.globs, text))
     } else {
-        a.patterns
-            .iter()
-            .any(|t| t.matches_folded(text, probe.action_ascii))
+        patterns_match(a, text, probe.action_ascii)
     };
     hit != a.not
+}
+
+/// Every pattern of `a` against the action `text`, one template at a time: more than 64
+/// patterns, or a non-ASCII action.
+#[inline(never)]
+fn patterns_match(a: &ActionElement, text: &str, ascii: bool) -> bool {
+    a.patterns.iter().any(|t| t.matches_folded(text, ascii))
 }
 
 /// Do the patterns of `a` flagged in `globs` match the ASCII action `text`?
@@ -668,73 +673,15 @@ pub fn principal_set_match(
     // Account IDs and names are short: compared inline, not by a call to `memcmp`.
     let eq = |a: &str, b: &str| crate::pattern::same(a.as_bytes(), b.as_bytes());
     let mut best: Option<PrincipalMatch> = None;
+    // The common entries here, the rest in `principal_ref_match`.
+    let caller_account = p.account();
     for e in &set.aws {
-        let m = match (e, p) {
-            (AwsPrincipalRef::Any, _) => Some(PrincipalMatch::Direct),
-            (AwsPrincipalRef::Account { account, .. }, _) => p
-                .account()
+        let m = match e {
+            AwsPrincipalRef::Any => Some(PrincipalMatch::Direct),
+            AwsPrincipalRef::Account { account, .. } => caller_account
                 .is_some_and(|pa| eq(pa, account))
                 .then_some(PrincipalMatch::Account),
-            (
-                AwsPrincipalRef::User { account, name, .. },
-                Principal::User {
-                    account: pa,
-                    name: pn,
-                    ..
-                },
-            ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
-            (AwsPrincipalRef::Role { account, name, .. }, _) => match p {
-                Principal::Role {
-                    account: pa,
-                    name: pn,
-                    ..
-                }
-                | Principal::AssumedRole {
-                    account: pa,
-                    role: pn,
-                    ..
-                } => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Role),
-                _ => None,
-            },
-            (
-                AwsPrincipalRef::AssumedRole {
-                    account,
-                    role,
-                    session,
-                    ..
-                },
-                Principal::AssumedRole {
-                    account: pa,
-                    role: pr,
-                    session: ps,
-                    ..
-                },
-            ) => (eq(account, pa) && eq(role, pr) && eq(session, ps))
-                .then_some(PrincipalMatch::Direct),
-            (
-                AwsPrincipalRef::FederatedUser { account, name, .. },
-                Principal::FederatedUser {
-                    account: pa,
-                    name: pn,
-                    ..
-                },
-            ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
-            (AwsPrincipalRef::UniqueId(id), _) if p.is_iam() => {
-                // IAM stored a resolved principal as its unique ID; `aws:userid` is `AIDA...` for a
-                // user and `AROA...:session` for a role session.
-                ctx.get_single("aws:userid").and_then(|uid| {
-                    let hit = uid == id
-                        || uid
-                            .strip_prefix(id.as_str())
-                            .is_some_and(|r| r.starts_with(':'));
-                    hit.then_some(if id.starts_with("AROA") {
-                        PrincipalMatch::Role
-                    } else {
-                        PrincipalMatch::Direct
-                    })
-                })
-            }
-            _ => None,
+            _ => principal_ref_match(e, p, ctx),
         };
         best = best.max(m);
     }
@@ -750,6 +697,82 @@ pub fn principal_set_match(
         best = Some(PrincipalMatch::Direct);
     }
     best
+}
+
+/// How one entry of a `Principal` element other than `*` and an account matches the caller.
+#[inline(never)]
+fn principal_ref_match(
+    e: &AwsPrincipalRef,
+    p: &Principal,
+    ctx: &Context,
+) -> Option<PrincipalMatch> {
+    let eq = |a: &str, b: &str| crate::pattern::same(a.as_bytes(), b.as_bytes());
+    match (e, p) {
+        (AwsPrincipalRef::Any, _) => Some(PrincipalMatch::Direct),
+        (AwsPrincipalRef::Account { account, .. }, _) => p
+            .account()
+            .is_some_and(|pa| eq(pa, account))
+            .then_some(PrincipalMatch::Account),
+        (
+            AwsPrincipalRef::User { account, name, .. },
+            Principal::User {
+                account: pa,
+                name: pn,
+                ..
+            },
+        ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
+        (AwsPrincipalRef::Role { account, name, .. }, _) => match p {
+            Principal::Role {
+                account: pa,
+                name: pn,
+                ..
+            }
+            | Principal::AssumedRole {
+                account: pa,
+                role: pn,
+                ..
+            } => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Role),
+            _ => None,
+        },
+        (
+            AwsPrincipalRef::AssumedRole {
+                account,
+                role,
+                session,
+                ..
+            },
+            Principal::AssumedRole {
+                account: pa,
+                role: pr,
+                session: ps,
+                ..
+            },
+        ) => (eq(account, pa) && eq(role, pr) && eq(session, ps)).then_some(PrincipalMatch::Direct),
+        (
+            AwsPrincipalRef::FederatedUser { account, name, .. },
+            Principal::FederatedUser {
+                account: pa,
+                name: pn,
+                ..
+            },
+        ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
+        (AwsPrincipalRef::UniqueId(id), _) if p.is_iam() => {
+            // IAM stored a resolved principal as its unique ID; `aws:userid` is `AIDA...` for a
+            // user and `AROA...:session` for a role session.
+            ctx.get_single("aws:userid").and_then(|uid| {
+                let hit = uid == id
+                    || uid
+                        .strip_prefix(id.as_str())
+                        .is_some_and(|r| r.starts_with(':'));
+                hit.then_some(if id.starts_with("AROA") {
+                    PrincipalMatch::Role
+                } else {
+                    PrincipalMatch::Direct
+                })
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Is `p` exempt from a `Deny` + `NotPrincipal`: is every level of it (account, role, session;
@@ -933,6 +956,7 @@ mod tests {
     use super::*;
     use crate::json::Span;
     use crate::parse::{compile_condition, parse_operator};
+    use crate::pattern::Template;
 
     /// The action's word comparisons ([`ActionFast`]) decide as the templates do: literals and
     /// literal-star prefixes of every length around the 8- and 16-byte words, `*`, other
