@@ -958,6 +958,78 @@ mod tests {
     use crate::parse::{compile_condition, parse_operator};
     use crate::pattern::Template;
 
+    /// A resource prefilter ([`Prefilter`]) turns a resource away only when its pattern cannot
+    /// match it: leading literals shorter than, inside and longer than the window, `?`, `*` and
+    /// variables inside it, non-ASCII and NUL bytes, resources shorter than the window or than
+    /// `arn:aws:`, `NotResource`.
+    #[test]
+    fn resource_prefilters_turn_away_only_what_cannot_match() {
+        let patterns = [
+            "*",
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::b?cket/*",
+            "arn:aws:s3:::bucket",
+            "arn:aws:s3:::bucket-with-a-long-name-past-the-window/*",
+            "arn:aws:s3:::${aws:username}/*",
+            "arn:aws:s3:::home-${aws:username}-x/*",
+            "arn:aws:iam::111122223333:role/*",
+            "arn:aws:iam::111122223333:role/app",
+            "arn:aws:s3:::caf\u{e9}/*",
+            "arn:aws:s3:::nul\u{0}/*",
+            "arn",
+            "arn:aws:",
+            "arn:aws:s*",
+            "*:s3:::bucket/*",
+        ];
+        let resources = [
+            "arn:aws:s3:::bucket/a",
+            "arn:aws:s3:::bucket",
+            "arn:aws:s3:::bocket/a",
+            "arn:aws:s3:::bucket-with-a-long-name-past-the-window/x",
+            "arn:aws:s3:::bucket-with-a-long-name-past-the-wind",
+            "arn:aws:s3:::alice/x",
+            "arn:aws:s3:::home-alice-x/y",
+            "arn:aws:iam::111122223333:role/app",
+            "arn:aws:iam::111122223333:role/ap",
+            "arn:aws:iam::111122223334:role/app",
+            "arn:aws:s3:::caf\u{e9}/x",
+            "arn:aws:s3:::nul\u{0}/x",
+            "arn:aws:s3:::nul",
+            "arn",
+            "arn:aws:",
+            "arn:aws:s",
+            "*",
+            "",
+        ];
+        let opts = crate::pattern::TemplateOpts {
+            wildcards: true,
+            variables: true,
+            ci: false,
+        };
+        let mut ctx = Context::new();
+        ctx.insert("aws:username", ContextValue::One("alice".into()));
+        let mut turned_away = 0;
+        for p in patterns {
+            let t = Template::new(p, opts);
+            for not in [false, true] {
+                let el = ResourceElement::new(not, vec![t.clone()]);
+                for r in resources {
+                    let req =
+                        Request::new(Principal::Anonymous, "s3:GetObject", r, None, ctx.clone());
+                    let want = t.matches(r, &|k| req.context.get_single(k)) != not;
+                    assert_eq!(
+                        resource_matches(&el, &req),
+                        want,
+                        "{p:?} on {r:?} not={not}"
+                    );
+                    let words = Prefilter::words(r.as_bytes());
+                    turned_away += usize::from(!el.filters[0].admits(&words));
+                }
+            }
+        }
+        assert!(turned_away > 50, "{turned_away}");
+    }
+
     /// The action's word comparisons ([`ActionFast`]) decide as the templates do: literals and
     /// literal-star prefixes of every length around the 8- and 16-byte words, `*`, other
     /// wildcards, `NotAction`, mixed case and non-ASCII actions, several patterns at once.
