@@ -13,6 +13,7 @@
 //! `eval` is total on the model: every request gets a decision.
 
 use crate::model::*;
+use crate::pattern::{Prefilter, Words};
 
 /// The policies that apply to one request, as the case format gives them (interfaces.md §2).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -471,10 +472,10 @@ struct Probe<'r> {
     svc_key: u64,
     /// `req.action_lc.is_ascii()`.
     action_ascii: bool,
-    /// The [`Words`] of `req.action_lc`, for [`ActionFast::lits`].
+    /// The [`Words`] of `req.action_lc`, for [`Template::matches_action`].
     action_words: Words,
     /// [`Prefilter::words`] of `req.resource`.
-    resource_words: [u64; 3],
+    resource_words: [u64; 2],
 }
 
 impl<'r> Probe<'r> {
@@ -566,8 +567,7 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
 
 #[inline]
 fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
-    let f = &a.fast;
-    if f.any {
+    if a.any {
         return !a.not;
     }
     // Every pattern names its service literally: another service matches none of them. (The
@@ -578,25 +578,11 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
         return a.not;
     }
     let text = &probe.req.action_lc;
-    let hit = if f.on && probe.action_ascii {
-        // An ASCII literal equals the (lower-cased, ASCII) action byte for byte; the rest are
-        // templates.
+    let hit = if probe.action_ascii {
         let w = &probe.action_words;
-        let t = text.as_bytes();
-        f.lits.iter().any(|lit| {
-            lit.matches(t, w, || {
-                let l = a
-                    .patterns
-                    .get(lit.index as usize)
-                    .and_then(|p| p.atoms.first());
-                match l {
-                    Some(crate::pattern::Atom::Lit(l)) => l.as_bytes(),
-                    _ => &[],
-                }
-            })
-        }) || (f.globs != 0 && globs_match(a, f.globs, text))
+        a.patterns.iter().any(|t| t.matches_action(text, w))
     } else {
-        patterns_match(a, text, probe.action_ascii)
+        patterns_match(a, text, false)
     };
     hit != a.not
 }
@@ -608,22 +594,6 @@ fn patterns_match(a: &ActionElement, text: &str, ascii: bool) -> bool {
     a.patterns.iter().any(|t| t.matches_folded(text, ascii))
 }
 
-/// Do the patterns of `a` flagged in `globs` match the ASCII action `text`?
-#[inline(never)]
-fn globs_match(a: &ActionElement, mut globs: u64, text: &str) -> bool {
-    while globs != 0 {
-        let i = globs.trailing_zeros() as usize;
-        globs &= globs - 1;
-        if a.patterns
-            .get(i)
-            .is_some_and(|t| t.matches_folded(text, true))
-        {
-            return true;
-        }
-    }
-    false
-}
-
 pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
     resource_matches_in(r, &Probe::new(req))
 }
@@ -633,12 +603,8 @@ fn resource_matches_in(r: &ResourceElement, probe: &Probe<'_>) -> bool {
     let req = probe.req;
     let ctx = &req.context;
     let mut hit = false;
-    for (i, t) in r.patterns.iter().enumerate() {
-        let admitted = r
-            .filters
-            .get(i)
-            .is_none_or(|f| f.admits(&probe.resource_words));
-        if admitted && t.matches_with(&req.resource, &ctx) {
+    for t in &r.patterns {
+        if t.filter().admits(&probe.resource_words) && t.matches_with(&req.resource, &ctx) {
             hit = true;
             break;
         }
@@ -956,7 +922,7 @@ mod tests {
     use super::*;
     use crate::json::Span;
     use crate::parse::{compile_condition, parse_operator};
-    use crate::pattern::Template;
+    use crate::pattern::{Prefilter, Template};
 
     /// A resource prefilter ([`Prefilter`]) turns a resource away only when its pattern cannot
     /// match it: leading literals shorter than, inside and longer than the window, `?`, `*` and
@@ -1023,7 +989,7 @@ mod tests {
                         "{p:?} on {r:?} not={not}"
                     );
                     let words = Prefilter::words(r.as_bytes());
-                    turned_away += usize::from(!el.filters[0].admits(&words));
+                    turned_away += usize::from(!t.filter().admits(&words));
                 }
             }
         }
@@ -1089,7 +1055,10 @@ mod tests {
             for i in 0..ts.len() {
                 for j in i..ts.len().min(i + 3) {
                     let el = ActionElement::new(not, ts[i..=j].to_vec());
-                    fast += el.fast.lits.len();
+                    fast += ts[i..=j]
+                        .iter()
+                        .filter(|t| t.as_literal().is_some())
+                        .count();
                     for a in actions {
                         let req = Request::new(Principal::Anonymous, a, "*", None, Context::new());
                         let want = ts[i..=j].iter().any(|t| t.matches_plain(&req.action_lc)) != not;
@@ -1103,6 +1072,7 @@ mod tests {
                 }
             }
         }
+        // Literal patterns (compared as words) were among them, often.
         assert!(fast > 40, "{fast}");
     }
 

@@ -306,95 +306,8 @@ pub struct ActionElement {
     /// another service is skipped with integer comparisons (two services whose keys collide
     /// only get their patterns tried, and the patterns name the service exactly).
     pub service_keys: Vec<u64>,
-    /// The patterns sorted for the hot path, derived from `patterns` by [`ActionElement::new`].
-    pub(crate) fast: ActionFast,
-}
-
-/// [`ActionElement::patterns`] as the hot path reads them: a `*` among them, and the ASCII
-/// literals (most actions are written out) as [`Words`], compared with the request's action in
-/// three word comparisons instead of a template each.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct ActionFast {
-    /// Some pattern is `*`: every action matches.
-    pub any: bool,
-    /// The patterns that are an ASCII literal (folded), or one followed by a star.
-    pub lits: Vec<ActionLit>,
-    /// Bit `i`: pattern `i` is no ASCII literal and is matched as a template.
-    pub globs: u64,
-    /// Fewer than 65 patterns: `lits` and `globs` cover them all (otherwise the patterns are
-    /// tried one by one).
-    pub on: bool,
-}
-
-/// An action pattern that is an ASCII literal (`s3:getobject`) or an ASCII literal and a star
-/// (`s3:get*`), matched against the request's action by words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ActionLit {
-    /// The literal's words.
-    pub words: Words,
-    /// Its index in `patterns`.
-    pub index: u32,
-    /// Followed by a star: the action need only start with it.
-    pub prefix: bool,
-}
-
-impl ActionLit {
-    /// Does the ASCII action `t`, whose words are `w`, match? `l`: the literal's text, read only
-    /// past 16 bytes.
-    #[inline(always)]
-    pub fn matches<'l>(&self, t: &[u8], w: &Words, l: impl FnOnce() -> &'l [u8]) -> bool {
-        let lw = &self.words;
-        if !self.prefix {
-            return *w == *lw && (w.len <= 16 || t.get(8..w.len - 8) == l().get(8..w.len - 8));
-        }
-        let n = lw.len;
-        if t.len() < n {
-            return false;
-        }
-        if n <= 8 {
-            // `lw.head` is zero past `n`, and `w.head` holds the first `min(8, len)` bytes.
-            let mask = if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            };
-            return w.head & mask == lw.head;
-        }
-        if n <= 16 {
-            let at = t.get(n - 8..n).and_then(|x| x.first_chunk::<8>());
-            return w.head == lw.head && at.is_some_and(|x| u64::from_le_bytes(*x) == lw.tail);
-        }
-        t.get(..n) == Some(l())
-    }
-}
-
-/// A string's length and its first and last eight bytes (zero-padded below eight): two ASCII
-/// strings of at most 16 bytes are equal exactly when their `Words` are; longer ones also need
-/// the bytes between.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Words {
-    pub len: usize,
-    pub head: u64,
-    pub tail: u64,
-}
-
-impl Words {
-    #[inline]
-    pub fn of(s: &[u8]) -> Words {
-        let (head, tail) = match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
-            _ => {
-                // Shorter than eight bytes: a loop, not a call to `memcpy`.
-                let w = s.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-                (w, w)
-            }
-        };
-        Words {
-            len: s.len(),
-            head,
-            tail,
-        }
-    }
+    /// Some pattern is `*`: every action matches. Derived by [`ActionElement::new`].
+    pub(crate) any: bool,
 }
 
 /// A 64-bit FNV-1a hash of a service prefix, for [`ActionElement::service_keys`].
@@ -438,37 +351,11 @@ impl ActionElement {
                 }
             }
         }
-        let mut fast = ActionFast {
-            on: patterns.len() <= 64,
-            lits: Vec::with_capacity(patterns.len().min(64)),
-            ..ActionFast::default()
-        };
-        for (i, t) in patterns.iter().enumerate().take(64) {
-            use crate::pattern::Atom;
-            fast.any |= t.is_star();
-            let (l, prefix) = match t.atoms.as_slice() {
-                [Atom::Lit(l)] => (l, false),
-                [Atom::Lit(l), Atom::Star] => (l, true),
-                _ => {
-                    fast.globs |= 1 << i;
-                    continue;
-                }
-            };
-            if !t.ci || !l.is_ascii() {
-                fast.globs |= 1 << i;
-                continue;
-            }
-            fast.lits.push(ActionLit {
-                words: Words::of(l.as_bytes()),
-                index: i as u32,
-                prefix,
-            });
-        }
         ActionElement {
             not,
+            any: patterns.iter().any(Template::is_star),
             patterns,
             service_keys,
-            fast,
         }
     }
 }
@@ -479,78 +366,11 @@ pub struct ResourceElement {
     pub not: bool,
     /// Case-sensitive globs over the whole ARN, with variables when the version allows.
     pub patterns: Vec<Template>,
-    /// One [`Prefilter`] per pattern, derived from `patterns` by [`ResourceElement::new`].
-    pub(crate) filters: Vec<Prefilter>,
 }
 
 impl ResourceElement {
     pub fn new(not: bool, patterns: Vec<Template>) -> ResourceElement {
-        let filters = patterns.iter().map(Prefilter::of).collect();
-        ResourceElement {
-            not,
-            patterns,
-            filters,
-        }
-    }
-}
-
-/// What a case-sensitive pattern's leading literal says about bytes [`Prefilter::START`]`..+24`
-/// of any text it matches: the bytes under `mask` equal `value`. A resource whose
-/// [`Prefilter::words`] differ there cannot match, and is turned away with three word
-/// comparisons instead of the matcher (a bucket policy's statements for other buckets, a large
-/// policy's statements for other services and accounts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Prefilter {
-    mask: [u64; 3],
-    value: [u64; 3],
-}
-
-impl Prefilter {
-    /// Where the window starts: past `arn:aws:`, at the service and what follows.
-    pub const START: usize = 8;
-
-    fn of(t: &Template) -> Prefilter {
-        let mut f = Prefilter::default();
-        let lit = match t.atoms.first() {
-            Some(crate::pattern::Atom::Lit(l)) if !t.ci => l.as_bytes(),
-            _ => return f,
-        };
-        for (i, &b) in lit.iter().enumerate().skip(Prefilter::START).take(24) {
-            let (w, k) = ((i - Prefilter::START) / 8, (i - Prefilter::START) % 8);
-            f.mask[w] |= 0xff << (8 * k);
-            f.value[w] |= u64::from(b) << (8 * k);
-        }
-        f
-    }
-
-    /// The window of `text`, zero past its end.
-    #[inline]
-    pub fn words(text: &[u8]) -> [u64; 3] {
-        let mut w = [0u64; 3];
-        match text.get(Prefilter::START..Prefilter::START + 24) {
-            Some(x) => {
-                for (w, c) in w.iter_mut().zip(x.chunks_exact(8)) {
-                    *w = u64::from_le_bytes(c.try_into().unwrap_or_default());
-                }
-            }
-            None => {
-                let tail = text.get(Prefilter::START..).unwrap_or_default();
-                for (i, &b) in tail.iter().enumerate() {
-                    w[i / 8] |= u64::from(b) << (8 * (i % 8));
-                }
-            }
-        }
-        w
-    }
-
-    /// Can a text whose window is `words` match? (`false` only when it cannot: past its end a
-    /// text reads as zero bytes, which a literal byte other than NUL never equals, and a text
-    /// shorter than the literal cannot match it.)
-    #[inline(always)]
-    pub fn admits(&self, words: &[u64; 3]) -> bool {
-        (words[0] & self.mask[0]) == self.value[0]
-            && (words[1] & self.mask[1]) == self.value[1]
-            && (words[2] & self.mask[2]) == self.value[2]
+        ResourceElement { not, patterns }
     }
 }
 

@@ -60,6 +60,101 @@ pub struct Template {
     /// The matcher for the common shapes, compiled from `atoms` and `ci` (which must not change
     /// after construction).
     fast: Fast,
+    /// What the leading literal of a case-sensitive template says about the text (the resource
+    /// check turns a resource away with it); admits everything otherwise.
+    filter: Prefilter,
+}
+
+/// A string's length and its first and last eight bytes (zero-padded below eight): two ASCII
+/// strings of at most 16 bytes are equal exactly when their `Words` are; longer ones also need
+/// the bytes between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub(crate) struct Words {
+    pub len: usize,
+    pub head: u64,
+    pub tail: u64,
+}
+
+impl Words {
+    #[inline]
+    pub fn of(s: &[u8]) -> Words {
+        let (head, tail) = match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+            _ => {
+                // Shorter than eight bytes: a loop, not a call to `memcpy`.
+                let w = s.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+                (w, w)
+            }
+        };
+        Words {
+            len: s.len(),
+            head,
+            tail,
+        }
+    }
+}
+
+/// What a case-sensitive template's leading literal says about bytes
+/// [`Prefilter::START`]`..+16` of any text it matches: the bytes under `mask` equal `value`. A
+/// resource whose [`Prefilter::words`] differ there cannot match, and is turned away with two
+/// word comparisons instead of the matcher (a bucket policy's statements for other buckets, a
+/// large policy's statements for other services and accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub(crate) struct Prefilter {
+    mask: [u64; 2],
+    value: [u64; 2],
+}
+
+impl Prefilter {
+    /// Where the window starts: past `arn:aws:`, at the service and what follows.
+    pub const START: usize = 8;
+
+    fn of_literal(lit: &[u8]) -> Prefilter {
+        let window = lit.get(Prefilter::START..).unwrap_or_default();
+        let mut mask = [0u64; 2];
+        for (w, m) in mask.iter_mut().enumerate() {
+            // The literal's bytes in word `w`: all, the low ones, or none.
+            let n = window.len().saturating_sub(8 * w).min(8);
+            *m = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            };
+        }
+        Prefilter {
+            mask,
+            value: Prefilter::words(lit),
+        }
+    }
+
+    /// The window of `text`, zero past its end.
+    #[inline]
+    pub fn words(text: &[u8]) -> [u64; 2] {
+        let at = |i: usize| {
+            text.get(i..i + 8)
+                .and_then(|x| x.first_chunk::<8>())
+                .map(|x| u64::from_le_bytes(*x))
+        };
+        match (at(Prefilter::START), at(Prefilter::START + 8)) {
+            (Some(a), Some(b)) => [a, b],
+            _ => {
+                let mut w = [0u64; 2];
+                let tail = text.get(Prefilter::START..).unwrap_or_default();
+                for (i, &b) in tail.iter().take(16).enumerate() {
+                    w[i / 8] |= u64::from(b) << (8 * (i % 8));
+                }
+                w
+            }
+        }
+    }
+
+    /// Can a text whose window is `words` match? (`false` only when it cannot: past its end a
+    /// text reads as zero bytes, which a literal byte other than NUL never equals, and a text
+    /// shorter than the literal cannot match it.)
+    #[inline(always)]
+    pub fn admits(&self, words: &[u64; 2]) -> bool {
+        (words[0] & self.mask[0]) == self.value[0] && (words[1] & self.mask[1]) == self.value[1]
+    }
 }
 
 /// Shapes that match without the general glob: ASCII literals (folded when case-insensitive)
@@ -68,10 +163,11 @@ pub struct Template {
 enum Fast {
     General,
     Any,
-    /// `atoms` is `[Lit]` (or empty: the empty string).
-    Exact,
-    /// `[Lit, Star]`.
-    Prefix,
+    /// `atoms` is `[Lit]` (or empty: the empty string); the literal's [`Words`], which the
+    /// action check compares with the request's action.
+    Exact(Words),
+    /// `[Lit, Star]`, with the literal's [`Words`].
+    Prefix(Words),
     /// `[Star, Lit]`.
     Suffix,
     /// `[Lit, Star, Lit]`.
@@ -322,10 +418,10 @@ impl Fast {
     fn compile(atoms: &[Atom]) -> Fast {
         let lit = |l: &String, f: Fast| l.is_ascii().then_some(f);
         let compiled = match atoms {
-            [] => Some(Fast::Exact),
+            [] => Some(Fast::Exact(Words::default())),
             [Atom::Star] => Some(Fast::Any),
-            [Atom::Lit(l)] => lit(l, Fast::Exact),
-            [Atom::Lit(l), Atom::Star] => lit(l, Fast::Prefix),
+            [Atom::Lit(l)] => lit(l, Fast::Exact(Words::of(l.as_bytes()))),
+            [Atom::Lit(l), Atom::Star] => lit(l, Fast::Prefix(Words::of(l.as_bytes()))),
             [Atom::Star, Atom::Lit(l)] => lit(l, Fast::Suffix),
             [Atom::Lit(a), Atom::Star, Atom::Lit(b)] => {
                 lit(a, Fast::PrefixSuffix).and_then(|f| lit(b, f))
@@ -395,8 +491,8 @@ impl Fast {
         Some(match self {
             Fast::General | Fast::Segments { .. } => return None,
             Fast::Any => true,
-            Fast::Exact => lit_eq(at(0), text, ci),
-            Fast::Prefix => {
+            Fast::Exact(_) => lit_eq(at(0), text, ci),
+            Fast::Prefix(_) => {
                 let l = at(0);
                 text.len() >= l.len() && lit_eq(l, &text[..l.len()], ci)
             }
@@ -501,7 +597,7 @@ impl Template {
             }
             // What `Fast::compile` and `keep_source` would find, without their walks.
             let fast = if l.is_ascii() {
-                Fast::Exact
+                Fast::Exact(Words::of(l.as_bytes()))
             } else {
                 Fast::General
             };
@@ -511,12 +607,15 @@ impl Template {
             } else {
                 vec![Atom::Lit(l)]
             };
-            return Template {
+            let mut t = Template {
                 fast,
                 atoms,
                 ci: opts.ci,
                 source,
+                filter: Prefilter::default(),
             };
+            t.derive_filter();
+            return t;
         }
         let mut atoms: Vec<Atom> = Vec::new();
         let mut lit = String::new();
@@ -571,6 +670,7 @@ impl Template {
             ci: opts.ci,
             source: None,
             fast: Fast::General,
+            filter: Prefilter::default(),
         };
         if opts.ci {
             for a in &mut t.atoms {
@@ -580,8 +680,69 @@ impl Template {
             }
         }
         t.fast = Fast::compile(&t.atoms);
+        t.derive_filter();
         t.keep_source(s);
         t
+    }
+
+    /// Set `filter` from `atoms` and `ci`.
+    fn derive_filter(&mut self) {
+        let lead = match self.atoms.first() {
+            Some(Atom::Lit(l)) => l.as_bytes(),
+            _ => &[],
+        };
+        if !self.ci {
+            self.filter = Prefilter::of_literal(lead);
+        }
+    }
+
+    /// The resource prefilter ([`Prefilter`]).
+    #[inline(always)]
+    pub(crate) fn filter(&self) -> &Prefilter {
+        &self.filter
+    }
+
+    /// Does the lower-cased ASCII action `text`, whose [`Words`] are `w`, match this
+    /// case-insensitive template? Literals and literal-star prefixes compare as words;
+    /// [`Template::matches_folded`] decides the rest.
+    #[inline(always)]
+    pub(crate) fn matches_action(&self, text: &str, w: &Words) -> bool {
+        let t = text.as_bytes();
+        match &self.fast {
+            Fast::Any => true,
+            Fast::Exact(lw) => {
+                *w == *lw && (w.len <= 16 || t.get(8..w.len - 8) == self.lead().get(8..w.len - 8))
+            }
+            Fast::Prefix(lw) => {
+                let n = lw.len;
+                if t.len() < n {
+                    false
+                } else if n <= 8 {
+                    // `lw.head` is zero past `n`; `w.head` holds the first `min(8, len)` bytes.
+                    let mask = if n == 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (8 * n)) - 1
+                    };
+                    w.head & mask == lw.head
+                } else if n <= 16 {
+                    let at = t.get(n - 8..n).and_then(|x| x.first_chunk::<8>());
+                    w.head == lw.head && at.is_some_and(|x| u64::from_le_bytes(*x) == lw.tail)
+                } else {
+                    t.get(..n) == Some(self.lead())
+                }
+            }
+            _ => self.matches_folded(text, true),
+        }
+    }
+
+    /// The leading literal's bytes (empty when the template starts otherwise).
+    #[inline]
+    fn lead(&self) -> &[u8] {
+        match self.atoms.first() {
+            Some(Atom::Lit(l)) => l.as_bytes(),
+            _ => &[],
+        }
     }
 
     /// Keep `s` as the source text unless it is what [`Template::source`] gives without it.
@@ -613,7 +774,9 @@ impl Template {
             atoms,
             ci: false,
             source: None,
+            filter: Prefilter::default(),
         };
+        t.derive_filter();
         t.keep_source(
             &s.replace('$', "${$}")
                 .replace('*', "${*}")
@@ -633,7 +796,7 @@ impl Template {
     }
 
     pub fn is_star(&self) -> bool {
-        self.atoms == [Atom::Star]
+        matches!(self.atoms.as_slice(), [Atom::Star])
     }
 
     /// The literal text when there is no wildcard and no variable.
