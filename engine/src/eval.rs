@@ -600,6 +600,9 @@ pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
 
 #[inline(always)]
 fn resource_matches_in(r: &ResourceElement, probe: &Probe<'_>) -> bool {
+    if r.any {
+        return !r.not;
+    }
     let req = probe.req;
     let ctx = &req.context;
     let mut hit = false;

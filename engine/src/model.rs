@@ -366,11 +366,17 @@ pub struct ResourceElement {
     pub not: bool,
     /// Case-sensitive globs over the whole ARN, with variables when the version allows.
     pub patterns: Vec<Template>,
+    /// Some pattern is `*`: every resource matches. Derived by [`ResourceElement::new`].
+    pub(crate) any: bool,
 }
 
 impl ResourceElement {
     pub fn new(not: bool, patterns: Vec<Template>) -> ResourceElement {
-        ResourceElement { not, patterns }
+        ResourceElement {
+            not,
+            any: patterns.iter().any(Template::is_star),
+            patterns,
+        }
     }
 }
 
