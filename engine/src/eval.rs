@@ -133,7 +133,8 @@ pub const RCP_SERVICES: &[&str] = &[
 
 /// Is this request's resource policy a role trust policy?
 pub fn is_trust_request(action_lc: &str, resource: &str) -> bool {
-    TRUST_ACTIONS.contains(&action_lc)
+    action_lc.starts_with("sts:")
+        && TRUST_ACTIONS.contains(&action_lc)
         && crate::pattern::split_arn(resource)
             .is_some_and(|p| p[2] == "iam" && p[5].starts_with("role/"))
 }
@@ -205,11 +206,12 @@ fn run<'a, const EXPLAIN: bool>(
     }
 
     let iam = p.is_iam();
-    let slr = p.is_service_linked_role();
+    // Service-linked roles escape SCPs and RCPs; asked only when some apply.
+    let slr = || p.is_service_linked_role();
     let has_pb = set.boundary.is_some();
-    let scp_applies = iam && !slr && !set.scps.is_empty();
-    let rcp_applies = !slr
-        && !set.rcps.is_empty()
+    let scp_applies = iam && !set.scps.is_empty() && !slr();
+    let rcp_applies = !set.rcps.is_empty()
+        && !slr()
         && RCP_SERVICES.contains(&req.service())
         && req.action_lc != "kms:retiregrant";
 
