@@ -813,7 +813,16 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
         // key, several values (DECISIONS 1) and case folding of non-ASCII text take the general
         // path.
         if let Some([v]) = found.map(ContextValue::values) {
-            if !ci || v.is_ascii() {
+            if v.len() <= 16 {
+                // Up to 16 bytes, the value's words hold it whole: compared with each literal's
+                // words, lower-cased first when the comparison ignores case.
+                let w = Words::of(v.as_bytes());
+                if !ci || w.ascii() {
+                    let w = if ci { w.ascii_lowercase() } else { w };
+                    let hit = ts.iter().any(|t| t.literal_words() == Some(&w));
+                    return hit != negated;
+                }
+            } else if !ci || v.is_ascii() {
                 let v = v.as_bytes();
                 let hit = ts.iter().any(|t| {
                     let l = t.as_literal().unwrap_or_default();
@@ -1095,6 +1104,9 @@ mod tests {
             &["\u{212a}ey"],
             &["key", ""],
             &["pr*d"],
+            // Around the 8- and 16-byte words, and the bytes beside `A`–`Z` (`@`, `[`, `` ` ``, `{`).
+            &["@[`{AZaz", "Prod-Environment"],
+            &["a-much-longer-value-than-16", "prod-environmen"],
         ];
         let requests: &[Option<ContextValue>] = &[
             None,
@@ -1105,6 +1117,15 @@ mod tests {
             Some(ContextValue::One("key".into())),
             Some(ContextValue::One("\u{212a}EY".into())),
             Some(ContextValue::One(String::new())),
+            Some(ContextValue::One("@[`{azAZ".into())),
+            Some(ContextValue::One("`{`{azaz".into())),
+            Some(ContextValue::One("@[@[azaz".into())),
+            Some(ContextValue::One("PROD-ENVIRONMENT".into())),
+            Some(ContextValue::One("prod-environment".into())),
+            Some(ContextValue::One("Prod-Environmen".into())),
+            Some(ContextValue::One("A-MUCH-LONGER-VALUE-THAN-16".into())),
+            Some(ContextValue::One("a-much-longer-value-than-1".into())),
+            Some(ContextValue::One("prod-\u{212a}nvironment".into())),
             Some(ContextValue::Many(vec![])),
             Some(ContextValue::Many(vec!["prod".into(), "staging".into()])),
         ];

@@ -76,6 +76,31 @@ pub(crate) struct Words {
 }
 
 impl Words {
+    /// Whether the string they were read from is ASCII, when it is at most 16 bytes (the words
+    /// then hold every byte).
+    #[inline(always)]
+    pub fn ascii(&self) -> bool {
+        (self.head | self.tail) & u64::from_ne_bytes([0x80; 8]) == 0
+    }
+
+    /// The words of the string lower-cased, for an ASCII string (each byte `A`–`Z` gains 0x20;
+    /// no byte carries into the next, as every byte is below 0x80).
+    #[inline(always)]
+    pub fn ascii_lowercase(&self) -> Words {
+        fn lower(x: u64) -> u64 {
+            const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+            let ge_a = x + ONES * (0x80 - u64::from(b'A'));
+            let gt_z = x + ONES * (0x80 - u64::from(b'Z') - 1);
+            let upper = ge_a & !gt_z & (ONES * 0x80);
+            x | (upper >> 2)
+        }
+        Words {
+            len: self.len,
+            head: lower(self.head),
+            tail: lower(self.tail),
+        }
+    }
+
     #[inline]
     pub fn of(s: &[u8]) -> Words {
         let (head, tail) = match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
@@ -733,6 +758,16 @@ impl Template {
                 }
             }
             _ => self.matches_folded(text, true),
+        }
+    }
+
+    /// The [`Words`] of the template when it is one ASCII literal (stored folded when
+    /// case-insensitive).
+    #[inline(always)]
+    pub(crate) fn literal_words(&self) -> Option<&Words> {
+        match &self.fast {
+            Fast::Exact(w) => Some(w),
+            _ => None,
         }
     }
 
