@@ -406,9 +406,17 @@ fn tokens(p: &str, wildcards: bool, vars: Option<&Ctx>) -> Option<Vec<Tok>> {
                             lit.push('}');
                         }
                         s => {
-                            let (key, default) = match s.split_once(", '") {
-                                Some((k, d)) => (k.trim(), d.strip_suffix('\'')),
-                                None => (s.trim(), None),
+                            // `key, 'default'` (corpus/DECISIONS.md 17): the default is the
+                            // text after the first comma when, trimmed, it is quoted at both
+                            // ends; otherwise the whole text is the key.
+                            fn quoted(d: &str) -> Option<&str> {
+                                let d = d.trim();
+                                (d.len() >= 2 && d.starts_with('\'') && d.ends_with('\''))
+                                    .then(|| &d[1..d.len() - 1])
+                            }
+                            let (key, default) = match s.split_once(',') {
+                                Some((k, d)) if quoted(d).is_some() => (k.trim(), quoted(d)),
+                                _ => (s.trim(), None),
                             };
                             match single(ctx, key).or(default.map(str::to_string)) {
                                 Some(v) => lit.push_str(&v),
