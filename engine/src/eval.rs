@@ -1108,27 +1108,31 @@ mod tests {
             &["@[`{AZaz", "Prod-Environment"],
             &["a-much-longer-value-than-16", "prod-environmen"],
         ];
-        let requests: &[Option<ContextValue>] = &[
-            None,
-            Some(ContextValue::One("true".into())),
-            Some(ContextValue::One("True".into())),
-            Some(ContextValue::One("prod".into())),
-            Some(ContextValue::One("PROD".into())),
-            Some(ContextValue::One("key".into())),
-            Some(ContextValue::One("\u{212a}EY".into())),
-            Some(ContextValue::One(String::new())),
-            Some(ContextValue::One("@[`{azAZ".into())),
-            Some(ContextValue::One("`{`{azaz".into())),
-            Some(ContextValue::One("@[@[azaz".into())),
-            Some(ContextValue::One("PROD-ENVIRONMENT".into())),
-            Some(ContextValue::One("prod-environment".into())),
-            Some(ContextValue::One("Prod-Environmen".into())),
-            Some(ContextValue::One("A-MUCH-LONGER-VALUE-THAN-16".into())),
-            Some(ContextValue::One("a-much-longer-value-than-1".into())),
-            Some(ContextValue::One("prod-\u{212a}nvironment".into())),
-            Some(ContextValue::Many(vec![])),
-            Some(ContextValue::Many(vec!["prod".into(), "staging".into()])),
+        let one = [
+            "true",
+            "True",
+            "prod",
+            "PROD",
+            "key",
+            "\u{212a}EY",
+            "",
+            "@[`{azAZ",
+            "`{`{azaz",
+            "@[@[azaz",
+            "PROD-ENVIRONMENT",
+            "prod-environment",
+            "Prod-Environmen",
+            "A-MUCH-LONGER-VALUE-THAN-16",
+            "a-much-longer-value-than-1",
+            "prod-\u{212a}nvironment",
         ];
+        let requests: Vec<Option<ContextValue>> = std::iter::once(None)
+            .chain(one.iter().map(|v| Some(ContextValue::One(v.to_string()))))
+            .chain([
+                Some(ContextValue::Many(vec![])),
+                Some(ContextValue::Many(vec!["prod".into(), "staging".into()])),
+            ])
+            .collect();
         let mut fast = 0;
         for op in ops {
             for prefix in ["", "ForAnyValue:", "ForAllValues:"] {
@@ -1146,7 +1150,7 @@ mod tests {
                         let mut general = c.clone();
                         general.fast = CondFast::General;
                         fast += usize::from(c.fast != CondFast::General);
-                        for r in requests {
+                        for r in &requests {
                             let mut ctx = Context::new();
                             if let Some(v) = r {
                                 ctx.insert("aws:key", v.clone());
