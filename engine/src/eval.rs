@@ -483,12 +483,11 @@ struct Probe<'r> {
 impl<'r> Probe<'r> {
     #[inline(always)]
     fn new(req: &'r Request) -> Probe<'r> {
-        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
         let b = req.action_lc.as_bytes();
         let words = Words::of(b);
         // Up to 16 bytes, the words hold every byte.
         let action_ascii = if b.len() <= 16 {
-            (words.head | words.tail) & HIGH == 0
+            words.ascii()
         } else {
             b.is_ascii()
         };
@@ -584,16 +583,15 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
         let w = &probe.action_words;
         a.patterns.iter().any(|t| t.matches_action(text, w))
     } else {
-        patterns_match(a, text, false)
+        patterns_match_folded(a, text)
     };
     hit != a.not
 }
 
-/// Every pattern of `a` against the action `text`, one template at a time: more than 64
-/// patterns, or a non-ASCII action.
+/// Every pattern of `a` against the non-ASCII action `text`, one template at a time.
 #[inline(never)]
-fn patterns_match(a: &ActionElement, text: &str, ascii: bool) -> bool {
-    a.patterns.iter().any(|t| t.matches_folded(text, ascii))
+fn patterns_match_folded(a: &ActionElement, text: &str) -> bool {
+    a.patterns.iter().any(|t| t.matches_folded(text, false))
 }
 
 pub fn resource_matches(r: &ResourceElement, req: &Request) -> bool {
@@ -670,7 +668,8 @@ pub fn principal_set_match(
     best
 }
 
-/// How one entry of a `Principal` element other than `*` and an account matches the caller.
+/// How one entry of a `Principal` element other than `*` and an account (which
+/// [`principal_set_match`] matches itself) matches the caller.
 #[inline(never)]
 fn principal_ref_match(
     e: &AwsPrincipalRef,
@@ -679,11 +678,6 @@ fn principal_ref_match(
 ) -> Option<PrincipalMatch> {
     let eq = |a: &str, b: &str| crate::pattern::same(a.as_bytes(), b.as_bytes());
     match (e, p) {
-        (AwsPrincipalRef::Any, _) => Some(PrincipalMatch::Direct),
-        (AwsPrincipalRef::Account { account, .. }, _) => p
-            .account()
-            .is_some_and(|pa| eq(pa, account))
-            .then_some(PrincipalMatch::Account),
         (
             AwsPrincipalRef::User { account, name, .. },
             Principal::User {

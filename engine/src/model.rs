@@ -1018,9 +1018,7 @@ pub fn key_slot(key_lc: &str) -> u8 {
     if id != KEY_UNKNOWN {
         return id;
     }
-    let h = key_lc.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
+    let h = fnv32_from(key_lc.as_bytes(), 0);
     (SLOTS + (h as usize) % BUCKETS) as u8
 }
 
@@ -1046,8 +1044,13 @@ pub fn key_id(key_lc: &str) -> u8 {
 
 /// FNV-1a over the bytes after `aws:`, for [`KEY_TABLE`].
 const fn key_hash(key: &[u8]) -> u32 {
+    fnv32_from(key, 4)
+}
+
+/// 32-bit FNV-1a over `key[from..]`.
+const fn fnv32_from(key: &[u8], from: usize) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    let mut i = 4;
+    let mut i = from;
     while i < key.len() {
         h = (h ^ key[i] as u32).wrapping_mul(0x0100_0193);
         i += 1;

@@ -119,6 +119,16 @@ impl Words {
     }
 }
 
+/// A word whose low `n` bytes (`n` at most 8) are all ones.
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
+
 /// What a case-sensitive template's leading literal says about bytes
 /// [`Prefilter::START`]`..+16` of any text it matches: the bytes under `mask` equal `value`. A
 /// resource whose [`Prefilter::words`] differ there cannot match, and is turned away with two
@@ -139,12 +149,7 @@ impl Prefilter {
         let mut mask = [0u64; 2];
         for (w, m) in mask.iter_mut().enumerate() {
             // The literal's bytes in word `w`: all, the low ones, or none.
-            let n = window.len().saturating_sub(8 * w).min(8);
-            *m = if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            };
+            *m = low_bytes(window.len().saturating_sub(8 * w).min(8));
         }
         Prefilter {
             mask,
@@ -712,12 +717,8 @@ impl Template {
 
     /// Set `filter` from `atoms` and `ci`.
     fn derive_filter(&mut self) {
-        let lead = match self.atoms.first() {
-            Some(Atom::Lit(l)) => l.as_bytes(),
-            _ => &[],
-        };
         if !self.ci {
-            self.filter = Prefilter::of_literal(lead);
+            self.filter = Prefilter::of_literal(self.lead());
         }
     }
 
@@ -744,12 +745,7 @@ impl Template {
                     false
                 } else if n <= 8 {
                     // `lw.head` is zero past `n`; `w.head` holds the first `min(8, len)` bytes.
-                    let mask = if n == 8 {
-                        u64::MAX
-                    } else {
-                        (1u64 << (8 * n)) - 1
-                    };
-                    w.head & mask == lw.head
+                    w.head & low_bytes(n) == lw.head
                 } else if n <= 16 {
                     let at = t.get(n - 8..n).and_then(|x| x.first_chunk::<8>());
                     w.head == lw.head && at.is_some_and(|x| u64::from_le_bytes(*x) == lw.tail)
@@ -983,27 +979,24 @@ impl Template {
 }
 
 fn parse_var(inner: &str) -> Var {
-    // `${key, 'default'}`: comma, space, single-quoted text (iam-semantics.md §5).
-    if let Some((k, d)) = inner.split_once(',') {
+    // `${key, 'default'}`: comma, space, single-quoted text (iam-semantics.md §5); otherwise the
+    // whole text is the key (corpus/DECISIONS.md 17).
+    let quoted = |d: &str| {
         let d = d.trim();
-        if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
-            let key = k.trim().to_string();
-            let key_lc = fold(&key);
-            return Var {
-                id: crate::model::key_slot(&key_lc),
-                key_lc,
-                key,
-                default: Some(d[1..d.len() - 1].to_string()),
-            };
-        }
-    }
-    let key = inner.trim().to_string();
+        (d.len() >= 2 && d.starts_with('\'') && d.ends_with('\''))
+            .then(|| d[1..d.len() - 1].to_string())
+    };
+    let (key, default) = match inner.split_once(',') {
+        Some((k, d)) if quoted(d).is_some() => (k, quoted(d)),
+        _ => (inner, None),
+    };
+    let key = key.trim().to_string();
     let key_lc = fold(&key);
     Var {
         id: crate::model::key_slot(&key_lc),
         key_lc,
         key,
-        default: None,
+        default,
     }
 }
 
