@@ -801,22 +801,28 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
             return cs.iter().any(|n| n.contains(&ip)) != negated;
         }
     }
-    let found = ctx.get_by(c.key_id, &c.key_lc);
+    let looked = ctx.lookup(c.key_id, &c.key_lc);
+    let found = looked.map(|(v, _)| v);
     if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
         // One value, compared with case or ASCII: its bytes against the literals. A missing
         // key, several values (DECISIONS 1) and case folding of non-ASCII text take the general
         // path.
-        if let Some([v]) = found.map(ContextValue::values) {
-            if v.len() <= 16 {
-                // Up to 16 bytes, the value's words hold it whole: compared with each literal's
-                // words, lower-cased first when the comparison ignores case.
-                let w = Words::of(v.as_bytes());
-                if !ci || w.ascii() {
-                    let w = if ci { w.ascii_lowercase() } else { w };
-                    let hit = ts.iter().any(|t| t.literal_words() == Some(&w));
+        match looked {
+            Some((_, Some(short))) => {
+                // Up to 16 bytes, the value's words (read when the context was built) hold it
+                // whole: compared with each literal's words, lower-cased when the comparison
+                // ignores case.
+                let w = if ci {
+                    short.lower.as_ref()
+                } else {
+                    Some(&short.raw)
+                };
+                if let Some(w) = w {
+                    let hit = ts.iter().any(|t| t.literal_words() == Some(w));
                     return hit != negated;
                 }
-            } else if !ci || v.is_ascii() {
+            }
+            Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {
                 let v = v.as_bytes();
                 let hit = ts.iter().any(|t| {
                     let l = t.as_literal().unwrap_or_default();
@@ -824,6 +830,7 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
                 });
                 return hit != negated;
             }
+            _ => {}
         }
     }
     condition_general(c, found, ctx, vars)

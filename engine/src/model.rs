@@ -1093,6 +1093,31 @@ struct Entry {
     /// The value parsed as an IP address, for the keys that hold one ([`IP_KEYS`]) when they
     /// have a single value: `IpAddress` conditions then do not parse it again.
     ip: Option<crate::pattern::IpValue>,
+    /// A single value of at most 16 bytes as [`Words`](crate::pattern::Words), and lower-cased
+    /// when it is ASCII: literal conditions compare them with their values' words.
+    short: Option<ShortValue>,
+}
+
+/// [`Entry::short`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShortValue {
+    pub raw: crate::pattern::Words,
+    /// `None` when the value is not ASCII (a case-insensitive comparison then folds it).
+    pub lower: Option<crate::pattern::Words>,
+}
+
+/// What [`Entry::short`] holds for `value`.
+fn short_value(value: &ContextValue) -> Option<ShortValue> {
+    match value {
+        ContextValue::One(v) if v.len() <= 16 => {
+            let raw = crate::pattern::Words::of(v.as_bytes());
+            Some(ShortValue {
+                raw,
+                lower: raw.ascii().then(|| raw.ascii_lowercase()),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// The global keys whose value is an IP address, by [`key_id`].
@@ -1227,6 +1252,7 @@ impl Context {
             Ok(i) => {
                 let e = &mut self.entries[i];
                 e.ip = parsed_ip(e.slot, &value);
+                e.short = short_value(&value);
                 (e.text, e.split, e.value) = (text, split, value);
             }
             Err(i) => {
@@ -1237,6 +1263,7 @@ impl Context {
                         text,
                         split,
                         ip: parsed_ip(slot, &value),
+                        short: short_value(&value),
                         value,
                         slot,
                     },
@@ -1258,24 +1285,41 @@ impl Context {
     /// compiled): a known key by its slot, another by its bucket.
     #[inline]
     pub fn get_by(&self, slot: u8, key_lc: &str) -> Option<&ContextValue> {
+        self.entry_by(slot, key_lc).map(|e| &e.value)
+    }
+
+    /// The value under `key_lc` (whose [`key_slot`] is `slot`) and, when it is one value of at
+    /// most 16 bytes, its words ([`ShortValue`]).
+    #[inline]
+    pub(crate) fn lookup(
+        &self,
+        slot: u8,
+        key_lc: &str,
+    ) -> Option<(&ContextValue, Option<&ShortValue>)> {
+        self.entry_by(slot, key_lc)
+            .map(|e| (&e.value, e.short.as_ref()))
+    }
+
+    #[inline]
+    fn entry_by(&self, slot: u8, key_lc: &str) -> Option<&Entry> {
         match self.slots.get(..SLOTS).and_then(|s| s.get(slot as usize)) {
             Some(&0) if self.entries.len() < u8::MAX as usize => None,
-            Some(&i) if i != 0 => Some(&self.entries[i as usize - 1].value),
-            _ => self.get_other(slot, key_lc),
+            Some(&i) if i != 0 => self.entries.get(i as usize - 1),
+            _ => self.entry_other(slot, key_lc),
         }
     }
 
-    /// [`Context::get_by`] past the known keys: a bucket, or the search.
+    /// [`Context::entry_by`] past the known keys: a bucket, or the search.
     #[inline(never)]
-    fn get_other(&self, slot: u8, key_lc: &str) -> Option<&ContextValue> {
+    fn entry_other(&self, slot: u8, key_lc: &str) -> Option<&Entry> {
         match self.slots.get(slot as usize) {
             Some(&0) if self.entries.len() < u8::MAX as usize => None,
             Some(&i) if i != 0 && i != SHARED && slot as usize >= SLOTS => {
                 // The one key of the bucket: this key, or this key is absent.
                 let e = self.entries.get(i as usize - 1)?;
-                crate::pattern::same(e.lc().as_bytes(), key_lc.as_bytes()).then_some(&e.value)
+                crate::pattern::same(e.lc().as_bytes(), key_lc.as_bytes()).then_some(e)
             }
-            _ => self.get(key_lc),
+            _ => self.entry(key_lc),
         }
     }
 
@@ -1307,6 +1351,10 @@ impl Context {
 
     /// Look up by lower-cased key.
     pub fn get(&self, key_lc: &str) -> Option<&ContextValue> {
+        self.entry(key_lc).map(|e| &e.value)
+    }
+
+    fn entry(&self, key_lc: &str) -> Option<&Entry> {
         if self.entries.len() <= 24 {
             // A request's context is small: a scan comparing lengths first beats the binary
             // search's string comparisons.
@@ -1314,13 +1362,12 @@ impl Context {
             return self
                 .entries
                 .iter()
-                .find(|e| e.split == k.len() && e.lc().as_bytes() == k)
-                .map(|e| &e.value);
+                .find(|e| e.split == k.len() && e.lc().as_bytes() == k);
         }
         self.entries
             .binary_search_by(|e| e.lc().cmp(key_lc))
             .ok()
-            .map(|i| &self.entries[i].value)
+            .map(|i| &self.entries[i])
     }
 
     /// A single-valued key's value (variables only take single values, §5).
