@@ -282,31 +282,32 @@ impl Piece {
     /// and values are ASCII and compare folded.
     #[inline(always)]
     fn at<const CI: bool>(&self, t: &[u8], vals: &[&str]) -> bool {
-        let mut i = 0;
+        let mut rest = t;
         for s in self.segs.iter() {
-            match s {
-                Seg::Lit(l) => {
-                    if !lit_eq(l, &t[i..i + l.len()], CI) {
-                        return false;
-                    }
-                    i += l.len();
+            // A literal and a substituted value are both compared as text; only a value is
+            // folded on the fly (literals are folded at compile time).
+            let (x, lit): (&[u8], bool) = match s {
+                Seg::Lit(l) => (l, true),
+                Seg::Var(k) => (vals.get(*k).map_or(&[][..], |v| v.as_bytes()), false),
+                Seg::One => {
+                    rest = rest.get(1..).unwrap_or_default();
+                    continue;
                 }
-                Seg::One => i += 1,
-                Seg::Var(k) => {
-                    // A substituted value is literal text, not folded at compile time: fold both.
-                    let x = vals.get(*k).map_or(&[][..], |v| v.as_bytes());
-                    let u = &t[i..i + x.len()];
-                    let eq = if CI {
-                        x.eq_ignore_ascii_case(u)
-                    } else {
-                        same(x, u)
-                    };
-                    if !eq {
-                        return false;
-                    }
-                    i += x.len();
-                }
+            };
+            let Some((u, tail)) = rest.split_at_checked(x.len()) else {
+                return false;
+            };
+            let eq = if !CI {
+                same(x, u)
+            } else if lit {
+                lit_eq(x, u, true)
+            } else {
+                x.eq_ignore_ascii_case(u)
+            };
+            if !eq {
+                return false;
             }
+            rest = tail;
         }
         true
     }
@@ -325,33 +326,41 @@ fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -
         return first_len == text.len() && first.at::<CI>(text, vals);
     };
     let last_len = last.len(vals);
-    if first_len + last_len > text.len() {
+    let Some(end) = text.len().checked_sub(last_len) else {
+        return false;
+    };
+    let (Some(head), Some(tail)) = (text.get(..first_len), text.get(end..)) else {
+        return false;
+    };
+    if first_len > end || !first.at::<CI>(head, vals) || !last.at::<CI>(tail, vals) {
         return false;
     }
-    let end = text.len() - last_len;
-    if !first.at::<CI>(&text[..first_len], vals) || !last.at::<CI>(&text[end..], vals) {
-        return false;
-    }
+    // Between the anchored pieces, each middle piece at its leftmost occurrence.
     let mut cur = first_len;
     for piece in middle {
         let len = piece.len(vals);
         loop {
-            if cur + len > end {
+            let Some(window) = text.get(cur..end).filter(|w| w.len() >= len) else {
                 return false;
-            }
+            };
             if let Some(b) = piece.lead {
-                let window = &text[cur..=end - len];
+                // Where the piece can start: its first byte, among the positions that leave
+                // room for it.
+                let starts = &window[..=window.len() - len];
                 let skip = if CI {
-                    window.iter().position(|&c| b == c.to_ascii_lowercase())
+                    starts.iter().position(|&c| b == c.to_ascii_lowercase())
                 } else {
-                    find_byte(window, b)
+                    find_byte(starts, b)
                 };
                 match skip {
                     Some(k) => cur += k,
                     None => return false,
                 }
             }
-            if piece.at::<CI>(&text[cur..cur + len], vals) {
+            if text
+                .get(cur..cur + len)
+                .is_some_and(|t| piece.at::<CI>(t, vals))
+            {
                 break;
             }
             cur += 1;
@@ -852,6 +861,24 @@ impl Template {
     /// [`Template::matches`] with the variables' values from `resolve`.
     #[inline]
     pub fn matches_with<'a, R: Resolve<'a>>(&'a self, text: &str, resolve: &R) -> bool {
+        if let Fast::Segments {
+            pieces,
+            ones: false,
+            vars: [i, ..],
+            nvars: 1,
+        } = &self.fast
+        {
+            if !self.ci {
+                // One variable, compared byte-wise (the common shape of a variable in an ARN).
+                let Some(Atom::Var(v)) = self.atoms.get(usize::from(*i)) else {
+                    return false;
+                };
+                return match resolve.value(v).or(v.default.as_deref()) {
+                    Some(x) => segments_glob::<false>(pieces, text.as_bytes(), &[x]),
+                    None => false,
+                };
+            }
+        }
         match self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
             Some(hit) => hit,
             None => self.matches_general(text, resolve),
