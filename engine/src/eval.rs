@@ -494,7 +494,12 @@ impl<'r> Probe<'r> {
         let colon = crate::pattern::find_byte(b, b':').unwrap_or(b.len());
         Probe {
             req,
-            svc_key: service_key_of(b.get(..colon).unwrap_or_default()),
+            // A prefix of up to eight bytes is its key: the action's first word, cut there.
+            svc_key: if colon <= 8 && b.len() >= 8 {
+                words.head & crate::pattern::low_bytes(colon)
+            } else {
+                service_key_of(b.get(..colon).unwrap_or_default())
+            },
             action_ascii,
             action_words: words,
             resource_words: Prefilter::words(req.resource.as_bytes()),
@@ -566,11 +571,18 @@ pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
     action_matches_in(a, &Probe::new(req))
 }
 
-#[inline]
+#[inline(always)]
 fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
+    // `*` (a guard statement's action) without a call.
     if a.any {
         return !a.not;
     }
+    action_patterns_match(a, probe)
+}
+
+/// [`action_matches_in`] past `*`.
+#[inline(never)]
+fn action_patterns_match(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // Every pattern names its service literally: another service matches none of them. (The
     // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
     // of the service is exact.)
@@ -795,45 +807,48 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 #[inline]
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
-    // The address the context parsed when the key was set.
-    if let (CondFast::Ips { negated }, CondValues::Ips(cs)) = (c.fast, &c.values) {
-        if let Some(ip) = ctx.ip_at(c.key_id) {
-            return cs.iter().any(|n| n.contains(&ip)) != negated;
+    match (c.fast, &c.values) {
+        (CondFast::Ips { negated }, CondValues::Ips(cs)) => {
+            // The address the context parsed when the key was set.
+            if let Some(ip) = ctx.ip_at(c.key_id) {
+                return cs.iter().any(|n| n.contains(&ip)) != negated;
+            }
         }
-    }
-    let looked = ctx.lookup(c.key_id, &c.key_lc);
-    let found = looked.map(|(v, _)| v);
-    if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
-        // One value, compared with case or ASCII: its bytes against the literals. A missing
-        // key, several values (DECISIONS 1) and case folding of non-ASCII text take the general
-        // path.
-        match looked {
-            Some((_, Some(short))) => {
-                // Up to 16 bytes, the value's words (read when the context was built) hold it
-                // whole: compared with each literal's words, lower-cased when the comparison
-                // ignores case.
-                let w = if ci {
-                    short.lower.as_ref()
-                } else {
-                    Some(&short.raw)
-                };
-                if let Some(w) = w {
-                    let hit = ts.iter().any(|t| t.literal_words() == Some(w));
+        (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
+            // One value, compared with case or ASCII: its bytes against the literals. A missing
+            // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
+            // general path.
+            let looked = ctx.lookup(c.key_id, &c.key_lc);
+            match looked {
+                Some((_, Some(short))) => {
+                    // Up to 16 bytes, the value's words (read when the context was built) hold
+                    // it whole: compared with each literal's words, lower-cased when the
+                    // comparison ignores case.
+                    let w = if ci {
+                        short.lower.as_ref()
+                    } else {
+                        Some(&short.raw)
+                    };
+                    if let Some(w) = w {
+                        let hit = ts.iter().any(|t| t.literal_words() == Some(w));
+                        return hit != negated;
+                    }
+                }
+                Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {
+                    let v = v.as_bytes();
+                    let hit = ts.iter().any(|t| {
+                        let l = t.as_literal().unwrap_or_default();
+                        crate::pattern::lit_eq(l.as_bytes(), v, ci)
+                    });
                     return hit != negated;
                 }
+                _ => {}
             }
-            Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {
-                let v = v.as_bytes();
-                let hit = ts.iter().any(|t| {
-                    let l = t.as_literal().unwrap_or_default();
-                    crate::pattern::lit_eq(l.as_bytes(), v, ci)
-                });
-                return hit != negated;
-            }
-            _ => {}
+            return condition_general(c, looked.map(|(v, _)| v), ctx, vars);
         }
+        _ => {}
     }
-    condition_general(c, found, ctx, vars)
+    condition_general(c, ctx.get_by(c.key_id, &c.key_lc), ctx, vars)
 }
 
 /// [`condition_holds`] for every shape: the operators, set operators, `IfExists` and `Null`;

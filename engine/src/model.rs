@@ -310,7 +310,10 @@ pub struct ActionElement {
     pub(crate) any: bool,
 }
 
-/// A 64-bit FNV-1a hash of a service prefix, for [`ActionElement::service_keys`].
+/// A service prefix as 64 bits, for [`ActionElement::service_keys`]: up to eight bytes, the bytes
+/// themselves (little-endian, zero above them); longer, their 64-bit FNV-1a hash. Two services
+/// whose keys collide only get their patterns tried (the index never turns a service away that
+/// its patterns name).
 #[inline]
 pub fn service_key(service: &str) -> u64 {
     service_key_of(service.as_bytes())
@@ -319,6 +322,9 @@ pub fn service_key(service: &str) -> u64 {
 /// [`service_key`] of bytes.
 #[inline]
 pub fn service_key_of(service: &[u8]) -> u64 {
+    if service.len() <= 8 {
+        return crate::pattern::Words::of(service).head;
+    }
     service.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

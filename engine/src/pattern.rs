@@ -121,7 +121,7 @@ impl Words {
 
 /// A word whose low `n` bytes (`n` at most 8) are all ones.
 #[inline(always)]
-fn low_bytes(n: usize) -> u64 {
+pub(crate) fn low_bytes(n: usize) -> u64 {
     if n >= 8 {
         u64::MAX
     } else {
