@@ -628,6 +628,7 @@ fn resource_matches_in(r: &ResourceElement, probe: &Probe<'_>) -> bool {
 }
 
 /// How a `Principal`/`NotPrincipal` element matches the caller (iam-semantics.md §3.4, §3.5).
+#[inline]
 pub fn principal_matches(
     pe: &PrincipalElement,
     p: &Principal,
@@ -646,6 +647,7 @@ pub fn principal_matches(
 }
 
 /// The strongest match of `p` against the entries of a `Principal` element.
+#[inline]
 pub fn principal_set_match(
     set: &PrincipalSet,
     p: &Principal,
