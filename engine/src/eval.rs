@@ -131,6 +131,10 @@ pub const RCP_SERVICES: &[&str] = &[
     "codebuild",
 ];
 
+/// [`service_key`]s of `sts` and `kms` (a prefix of up to eight bytes is its own key).
+const STS_KEY: u64 = u64::from_le_bytes(*b"sts\0\0\0\0\0");
+const KMS_KEY: u64 = u64::from_le_bytes(*b"kms\0\0\0\0\0");
+
 /// Is this request's resource policy a role trust policy?
 pub fn is_trust_request(action_lc: &str, resource: &str) -> bool {
     action_lc.starts_with("sts:")
@@ -148,7 +152,7 @@ pub fn is_kms_request(action_lc: &str, resource: &str) -> bool {
 /// Decide `req` against `set`, with the statements that decided it.
 pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
     let mut reasons = Vec::new();
-    let (decision, note) = run::<true>(set, req, Some(&mut reasons));
+    let (decision, note) = run(set, req, Some(&mut reasons));
     Response {
         decision,
         reasons,
@@ -157,22 +161,211 @@ pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
 }
 
 /// Decide `req` against `set`: the hot path, no explanation and no allocation.
+///
+/// The decision of [`authorize`] (the invariants and the fuzz targets hold the two equal), reached
+/// with one walk per policy: its `Deny` statements and, while they are still needed, its `Allow`
+/// statements. An explicit deny wins whatever else holds, so nothing is decided until every
+/// policy has been walked; then the steps of [`run`] apply in its order.
 pub fn decide(set: &PolicySet, req: &Request) -> Decision {
-    run::<false>(set, req, None).0
+    let p = &req.principal;
+    let probe = Probe::new(req);
+
+    // sts:GetCallerIdentity needs no permission and cannot be denied.
+    if req.action_lc == "sts:getcalleridentity" && p.is_iam() {
+        return Decision::Allow;
+    }
+
+    let iam = p.is_iam();
+    let slr = || p.is_service_linked_role();
+    let has_pb = set.boundary.is_some();
+    let scp_applies = iam && !set.scps.is_empty() && !slr();
+    let rcp_applies = !set.rcps.is_empty()
+        && !slr()
+        && RCP_SERVICES.contains(&req.service())
+        && req.action_lc != "kms:retiregrant";
+    let scan = |policy: &Policy, want: Want| walk(policy, &probe, has_pb, want);
+
+    // 1. and 3.: the deny of any policy; every SCP level must allow.
+    let mut scp_level_missing = false;
+    if scp_applies {
+        for pols in &set.scps {
+            let mut found = false;
+            for pol in pols {
+                let w = scan(pol, if found { Want::Deny } else { Want::Any });
+                if w.denied {
+                    return Decision::ExplicitDeny;
+                }
+                found |= w.allow.is_some();
+            }
+            scp_level_missing |= !found;
+        }
+    }
+    if rcp_applies {
+        // 2. RCPs only deny (RCPFullAWSAccess allows at every level).
+        for pol in set.rcps.iter().flatten() {
+            if scan(pol, Want::Deny).denied {
+                return Decision::ExplicitDeny;
+            }
+        }
+    }
+    let mut rbest = None;
+    if let Some(r) = &set.resource {
+        let w = scan(r, Want::Best);
+        if w.denied {
+            return Decision::ExplicitDeny;
+        }
+        rbest = w.allow;
+    }
+    // The identity side: an account's root user is allowed everything its account can do;
+    // anonymous and service callers have none.
+    let mut identity_allow = matches!(p, Principal::Root { .. });
+    let wants_identity = iam && !identity_allow;
+    for pol in &set.identity {
+        let want = if wants_identity && !identity_allow {
+            Want::Any
+        } else {
+            Want::Deny
+        };
+        let w = scan(pol, want);
+        if w.denied {
+            return Decision::ExplicitDeny;
+        }
+        identity_allow |= w.allow.is_some();
+    }
+    let side = |pol: &Option<Policy>| -> Option<bool> {
+        match pol {
+            Some(b) => {
+                let w = scan(b, if iam { Want::Any } else { Want::Deny });
+                (!w.denied).then_some(!iam || w.allow.is_some())
+            }
+            None => Some(true),
+        }
+    };
+    let Some(pb_ok) = side(&set.boundary) else {
+        return Decision::ExplicitDeny;
+    };
+    let Some(sp_ok) = side(&set.session) else {
+        return Decision::ExplicitDeny;
+    };
+
+    if scp_level_missing {
+        return Decision::ImplicitDeny;
+    }
+    let barred = match p {
+        // A GetFederationToken session calls no IAM operation and no STS operation but
+        // GetCallerIdentity (corpus/DECISIONS.md 16).
+        Principal::FederatedUser { .. } => matches!(req.service(), "iam" | "sts"),
+        // Root users cannot call AssumeRole*, anonymous callers cannot call AssumeRole
+        // (corpus/DECISIONS.md 3).
+        Principal::Root { .. } => ASSUME_ROLE_ACTIONS.contains(&req.action_lc.as_str()),
+        Principal::Anonymous => req.action_lc == "sts:assumerole",
+        _ => false,
+    };
+    if barred {
+        return Decision::ImplicitDeny;
+    }
+
+    // 4. The grant.
+    let identity_path = iam && identity_allow && pb_ok && sp_ok;
+    let granted = if !iam {
+        rbest.is_some()
+    } else if same_account(p, req) {
+        let standalone = match rbest {
+            Some(PrincipalMatch::Direct) => true,
+            Some(PrincipalMatch::Role) => pb_ok && sp_ok,
+            _ => false,
+        };
+        // Trust and key policies must allow even within the account (§1.5).
+        // Only `sts:` and `kms:` actions can be either.
+        let must_allow = || {
+            matches!(probe.svc_key, STS_KEY | KMS_KEY)
+                && (is_trust_request(&req.action_lc, &req.resource)
+                    || is_kms_request(&req.action_lc, &req.resource))
+        };
+        standalone || (identity_path && (rbest.is_some() || !must_allow()))
+    } else {
+        identity_path && rbest.is_some()
+    };
+    if granted {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
-/// Where the deciding statements go; `EXPLAIN`: whether they are collected at all (without, the
-/// compiler drops the collecting code from [`decide`]).
-struct Sink<'s, 'a, const EXPLAIN: bool> {
+/// Is the resource in the caller's account? A resource with no account (`*`, or an S3 ARN given
+/// without `resource_account`) is the caller's own.
+fn same_account(p: &Principal, req: &Request) -> bool {
+    match (p.account(), req.resource_account.as_deref()) {
+        (Some(a), Some(b)) => crate::pattern::same(a.as_bytes(), b.as_bytes()),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Which `Allow` statements [`walk`] still evaluates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// None: the policy only denies here (RCPs, or an allow was found already).
+    Deny,
+    /// Until one applies.
+    Any,
+    /// Until one names the caller directly: the strongest [`PrincipalMatch`] (resource policies).
+    Best,
+}
+
+/// What one policy says about a request.
+struct Walked {
+    /// One of its `Deny` statements applies.
+    denied: bool,
+    /// How its applying `Allow` statements match the caller (the strongest seen).
+    allow: Option<PrincipalMatch>,
+}
+
+/// Walk `policy`'s statements that can apply to the request's service, in order: every `Deny`
+/// one until one applies, the `Allow` ones as `want` says.
+#[inline(never)]
+fn walk(policy: &Policy, probe: &Probe<'_>, has_pb: bool, want: Want) -> Walked {
+    let mut allow = None;
+    let candidates = if want == Want::Deny {
+        policy.statements_for(probe.svc_key, Effect::Deny)
+    } else {
+        policy.statements_for_both(probe.svc_key)
+    };
+    for (_, st) in candidates {
+        if st.effect == Effect::Deny {
+            if applies(st, policy, probe, has_pb).is_some() {
+                return Walked {
+                    denied: true,
+                    allow,
+                };
+            }
+            continue;
+        }
+        let enough = match want {
+            Want::Deny => true,
+            Want::Any => allow.is_some(),
+            Want::Best => allow == Some(PrincipalMatch::Direct),
+        };
+        if !enough {
+            allow = allow.max(applies(st, policy, probe, has_pb));
+        }
+    }
+    Walked {
+        denied: false,
+        allow,
+    }
+}
+
+/// Where the deciding statements go (`None`: not collected, the first applying statement is
+/// enough).
+struct Sink<'s, 'a> {
     out: Option<&'s mut Vec<Reason<'a>>>,
 }
 
-impl<'a, const EXPLAIN: bool> Sink<'_, 'a, EXPLAIN> {
+impl<'a> Sink<'_, 'a> {
     #[inline(always)]
     fn push(&mut self, role: Role, policy: &'a Policy, statement: usize) {
-        if !EXPLAIN {
-            return;
-        }
         if let Some(o) = self.out.as_mut() {
             o.push(Reason {
                 role,
@@ -183,16 +376,18 @@ impl<'a, const EXPLAIN: bool> Sink<'_, 'a, EXPLAIN> {
     }
     #[inline(always)]
     fn on(&self) -> bool {
-        EXPLAIN && self.out.is_some()
+        self.out.is_some()
     }
 }
 
-fn run<'a, const EXPLAIN: bool>(
+/// [`authorize`]'s decision, walking the steps in the documented order with the statements of
+/// each (the reference for [`decide`], which reaches the same decision in one walk per policy).
+fn run<'a>(
     set: &'a PolicySet,
     req: &Request,
     out: Option<&mut Vec<Reason<'a>>>,
 ) -> (Decision, Option<String>) {
-    let mut sink = Sink::<EXPLAIN> { out };
+    let mut sink = Sink { out };
     let p = &req.principal;
     let probe = Probe::new(req);
 
@@ -217,7 +412,7 @@ fn run<'a, const EXPLAIN: bool>(
 
     // 1. Explicit deny anywhere.
     let mut denied = false;
-    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a, EXPLAIN>| {
+    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
         for (i, st) in policy.statements_for(probe.svc_key, Effect::Deny) {
             if applies(st, policy, &probe, has_pb).is_some() {
                 denied = true;
@@ -319,7 +514,7 @@ fn run<'a, const EXPLAIN: bool>(
     }
 
     // 4. The grant.
-    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a, EXPLAIN>| -> bool {
+    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
         let mut any = false;
         for (i, st) in policy.statements_for(probe.svc_key, Effect::Allow) {
             if applies(st, policy, &probe, has_pb).is_some() {
@@ -336,7 +531,7 @@ fn run<'a, const EXPLAIN: bool>(
     // The identity side: identity allow ∩ boundary ∩ session policy. An account's root user is
     // allowed everything its account can do; anonymous and service callers have no identity side.
     let mut ident: Vec<Reason<'a>> = Vec::new();
-    let mut isink = Sink::<EXPLAIN> {
+    let mut isink = Sink {
         out: if sink.on() { Some(&mut ident) } else { None },
     };
     let identity_allow = match p {
@@ -952,6 +1147,33 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The constant keys [`decide`] tests before the trust and key-policy checks are the
+    /// services' keys, and a request's probe computes the same key for every prefix length.
+    #[test]
+    fn service_keys_of_sts_and_kms_and_of_requests() {
+        assert_eq!(service_key("sts"), STS_KEY);
+        assert_eq!(service_key("kms"), KMS_KEY);
+        for action in [
+            "sts:assumerole",
+            "kms:decrypt",
+            "s3:getobject",
+            "a:b",
+            "dynamodb:getitem",
+            "secretsmanager:getsecretvalue",
+            "abcdefg:x",
+            "abcdefgh:x",
+            "abcdefghi:x",
+            "sts",
+            "longservicename",
+            "",
+            ":x",
+        ] {
+            let req = Request::new(Principal::Anonymous, action, "*", None, Context::new());
+            let svc = action.split(':').next().unwrap_or_default();
+            assert_eq!(Probe::new(&req).svc_key, service_key(svc), "{action:?}");
+        }
+    }
     use crate::json::Span;
     use crate::parse::{compile_condition, parse_operator};
     use crate::pattern::{Prefilter, Template};

@@ -174,6 +174,17 @@ impl Policy {
     /// names only other services.
     #[inline]
     pub fn statements_for(&self, svc_key: u64, effect: Effect) -> Candidates<'_> {
+        self.candidates(svc_key, effect == Effect::Deny, effect == Effect::Allow)
+    }
+
+    /// [`Policy::statements_for`] of both effects at once, in order.
+    #[inline]
+    pub fn statements_for_both(&self, svc_key: u64) -> Candidates<'_> {
+        self.candidates(svc_key, true, true)
+    }
+
+    #[inline]
+    fn candidates(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
         let ix = &self.index;
         // Few services (the common case) are searched in order, many by bisection.
         let found = if ix.keys.len() <= 8 {
@@ -181,12 +192,14 @@ impl Policy {
         } else {
             ix.keys.binary_search(&svc_key).ok()
         };
+        let all = |on: bool| if on { u64::MAX } else { 0 };
         let mut c = Candidates {
             statements: &self.statements,
             masks: &ix.masks,
             words: ix.words,
             svc: found.map(|j| (j + 2) * ix.words),
-            want_deny: effect == Effect::Deny,
+            deny: all(deny),
+            allow: all(allow),
             word: 0,
             bits: 0,
         };
@@ -247,8 +260,10 @@ pub struct Candidates<'p> {
     words: usize,
     /// Where the service's mask starts; `None` when no statement names the service.
     svc: Option<usize>,
-    /// `Deny` statements are wanted, else `Allow` ones.
-    want_deny: bool,
+    /// All ones when `Deny` statements are wanted, else zero.
+    deny: u64,
+    /// All ones when `Allow` statements are wanted, else zero.
+    allow: u64,
     /// The word `bits` came from, and its candidates not yet given.
     word: usize,
     bits: u64,
@@ -260,7 +275,7 @@ impl Candidates<'_> {
     fn word_bits(&self, w: usize) -> u64 {
         let at = |i: usize| self.masks.get(i).copied().unwrap_or(0);
         let deny = at(self.words + w);
-        let effect = if self.want_deny { deny } else { !deny };
+        let effect = (deny & self.deny) | (!deny & self.allow);
         (at(w) | self.svc.map_or(0, |s| at(s + w))) & effect
     }
 }
@@ -1587,6 +1602,14 @@ mod tests {
                     .map(|(i, _)| i)
                     .collect();
                 assert_eq!(got, want, "{svc} {effect:?}");
+                // Both effects at once: the union, in statement order.
+                let both: Vec<usize> = p.statements_for_both(k).map(|(i, _)| i).collect();
+                let mut union: Vec<usize> = [Effect::Allow, Effect::Deny]
+                    .iter()
+                    .flat_map(|&e| p.statements_for(k, e).map(|(i, _)| i))
+                    .collect();
+                union.sort_unstable();
+                assert_eq!(both, union, "{svc}");
                 // The index only skips statements that cannot match.
                 for (i, st) in p.statements().iter().enumerate() {
                     if st.effect == effect && !got.contains(&i) {
