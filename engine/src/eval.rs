@@ -778,13 +778,8 @@ fn action_matches_in(a: &ActionElement, probe: &Probe<'_>) -> bool {
 /// [`action_matches_in`] past `*`.
 #[inline(never)]
 fn action_patterns_match(a: &ActionElement, probe: &Probe<'_>) -> bool {
-    // Every pattern names its service literally: another service matches none of them. (The
-    // request's lower-cased action folds to ASCII only where it is ASCII, so the byte comparison
-    // of the service is exact.)
-    let other_service = !a.service_keys.is_empty() && !a.service_keys.contains(&probe.svc_key);
-    if other_service {
-        return a.not;
-    }
+    // (Statements of other services are not asked: the decision walks a policy's statements by
+    // its service index, `Policy::statements_for`.)
     let text = &probe.req.action_lc;
     let hit = if probe.action_ascii {
         let w = &probe.action_words;
