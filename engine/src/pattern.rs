@@ -745,9 +745,7 @@ impl Template {
         let t = text.as_bytes();
         match &self.fast {
             Fast::Any => true,
-            Fast::Exact(lw) => {
-                *w == *lw && (w.len <= 16 || t.get(8..w.len - 8) == self.lead().get(8..w.len - 8))
-            }
+            Fast::Exact(lw) => *w == *lw && (w.len <= 16 || self.lead_is(t, w.len)),
             Fast::Prefix(lw) => {
                 let n = lw.len;
                 if t.len() < n {
@@ -755,15 +753,19 @@ impl Template {
                 } else if n <= 8 {
                     // `lw.head` is zero past `n`; `w.head` holds the first `min(8, len)` bytes.
                     w.head & low_bytes(n) == lw.head
-                } else if n <= 16 {
-                    let at = t.get(n - 8..n).and_then(|x| x.first_chunk::<8>());
-                    w.head == lw.head && at.is_some_and(|x| u64::from_le_bytes(*x) == lw.tail)
                 } else {
-                    t.get(..n) == Some(self.lead())
+                    self.lead_is(t, n)
                 }
             }
             _ => self.matches_folded(text, true),
         }
+    }
+
+    /// Are the first `n` bytes of `t` the leading literal (of `n` bytes)? Out of line: actions
+    /// and prefixes of more than eight bytes are the rarer case.
+    #[inline(never)]
+    fn lead_is(&self, t: &[u8], n: usize) -> bool {
+        t.get(..n).is_some_and(|t| same(t, self.lead()))
     }
 
     /// The [`Words`] of the template when it is one ASCII literal (stored folded when
