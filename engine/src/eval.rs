@@ -729,7 +729,7 @@ fn applies(
 }
 
 /// [`applies`] once the action matched: principal, resource and conditions.
-#[inline(never)]
+#[inline(always)]
 fn applies_past_action(
     st: &Statement,
     policy: &Policy,
