@@ -493,8 +493,10 @@ pub struct Condition {
     pub fast: CondFast,
 }
 
-/// Condition shapes the evaluator decides without the general value matcher.
+/// Condition shapes the evaluator decides without the general value matcher. (`repr(u8)`: the
+/// shape is a tag byte of its own, read without decoding a niche.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum CondFast {
     General,
     /// A plain operator (no set operator) whose values ([`CondValues::Strings`]) are all ASCII
