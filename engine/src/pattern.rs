@@ -317,6 +317,7 @@ impl Piece {
 /// each middle piece at its leftmost occurrence. Byte-wise, which is exact when the template is
 /// case-sensitive and has no `?` (a piece of valid UTF-8 that matches valid UTF-8 text starts and
 /// ends on character boundaries), and otherwise on ASCII text and values (`CI`: folded).
+#[inline(always)]
 fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
         return text.is_empty();
