@@ -317,7 +317,6 @@ impl Piece {
 /// each middle piece at its leftmost occurrence. Byte-wise, which is exact when the template is
 /// case-sensitive and has no `?` (a piece of valid UTF-8 that matches valid UTF-8 text starts and
 /// ends on character boundaries), and otherwise on ASCII text and values (`CI`: folded).
-#[inline(always)]
 fn segments_glob<const CI: bool>(pieces: &[Piece], text: &[u8], vals: &[&str]) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
         return text.is_empty();
@@ -410,12 +409,6 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if n >= 8 {
         if n <= 16 {
             return w8(&a[..8]) == w8(&b[..8]) && w8(&a[n - 8..]) == w8(&b[n - 8..]);
-        }
-        if n <= 24 {
-            // The first 16 bytes, then the last eight (overlapping): no loop.
-            return w8(&a[..8]) == w8(&b[..8])
-                && w8(&a[8..16]) == w8(&b[8..16])
-                && w8(&a[n - 8..]) == w8(&b[n - 8..]);
         }
         let mut i = 0;
         while i + 8 < n {
