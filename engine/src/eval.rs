@@ -322,16 +322,31 @@ struct Walked {
     allow: Option<PrincipalMatch>,
 }
 
-/// Walk `policy`'s statements that can apply to the request's service, in order: every `Deny`
-/// one until one applies, the `Allow` ones as `want` says.
+/// Walk `policy`'s statements that can apply to the request's service and caller, in order:
+/// every `Deny` one until one applies, the `Allow` ones as `want` says.
 #[inline(never)]
 fn walk(policy: &Policy, probe: &Probe<'_>, has_pb: bool, want: Want) -> Walked {
-    let mut allow = None;
-    let candidates = if want == Want::Deny {
-        policy.statements_for(probe.svc_key, Effect::Deny)
+    let allow = want != Want::Deny;
+    if policy.names_accounts() {
+        // A resource policy's statements for other accounts' principals are left out.
+        let candidates = policy.statements_for_caller(probe.svc_key, probe.caller, true, allow);
+        walk_in(candidates, policy, probe, has_pb, want)
     } else {
-        policy.statements_for_both(probe.svc_key)
-    };
+        let candidates = policy.statements_of(probe.svc_key, true, allow);
+        walk_in(candidates, policy, probe, has_pb, want)
+    }
+}
+
+/// [`walk`] over `candidates`.
+#[inline(always)]
+fn walk_in<'p>(
+    candidates: impl Iterator<Item = (usize, &'p Statement)>,
+    policy: &Policy,
+    probe: &Probe<'_>,
+    has_pb: bool,
+    want: Want,
+) -> Walked {
+    let mut allow = None;
     for (_, st) in candidates {
         if st.effect == Effect::Deny {
             if applies(st, policy, probe, has_pb).is_some() {
@@ -673,6 +688,8 @@ struct Probe<'r> {
     action_words: Words,
     /// [`Prefilter::words`] of `req.resource`.
     resource_words: [u64; 2],
+    /// The caller's account (`None`: a caller of no account).
+    caller: Option<&'r str>,
 }
 
 impl<'r> Probe<'r> {
@@ -698,6 +715,7 @@ impl<'r> Probe<'r> {
             action_ascii,
             action_words: words,
             resource_words: Prefilter::words(req.resource.as_bytes()),
+            caller: req.principal.account(),
         }
     }
 }
@@ -1142,6 +1160,90 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The principal index leaves a statement out of a caller's walk only when its `Principal`
+    /// cannot name the caller: every shape of `Principal` (accounts by ID and root ARN, users,
+    /// roles, sessions, federated users, `*`, unique IDs, services, identity providers,
+    /// canonical users, `NotPrincipal`, several accounts at once) against callers of those
+    /// accounts and of others, of every kind, with and without a boundary; and it does leave
+    /// statements out (a caller of another account walks only what names anyone).
+    #[test]
+    fn principal_index_leaves_out_only_what_cannot_name_the_caller() {
+        const A: &str = "111122223333";
+        const B: &str = "444455556666";
+        let principals = [
+            format!(r#"{{"AWS": "{A}"}}"#),
+            format!(r#"{{"AWS": "arn:aws:iam::{A}:root"}}"#),
+            format!(r#"{{"AWS": "arn:aws:iam::{A}:user/alice"}}"#),
+            format!(r#"{{"AWS": "arn:aws:iam::{A}:role/app"}}"#),
+            format!(r#"{{"AWS": "arn:aws:sts::{A}:assumed-role/app/s1"}}"#),
+            format!(r#"{{"AWS": "arn:aws:sts::{A}:federated-user/bob"}}"#),
+            format!(r#"{{"AWS": ["arn:aws:iam::{B}:role/app", "{A}"]}}"#),
+            r#"{"AWS": "*"}"#.to_string(),
+            r#""*""#.to_string(),
+            r#"{"AWS": "AROAEXAMPLEID0123"}"#.to_string(),
+            r#"{"Service": "lambda.amazonaws.com"}"#.to_string(),
+            r#"{"Federated": "cognito-identity.amazonaws.com"}"#.to_string(),
+            r#"{"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}"#.to_string(),
+            format!(r#"{{"AWS": "arn:aws:iam::{B}:user/carol"}}"#),
+        ];
+        let mut statements = Vec::new();
+        for (i, p) in principals.iter().enumerate() {
+            for (key, effect) in [("Principal", "Allow"), ("NotPrincipal", "Deny")] {
+                statements.push(format!(
+                    r#"{{"Sid": "S{i}{key}", "Effect": "{effect}", "{key}": {p}, "Action": "s3:GetObject", "Resource": "*"}}"#
+                ));
+            }
+        }
+        let doc = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+            statements.join(",")
+        );
+        let policy = crate::parse::parse_policy(
+            &doc,
+            PolicyKind::Resource(crate::model::ResourceService::S3),
+            "p",
+        )
+        .expect("policy");
+        assert!(policy.names_accounts());
+        let callers = [
+            format!("arn:aws:iam::{A}:root"),
+            format!("arn:aws:iam::{A}:user/alice"),
+            format!("arn:aws:iam::{A}:role/app"),
+            format!("arn:aws:sts::{A}:assumed-role/app/s1"),
+            format!("arn:aws:sts::{A}:federated-user/bob"),
+            format!("arn:aws:iam::{B}:role/app"),
+            format!("arn:aws:iam::{B}:user/carol"),
+            "arn:aws:iam::777788889999:user/dave".to_string(),
+            "lambda.amazonaws.com".to_string(),
+            "anonymous".to_string(),
+        ];
+        let mut left_out = 0;
+        for c in &callers {
+            let principal = Principal::parse(c).expect("caller");
+            let mut ctx = Context::new();
+            ctx.insert(
+                "aws:userid",
+                ContextValue::One("AROAEXAMPLEID0123:s1".into()),
+            );
+            let req = Request::new(principal, "s3:GetObject", "arn:aws:s3:::b/k", None, ctx);
+            let probe = Probe::new(&req);
+            let walked: Vec<usize> = policy
+                .statements_for_caller(probe.svc_key, probe.caller, true, true)
+                .map(|(i, _)| i)
+                .collect();
+            for (i, st) in policy.statements().iter().enumerate() {
+                let pe = st.principal.as_ref().expect("principal");
+                for has_pb in [false, true] {
+                    if principal_matches(pe, &req.principal, &req.context, has_pb).is_some() {
+                        assert!(walked.contains(&i), "{c} left out {:?}", st.sid);
+                    }
+                }
+            }
+            left_out += policy.statements().len() - walked.len();
+        }
+        assert!(left_out > 0, "the index left nothing out");
+    }
 
     /// The constant keys [`decide`] tests before the trust and key-policy checks are the
     /// services' keys, and a request's probe computes the same key for every prefix length.

@@ -141,6 +141,8 @@ pub struct Policy {
     /// Private, so that the index always describes them: a policy is built by [`Policy::new`].
     statements: Vec<Statement>,
     index: ServiceIndex,
+    /// `None` when no statement names its principals by account (identity policies).
+    principals: Option<PrincipalIndex>,
 }
 
 impl Policy {
@@ -157,6 +159,7 @@ impl Policy {
             version,
             id,
             index: ServiceIndex::new(&statements),
+            principals: PrincipalIndex::new(&statements),
             statements,
         }
     }
@@ -183,8 +186,48 @@ impl Policy {
         self.candidates(svc_key, true, true)
     }
 
+    /// [`Policy::statements_for_both`] without the statements whose `Principal` names only
+    /// other accounts than the caller's, `caller` (`None`: a caller of no account, which such
+    /// statements never name). `deny`, `allow`: the effects wanted.
     #[inline]
-    fn candidates(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
+    pub(crate) fn statements_for_caller(
+        &self,
+        svc_key: u64,
+        caller: Option<&str>,
+        deny: bool,
+        allow: bool,
+    ) -> Candidates<'_, true> {
+        let ix = self.principals.as_ref();
+        let found = caller
+            .zip(ix)
+            .and_then(|(a, ix)| ix.keys.binary_search(&account_key(a)).ok());
+        let mut c: Candidates<'_, true> = self.candidates(svc_key, deny, allow);
+        c.who = ix.map_or(&[], |ix| &ix.masks);
+        c.who_key = found.map_or(NOWHERE, |j| (j + 1) * c.words);
+        c.bits = c.word_bits(0);
+        c
+    }
+
+    /// Whether some statement names its principals by account only
+    /// ([`Policy::statements_for_caller`] then leaves statements out).
+    #[inline]
+    pub(crate) fn names_accounts(&self) -> bool {
+        self.principals.is_some()
+    }
+
+    /// [`Policy::statements_for`] of the effects wanted.
+    #[inline]
+    pub(crate) fn statements_of(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
+        self.candidates(svc_key, deny, allow)
+    }
+
+    #[inline]
+    fn candidates<const WHO: bool>(
+        &self,
+        svc_key: u64,
+        deny: bool,
+        allow: bool,
+    ) -> Candidates<'_, WHO> {
         let ix = &self.index;
         // Few services (the common case) are searched in order, many by bisection.
         let found = if ix.keys.len() <= 8 {
@@ -192,7 +235,6 @@ impl Policy {
         } else {
             ix.keys.binary_search(&svc_key).ok()
         };
-        let all = |on: bool| if on { u64::MAX } else { 0 };
         let mut c = Candidates {
             statements: &self.statements,
             masks: &ix.masks,
@@ -200,11 +242,104 @@ impl Policy {
             svc: found.map(|j| (j + 2) * ix.words),
             deny: all(deny),
             allow: all(allow),
+            who: &[],
+            who_key: NOWHERE,
             word: 0,
             bits: 0,
         };
         c.bits = c.word_bits(0);
         c
+    }
+}
+
+/// An offset past every mask (which reads as no statement).
+const NOWHERE: usize = usize::MAX / 2;
+
+/// All ones when `on`.
+#[inline(always)]
+fn all(on: bool) -> u64 {
+    if on {
+        u64::MAX
+    } else {
+        0
+    }
+}
+
+/// A key of an account ID, for [`PrincipalIndex`]: a function of its bytes (equal IDs, equal keys;
+/// two IDs whose keys collide only get each other's statements tried).
+#[inline]
+pub(crate) fn account_key(account: &str) -> u64 {
+    let w = crate::pattern::Words::of(account.as_bytes());
+    w.head ^ w.tail.rotate_left(29) ^ (w.len as u64)
+}
+
+/// For a resource-based policy, which statements a caller of each account can match: a statement
+/// whose `Principal` lists only principals of some accounts (the account, its users, roles,
+/// sessions, federated users) cannot apply to a caller of another, and is left out of the walk
+/// for that caller (a bucket policy's grants to partner accounts).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct PrincipalIndex {
+    /// Sorted [`account_key`]s.
+    keys: Vec<u64>,
+    /// As many words per mask as the [`ServiceIndex`]: first the statements any caller may
+    /// match (no `Principal`, `NotPrincipal`, `*`, unique IDs, services, identity providers,
+    /// canonical users), then one mask per key, in the order of `keys`.
+    masks: Vec<u64>,
+}
+
+impl PrincipalIndex {
+    fn new(statements: &[Statement]) -> Option<PrincipalIndex> {
+        // The accounts a statement's principals all belong to; `None`: any caller may match.
+        fn accounts(st: &Statement) -> Option<Vec<&str>> {
+            let pe = st.principal.as_ref().filter(|pe| !pe.not)?;
+            let set = &pe.set;
+            if set.bare_star
+                || !set.service.is_empty()
+                || !set.federated.is_empty()
+                || !set.canonical_user.is_empty()
+            {
+                return None;
+            }
+            set.aws
+                .iter()
+                .map(|e| match e {
+                    AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
+                    AwsPrincipalRef::Account { account, .. }
+                    | AwsPrincipalRef::User { account, .. }
+                    | AwsPrincipalRef::Role { account, .. }
+                    | AwsPrincipalRef::AssumedRole { account, .. }
+                    | AwsPrincipalRef::FederatedUser { account, .. } => Some(account.as_str()),
+                })
+                .collect()
+        }
+        let per: Vec<Option<Vec<&str>>> = statements.iter().map(accounts).collect();
+        let mut keys: Vec<u64> = per
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|a| account_key(a))
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let words = statements.len().div_ceil(64).max(1);
+        let mut masks = vec![0u64; (keys.len() + 1) * words];
+        for (i, acc) in per.iter().enumerate() {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            match acc {
+                None => masks[word] |= bit,
+                Some(acc) => {
+                    for a in acc {
+                        if let Ok(j) = keys.binary_search(&account_key(a)) {
+                            masks[(j + 1) * words + word] |= bit;
+                        }
+                    }
+                }
+            }
+        }
+        Some(PrincipalIndex { keys, masks })
     }
 }
 
@@ -252,8 +387,9 @@ impl ServiceIndex {
     }
 }
 
-/// The statements [`Policy::statements_for`] gives, with their indices, in order.
-pub struct Candidates<'p> {
+/// The statements [`Policy::statements_for`] gives, with their indices, in order; `WHO`: only
+/// those the caller may match ([`Policy::statements_for_caller`]).
+pub struct Candidates<'p, const WHO: bool = false> {
     statements: &'p [Statement],
     /// The [`ServiceIndex`]'s masks, `words` words each.
     masks: &'p [u64],
@@ -264,23 +400,33 @@ pub struct Candidates<'p> {
     deny: u64,
     /// All ones when `Allow` statements are wanted, else zero.
     allow: u64,
+    /// With `WHO`, the [`PrincipalIndex`]'s masks (empty when the policy has none: every
+    /// statement then stays out) and where the caller's account's mask starts ([`NOWHERE`] when
+    /// no statement names it).
+    who: &'p [u64],
+    who_key: usize,
     /// The word `bits` came from, and its candidates not yet given.
     word: usize,
     bits: u64,
 }
 
-impl Candidates<'_> {
+impl<const WHO: bool> Candidates<'_, WHO> {
     /// The candidates in word `w`.
     #[inline]
     fn word_bits(&self, w: usize) -> u64 {
         let at = |i: usize| self.masks.get(i).copied().unwrap_or(0);
         let deny = at(self.words + w);
         let effect = (deny & self.deny) | (!deny & self.allow);
-        (at(w) | self.svc.map_or(0, |s| at(s + w))) & effect
+        let bits = (at(w) | self.svc.map_or(0, |s| at(s + w))) & effect;
+        if !WHO {
+            return bits;
+        }
+        let who = |i: usize| self.who.get(i).copied().unwrap_or(0);
+        bits & (who(w) | who(self.who_key + w))
     }
 }
 
-impl<'p> Iterator for Candidates<'p> {
+impl<'p, const WHO: bool> Iterator for Candidates<'p, WHO> {
     type Item = (usize, &'p Statement);
 
     #[inline(always)]
