@@ -142,7 +142,7 @@ pub struct Policy {
     statements: Vec<Statement>,
     index: ServiceIndex,
     /// `None` when no statement names its principals by account (identity policies).
-    principals: Option<PrincipalIndex>,
+    principals: Option<Box<PrincipalIndex>>,
 }
 
 impl Policy {
@@ -288,36 +288,16 @@ struct PrincipalIndex {
 }
 
 impl PrincipalIndex {
-    fn new(statements: &[Statement]) -> Option<PrincipalIndex> {
-        // The accounts a statement's principals all belong to; `None`: any caller may match.
-        fn accounts(st: &Statement) -> Option<Vec<&str>> {
-            let pe = st.principal.as_ref().filter(|pe| !pe.not)?;
-            let set = &pe.set;
-            if set.bare_star
-                || !set.service.is_empty()
-                || !set.federated.is_empty()
-                || !set.canonical_user.is_empty()
-            {
-                return None;
-            }
-            set.aws
-                .iter()
-                .map(|e| match e {
-                    AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
-                    AwsPrincipalRef::Account { account, .. }
-                    | AwsPrincipalRef::User { account, .. }
-                    | AwsPrincipalRef::Role { account, .. }
-                    | AwsPrincipalRef::AssumedRole { account, .. }
-                    | AwsPrincipalRef::FederatedUser { account, .. } => Some(account.as_str()),
-                })
-                .collect()
+    fn new(statements: &[Statement]) -> Option<Box<PrincipalIndex>> {
+        // Identity policies (no `Principal`) are done without allocating.
+        if statements.iter().all(|st| st.principal.is_none()) {
+            return None;
         }
-        let per: Vec<Option<Vec<&str>>> = statements.iter().map(accounts).collect();
-        let mut keys: Vec<u64> = per
+        let mut keys: Vec<u64> = statements
             .iter()
-            .flatten()
-            .flatten()
-            .map(|a| account_key(a))
+            .filter_map(keyed)
+            .flat_map(|set| set.aws.iter().filter_map(account_of))
+            .map(account_key)
             .collect();
         if keys.is_empty() {
             return None;
@@ -326,20 +306,43 @@ impl PrincipalIndex {
         keys.dedup();
         let words = statements.len().div_ceil(64).max(1);
         let mut masks = vec![0u64; (keys.len() + 1) * words];
-        for (i, acc) in per.iter().enumerate() {
+        for (i, st) in statements.iter().enumerate() {
             let (word, bit) = (i / 64, 1u64 << (i % 64));
-            match acc {
-                None => masks[word] |= bit,
-                Some(acc) => {
-                    for a in acc {
-                        if let Ok(j) = keys.binary_search(&account_key(a)) {
-                            masks[(j + 1) * words + word] |= bit;
-                        }
-                    }
+            let Some(set) = keyed(st) else {
+                masks[word] |= bit;
+                continue;
+            };
+            for a in set.aws.iter().filter_map(account_of) {
+                if let Ok(j) = keys.binary_search(&account_key(a)) {
+                    masks[(j + 1) * words + word] |= bit;
                 }
             }
         }
-        Some(PrincipalIndex { keys, masks })
+        Some(Box::new(PrincipalIndex { keys, masks }))
+    }
+}
+
+/// A statement's `Principal` when each of its entries is a principal of some account; `None`
+/// when any caller may match it (no `Principal`, `NotPrincipal`, `*`, unique IDs, services,
+/// identity providers, canonical users).
+fn keyed(st: &Statement) -> Option<&PrincipalSet> {
+    let set = &st.principal.as_ref().filter(|pe| !pe.not)?.set;
+    let other = set.bare_star
+        || !set.service.is_empty()
+        || !set.federated.is_empty()
+        || !set.canonical_user.is_empty();
+    (!other && set.aws.iter().all(|e| account_of(e).is_some())).then_some(set)
+}
+
+/// The account of an entry of `"AWS"` that names principals of one account.
+fn account_of(e: &AwsPrincipalRef) -> Option<&str> {
+    match e {
+        AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
+        AwsPrincipalRef::Account { account, .. }
+        | AwsPrincipalRef::User { account, .. }
+        | AwsPrincipalRef::Role { account, .. }
+        | AwsPrincipalRef::AssumedRole { account, .. }
+        | AwsPrincipalRef::FederatedUser { account, .. } => Some(account),
     }
 }
 
