@@ -164,8 +164,8 @@ pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
 ///
 /// The decision of [`authorize`] (the invariants and the fuzz targets hold the two equal), reached
 /// with one walk per policy: its `Deny` statements and, while they are still needed, its `Allow`
-/// statements. An explicit deny wins whatever else holds, so nothing is decided until every
-/// policy has been walked; then the steps of [`run`] apply in its order.
+/// statements. An explicit deny wins whatever else holds, so the first one found decides;
+/// otherwise, once every policy has been walked, the steps of [`run`] apply in its order.
 pub fn decide(set: &PolicySet, req: &Request) -> Decision {
     let p = &req.principal;
     let probe = Probe::new(req);
@@ -593,13 +593,7 @@ fn run<'a>(
 
     let trust = is_trust_request(&req.action_lc, &req.resource);
     let must_allow = trust || is_kms_request(&req.action_lc, &req.resource);
-    let same_account = match (p.account(), req.resource_account.as_deref()) {
-        (Some(a), Some(b)) => crate::pattern::same(a.as_bytes(), b.as_bytes()),
-        // A resource with no account (`*`, or an S3 ARN given without resource_account) is the
-        // caller's own.
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
+    let same_account = same_account(p, req);
 
     let (granted, via_identity, via_resource, why) = if !iam {
         // Anonymous callers, service principals, identity providers: only a resource policy grants.
@@ -1243,6 +1237,26 @@ mod tests {
             left_out += policy.statements().len() - walked.len();
         }
         assert!(left_out > 0, "the index left nothing out");
+
+        // A policy without such statements has no index: its walk for any caller is all of it.
+        let identity = crate::parse::parse_policy(
+            r#"{"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}"#,
+            PolicyKind::Identity,
+            "i",
+        )
+        .expect("identity policy");
+        assert!(!identity.names_accounts());
+        let k = service_key("s3");
+        let all: Vec<usize> = identity.statements_for_both(k).map(|(i, _)| i).collect();
+        for caller in [Some(A), None] {
+            let walked: Vec<usize> = identity
+                .statements_for_caller(k, caller, true, true)
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(walked, all, "{caller:?}");
+        }
     }
 
     /// The constant keys [`decide`] tests before the trust and key-policy checks are the

@@ -202,8 +202,14 @@ impl Policy {
             .zip(ix)
             .and_then(|(a, ix)| ix.keys.binary_search(&account_key(a)).ok());
         let mut c: Candidates<'_, true> = self.candidates(svc_key, deny, allow);
-        c.who = ix.map_or(&[], |ix| &ix.masks);
-        c.who_key = found.map_or(NOWHERE, |j| (j + 1) * c.words);
+        match ix {
+            Some(ix) => {
+                c.who = &ix.masks;
+                c.who_key = found.map_or(NOWHERE, |j| (j + 1) * c.words);
+            }
+            // No statement names accounts only: every one may name the caller.
+            None => c.everyone = u64::MAX,
+        }
         c.bits = c.word_bits(0);
         c
     }
@@ -244,6 +250,7 @@ impl Policy {
             allow: all(allow),
             who: &[],
             who_key: NOWHERE,
+            everyone: 0,
             word: 0,
             bits: 0,
         };
@@ -403,11 +410,12 @@ pub struct Candidates<'p, const WHO: bool = false> {
     deny: u64,
     /// All ones when `Allow` statements are wanted, else zero.
     allow: u64,
-    /// With `WHO`, the [`PrincipalIndex`]'s masks (empty when the policy has none: every
-    /// statement then stays out) and where the caller's account's mask starts ([`NOWHERE`] when
-    /// no statement names it).
+    /// With `WHO`, the [`PrincipalIndex`]'s masks and where the caller's account's mask starts
+    /// ([`NOWHERE`] when no statement names it); `everyone` all ones when the policy has no
+    /// index (every statement may name the caller).
     who: &'p [u64],
     who_key: usize,
+    everyone: u64,
     /// The word `bits` came from, and its candidates not yet given.
     word: usize,
     bits: u64,
@@ -425,7 +433,7 @@ impl<const WHO: bool> Candidates<'_, WHO> {
             return bits;
         }
         let who = |i: usize| self.who.get(i).copied().unwrap_or(0);
-        bits & (who(w) | who(self.who_key + w))
+        bits & (who(w) | who(self.who_key + w) | self.everyone)
     }
 }
 
