@@ -152,7 +152,7 @@ pub fn is_kms_request(action_lc: &str, resource: &str) -> bool {
 /// Decide `req` against `set`, with the statements that decided it.
 pub fn authorize<'a>(set: &'a PolicySet, req: &Request) -> Response<'a> {
     let mut reasons = Vec::new();
-    let (decision, note) = run(set, req, Some(&mut reasons));
+    let (decision, note) = run(set, req, &mut reasons);
     Response {
         decision,
         reasons,
@@ -372,37 +372,13 @@ fn walk_in<'p>(
     }
 }
 
-/// Where the deciding statements go (`None`: not collected, the first applying statement is
-/// enough).
-struct Sink<'s, 'a> {
-    out: Option<&'s mut Vec<Reason<'a>>>,
-}
-
-impl<'a> Sink<'_, 'a> {
-    #[inline(always)]
-    fn push(&mut self, role: Role, policy: &'a Policy, statement: usize) {
-        if let Some(o) = self.out.as_mut() {
-            o.push(Reason {
-                role,
-                policy,
-                statement,
-            });
-        }
-    }
-    #[inline(always)]
-    fn on(&self) -> bool {
-        self.out.is_some()
-    }
-}
-
 /// [`authorize`]'s decision, walking the steps in the documented order with the statements of
 /// each (the reference for [`decide`], which reaches the same decision in one walk per policy).
 fn run<'a>(
     set: &'a PolicySet,
     req: &Request,
-    out: Option<&mut Vec<Reason<'a>>>,
+    out: &mut Vec<Reason<'a>>,
 ) -> (Decision, Option<String>) {
-    let mut sink = Sink { out };
     let p = &req.principal;
     let probe = Probe::new(req);
 
@@ -410,8 +386,7 @@ fn run<'a>(
     if req.action_lc == "sts:getcalleridentity" && p.is_iam() {
         return (
             Decision::Allow,
-            sink.on()
-                .then(|| "sts:GetCallerIdentity needs no permission".to_string()),
+            Some("sts:GetCallerIdentity needs no permission".to_string()),
         );
     }
 
@@ -427,42 +402,43 @@ fn run<'a>(
 
     // 1. Explicit deny anywhere.
     let mut denied = false;
-    let mut deny_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| {
-        for (i, st) in policy.statements_for(probe.svc_key, Effect::Deny) {
+    let mut deny_in = |role: Role, policy: &'a Policy, out: &mut Vec<Reason<'a>>| {
+        for (statement, st) in policy.statements_for(probe.svc_key, Effect::Deny) {
             if applies(st, policy, &probe, has_pb).is_some() {
                 denied = true;
-                if !sink.on() {
-                    return;
-                }
-                sink.push(role, policy, i);
+                out.push(Reason {
+                    role,
+                    policy,
+                    statement,
+                });
             }
         }
     };
     if scp_applies {
         for (level, pols) in set.scps.iter().enumerate() {
             for pol in pols {
-                deny_in(Role::Scp { level }, pol, &mut sink);
+                deny_in(Role::Scp { level }, pol, out);
             }
         }
     }
     if rcp_applies {
         for (level, pols) in set.rcps.iter().enumerate() {
             for pol in pols {
-                deny_in(Role::Rcp { level }, pol, &mut sink);
+                deny_in(Role::Rcp { level }, pol, out);
             }
         }
     }
     if let Some(r) = &set.resource {
-        deny_in(Role::Resource, r, &mut sink);
+        deny_in(Role::Resource, r, out);
     }
     for pol in &set.identity {
-        deny_in(Role::Identity, pol, &mut sink);
+        deny_in(Role::Identity, pol, out);
     }
     if let Some(b) = &set.boundary {
-        deny_in(Role::Boundary, b, &mut sink);
+        deny_in(Role::Boundary, b, out);
     }
     if let Some(s) = &set.session {
-        deny_in(Role::Session, s, &mut sink);
+        deny_in(Role::Session, s, out);
     }
     if denied {
         return (Decision::ExplicitDeny, None);
@@ -476,22 +452,23 @@ fn run<'a>(
         for (level, pols) in set.scps.iter().enumerate() {
             let mut found = false;
             for pol in pols {
-                for (i, st) in pol.statements_for(probe.svc_key, Effect::Allow) {
+                for (statement, st) in pol.statements_for(probe.svc_key, Effect::Allow) {
                     if applies(st, pol, &probe, has_pb).is_some() {
                         found = true;
-                        sink.push(Role::Scp { level }, pol, i);
-                        if !sink.on() {
-                            break;
-                        }
+                        out.push(Reason {
+                            role: Role::Scp { level },
+                            policy: pol,
+                            statement,
+                        });
                     }
                 }
             }
             if !found {
                 return (
                     Decision::ImplicitDeny,
-                    sink.on().then(|| {
-                        format!("no service control policy at level {level} (scps[{level}]) allows the request")
-                    }),
+                    Some(format!(
+                        "no service control policy at level {level} (scps[{level}]) allows the request"
+                    )),
                 );
             }
         }
@@ -509,35 +486,34 @@ fn run<'a>(
     if federated_barred {
         return (
             Decision::ImplicitDeny,
-            sink.on().then(|| {
-                "a federated user session (GetFederationToken) cannot call IAM operations, nor STS operations other than GetCallerIdentity".to_string()
-            }),
+            Some("a federated user session (GetFederationToken) cannot call IAM operations, nor STS operations other than GetCallerIdentity".to_string()),
         );
     }
     if root_assumes || anonymous_assumes {
         return (
             Decision::ImplicitDeny,
-            sink.on().then(|| {
+            Some(
                 if matches!(p, Principal::Anonymous) {
                     "sts:AssumeRole needs a signed request; anonymous callers cannot assume roles"
                 } else {
                     "an account's root user cannot call sts:AssumeRole*"
                 }
-                .to_string()
-            }),
+                .to_string(),
+            ),
         );
     }
 
     // 4. The grant.
-    let allow_in = |role: Role, policy: &'a Policy, sink: &mut Sink<'_, 'a>| -> bool {
+    let allow_in = |role: Role, policy: &'a Policy, out: &mut Vec<Reason<'a>>| -> bool {
         let mut any = false;
-        for (i, st) in policy.statements_for(probe.svc_key, Effect::Allow) {
+        for (statement, st) in policy.statements_for(probe.svc_key, Effect::Allow) {
             if applies(st, policy, &probe, has_pb).is_some() {
                 any = true;
-                sink.push(role, policy, i);
-                if !sink.on() {
-                    break;
-                }
+                out.push(Reason {
+                    role,
+                    policy,
+                    statement,
+                });
             }
         }
         any
@@ -546,29 +522,23 @@ fn run<'a>(
     // The identity side: identity allow ∩ boundary ∩ session policy. An account's root user is
     // allowed everything its account can do; anonymous and service callers have no identity side.
     let mut ident: Vec<Reason<'a>> = Vec::new();
-    let mut isink = Sink {
-        out: if sink.on() { Some(&mut ident) } else { None },
-    };
     let identity_allow = match p {
         Principal::Root { .. } => true,
         _ if iam => {
             let mut any = false;
             for pol in &set.identity {
-                any |= allow_in(Role::Identity, pol, &mut isink);
-                if any && !isink.on() {
-                    break;
-                }
+                any |= allow_in(Role::Identity, pol, &mut ident);
             }
             any
         }
         _ => false,
     };
     let pb_ok = match &set.boundary {
-        Some(b) if iam => allow_in(Role::Boundary, b, &mut isink),
+        Some(b) if iam => allow_in(Role::Boundary, b, &mut ident),
         _ => true,
     };
     let sp_ok = match &set.session {
-        Some(s) if iam => allow_in(Role::Session, s, &mut isink),
+        Some(s) if iam => allow_in(Role::Session, s, &mut ident),
         _ => true,
     };
     let identity_path = iam && identity_allow && pb_ok && sp_ok;
@@ -580,13 +550,11 @@ fn run<'a>(
         for (i, st) in r.statements_for(probe.svc_key, Effect::Allow) {
             if let Some(m) = applies(st, r, &probe, has_pb) {
                 rbest = rbest.max(Some(m));
-                if sink.on() {
-                    res.push(Reason {
-                        role: Role::Resource,
-                        policy: r,
-                        statement: i,
-                    });
-                }
+                res.push(Reason {
+                    role: Role::Resource,
+                    policy: r,
+                    statement: i,
+                });
             }
         }
     }
@@ -648,26 +616,23 @@ fn run<'a>(
     };
 
     if granted {
-        if let Some(o) = sink.out.as_mut() {
-            if via_identity {
-                o.extend(ident);
-            }
-            if via_resource || via_identity {
-                o.extend(res);
-            }
-            if matches!(p, Principal::Root { .. }) && !via_resource && o.is_empty() {
-                return (
-                    Decision::Allow,
-                    Some(
-                        "the account's root user is allowed everything in its own account"
-                            .to_string(),
-                    ),
-                );
-            }
+        if via_identity {
+            out.extend(ident);
+        }
+        if via_resource || via_identity {
+            out.extend(res);
+        }
+        if matches!(p, Principal::Root { .. }) && !via_resource && out.is_empty() {
+            return (
+                Decision::Allow,
+                Some(
+                    "the account's root user is allowed everything in its own account".to_string(),
+                ),
+            );
         }
         (Decision::Allow, None)
     } else {
-        (Decision::ImplicitDeny, sink.on().then(|| why.to_string()))
+        (Decision::ImplicitDeny, Some(why.to_string()))
     }
 }
 
@@ -1154,6 +1119,9 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context, vars: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Span;
+    use crate::parse::{compile_condition, parse_operator};
+    use crate::pattern::{Prefilter, Template};
 
     /// The principal index leaves a statement out of a caller's walk only when its `Principal`
     /// cannot name the caller: every shape of `Principal` (accounts by ID and root ARN, users,
@@ -1249,7 +1217,10 @@ mod tests {
         .expect("identity policy");
         assert!(!identity.names_accounts());
         let k = service_key("s3");
-        let all: Vec<usize> = identity.statements_for_both(k).map(|(i, _)| i).collect();
+        let all: Vec<usize> = identity
+            .statements_of(k, true, true)
+            .map(|(i, _)| i)
+            .collect();
         for caller in [Some(A), None] {
             let walked: Vec<usize> = identity
                 .statements_for_caller(k, caller, true, true)
@@ -1285,9 +1256,6 @@ mod tests {
             assert_eq!(Probe::new(&req).svc_key, service_key(svc), "{action:?}");
         }
     }
-    use crate::json::Span;
-    use crate::parse::{compile_condition, parse_operator};
-    use crate::pattern::{Prefilter, Template};
 
     /// A resource prefilter ([`Prefilter`]) turns a resource away only when its pattern cannot
     /// match it: leading literals shorter than, inside and longer than the window, `?`, `*` and

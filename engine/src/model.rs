@@ -180,15 +180,9 @@ impl Policy {
         self.candidates(svc_key, effect == Effect::Deny, effect == Effect::Allow)
     }
 
-    /// [`Policy::statements_for`] of both effects at once, in order.
-    #[inline]
-    pub fn statements_for_both(&self, svc_key: u64) -> Candidates<'_> {
-        self.candidates(svc_key, true, true)
-    }
-
-    /// [`Policy::statements_for_both`] without the statements whose `Principal` names only
-    /// other accounts than the caller's, `caller` (`None`: a caller of no account, which such
-    /// statements never name). `deny`, `allow`: the effects wanted.
+    /// [`Policy::statements_of`] without the statements whose `Principal` names only other
+    /// accounts than the caller's, `caller` (`None`: a caller of no account, which such
+    /// statements never name).
     #[inline]
     pub(crate) fn statements_for_caller(
         &self,
@@ -197,13 +191,10 @@ impl Policy {
         deny: bool,
         allow: bool,
     ) -> Candidates<'_, true> {
-        let ix = self.principals.as_ref();
-        let found = caller
-            .zip(ix)
-            .and_then(|(a, ix)| ix.keys.binary_search(&account_key(a)).ok());
         let mut c: Candidates<'_, true> = self.candidates(svc_key, deny, allow);
-        match ix {
+        match &self.principals {
             Some(ix) => {
+                let found = caller.and_then(|a| ix.keys.binary_search(&account_key(a)).ok());
                 c.who = &ix.masks;
                 c.who_key = found.map_or(NOWHERE, |j| (j + 1) * c.words);
             }
@@ -221,9 +212,10 @@ impl Policy {
         self.principals.is_some()
     }
 
-    /// [`Policy::statements_for`] of the effects wanted.
+    /// [`Policy::statements_for`] of the effects wanted (`deny`, `allow`: both at once, in
+    /// order).
     #[inline]
-    pub(crate) fn statements_of(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
+    pub fn statements_of(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
         self.candidates(svc_key, deny, allow)
     }
 
@@ -303,7 +295,7 @@ impl PrincipalIndex {
         let mut keys: Vec<u64> = statements
             .iter()
             .filter_map(keyed)
-            .flat_map(|set| set.aws.iter().filter_map(account_of))
+            .flat_map(|set| set.aws.iter().filter_map(AwsPrincipalRef::account))
             .map(account_key)
             .collect();
         if keys.is_empty() {
@@ -319,7 +311,7 @@ impl PrincipalIndex {
                 masks[word] |= bit;
                 continue;
             };
-            for a in set.aws.iter().filter_map(account_of) {
+            for a in set.aws.iter().filter_map(AwsPrincipalRef::account) {
                 if let Ok(j) = keys.binary_search(&account_key(a)) {
                     masks[(j + 1) * words + word] |= bit;
                 }
@@ -338,19 +330,7 @@ fn keyed(st: &Statement) -> Option<&PrincipalSet> {
         || !set.service.is_empty()
         || !set.federated.is_empty()
         || !set.canonical_user.is_empty();
-    (!other && set.aws.iter().all(|e| account_of(e).is_some())).then_some(set)
-}
-
-/// The account of an entry of `"AWS"` that names principals of one account.
-fn account_of(e: &AwsPrincipalRef) -> Option<&str> {
-    match e {
-        AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
-        AwsPrincipalRef::Account { account, .. }
-        | AwsPrincipalRef::User { account, .. }
-        | AwsPrincipalRef::Role { account, .. }
-        | AwsPrincipalRef::AssumedRole { account, .. }
-        | AwsPrincipalRef::FederatedUser { account, .. } => Some(account),
-    }
+    (!other && set.aws.iter().all(|e| e.account().is_some())).then_some(set)
 }
 
 /// For each service that some statement's `Action` names, the set of statements that can match
@@ -613,6 +593,18 @@ pub enum AwsPrincipalRef {
 }
 
 impl AwsPrincipalRef {
+    /// The account whose principals the entry names; `None` for `*` and unique IDs.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
+            AwsPrincipalRef::Account { account, .. }
+            | AwsPrincipalRef::User { account, .. }
+            | AwsPrincipalRef::Role { account, .. }
+            | AwsPrincipalRef::AssumedRole { account, .. }
+            | AwsPrincipalRef::FederatedUser { account, .. } => Some(account),
+        }
+    }
+
     pub fn to_policy_string(&self) -> String {
         match self {
             AwsPrincipalRef::Any => "*".to_string(),
@@ -1762,7 +1754,7 @@ mod tests {
                     .collect();
                 assert_eq!(got, want, "{svc} {effect:?}");
                 // Both effects at once: the union, in statement order.
-                let both: Vec<usize> = p.statements_for_both(k).map(|(i, _)| i).collect();
+                let both: Vec<usize> = p.statements_of(k, true, true).map(|(i, _)| i).collect();
                 let mut union: Vec<usize> = [Effect::Allow, Effect::Deny]
                     .iter()
                     .flat_map(|&e| p.statements_for(k, e).map(|(i, _)| i))

@@ -284,11 +284,11 @@ impl Piece {
     fn at<const CI: bool>(&self, t: &[u8], vals: &[&str]) -> bool {
         let mut rest = t;
         for s in self.segs.iter() {
-            // A literal and a substituted value are both compared as text; only a value is
-            // folded on the fly (literals are folded at compile time).
-            let (x, lit): (&[u8], bool) = match s {
-                Seg::Lit(l) => (l, true),
-                Seg::Var(k) => (vals.get(*k).map_or(&[][..], |v| v.as_bytes()), false),
+            // A literal and a substituted value are both compared as text (a literal is folded
+            // already, a value is not: both sides are folded when `CI`).
+            let x: &[u8] = match s {
+                Seg::Lit(l) => l,
+                Seg::Var(k) => vals.get(*k).map_or(&[][..], |v| v.as_bytes()),
                 Seg::One => {
                     rest = rest.get(1..).unwrap_or_default();
                     continue;
@@ -297,12 +297,10 @@ impl Piece {
             let Some((u, tail)) = rest.split_at_checked(x.len()) else {
                 return false;
             };
-            let eq = if !CI {
-                same(x, u)
-            } else if lit {
-                lit_eq(x, u, true)
-            } else {
+            let eq = if CI {
                 x.eq_ignore_ascii_case(u)
+            } else {
+                same(x, u)
             };
             if !eq {
                 return false;
@@ -872,10 +870,7 @@ impl Template {
         {
             if !self.ci {
                 // One variable, compared byte-wise (the common shape of a variable in an ARN).
-                let Some(Atom::Var(v)) = self.atoms.get(usize::from(*i)) else {
-                    return false;
-                };
-                return match resolve.value(v).or(v.default.as_deref()) {
+                return match self.var_value(usize::from(*i), resolve) {
                     Some(x) => segments_glob::<false>(pieces, text.as_bytes(), &[x]),
                     None => false,
                 };
@@ -884,6 +879,16 @@ impl Template {
         match self.fast.matches(&self.atoms, text.as_bytes(), self.ci) {
             Some(hit) => hit,
             None => self.matches_general(text, resolve),
+        }
+    }
+
+    /// The value of the variable at `atoms[i]` (its default when absent); `None` when it has
+    /// neither (the template then matches nothing) or `atoms[i]` is not a variable.
+    #[inline(always)]
+    fn var_value<'a, R: Resolve<'a>>(&'a self, i: usize, resolve: &R) -> Option<&'a str> {
+        match self.atoms.get(i) {
+            Some(Atom::Var(v)) => resolve.value(v).or(v.default.as_deref()),
+            _ => None,
         }
     }
 
@@ -901,10 +906,7 @@ impl Template {
             let vars = vars.get(..usize::from(*nvars)).unwrap_or_default();
             let mut vals: [&str; MAX_VARS] = [""; MAX_VARS];
             for (slot, &i) in vals.iter_mut().zip(vars) {
-                let Some(Atom::Var(v)) = self.atoms.get(i as usize) else {
-                    return false;
-                };
-                let Some(x) = value(v) else {
+                let Some(x) = self.var_value(usize::from(i), resolve) else {
                     return false;
                 };
                 *slot = x;
@@ -1015,9 +1017,12 @@ fn parse_var(inner: &str) -> Var {
         (d.len() >= 2 && d.starts_with('\'') && d.ends_with('\''))
             .then(|| d[1..d.len() - 1].to_string())
     };
-    let (key, default) = match inner.split_once(',') {
-        Some((k, d)) if quoted(d).is_some() => (k, quoted(d)),
-        _ => (inner, None),
+    let (key, default) = match inner
+        .split_once(',')
+        .and_then(|(k, d)| Some((k, quoted(d)?)))
+    {
+        Some((k, d)) => (k, Some(d)),
+        None => (inner, None),
     };
     let key = key.trim().to_string();
     let key_lc = fold(&key);
