@@ -327,13 +327,27 @@ struct Walked {
 #[inline(never)]
 fn walk(policy: &Policy, probe: &Probe<'_>, has_pb: bool, want: Want) -> Walked {
     let allow = want != Want::Deny;
+    // An action some statement names literally: only the statements that match it, their
+    // actions not tested again.
+    let hit = if probe.action_ascii {
+        policy.action_entry(&probe.req.action_lc, &probe.action_words)
+    } else {
+        None
+    };
+    let known = hit.is_some();
     if policy.names_accounts() {
         // A resource policy's statements for other accounts' principals are left out.
-        let candidates = policy.statements_for_caller(probe.svc_key, probe.caller, true, allow);
-        walk_in(candidates, policy, probe, has_pb, want)
+        let mut candidates = policy.statements_for_caller(probe.svc_key, probe.caller, true, allow);
+        if let Some(h) = hit {
+            candidates = candidates.of_action(h);
+        }
+        walk_in(candidates, policy, probe, has_pb, want, known)
     } else {
-        let candidates = policy.statements_of(probe.svc_key, true, allow);
-        walk_in(candidates, policy, probe, has_pb, want)
+        let mut candidates = policy.statements_of(probe.svc_key, true, allow);
+        if let Some(h) = hit {
+            candidates = candidates.of_action(h);
+        }
+        walk_in(candidates, policy, probe, has_pb, want, known)
     }
 }
 
@@ -345,11 +359,12 @@ fn walk_in<'p>(
     probe: &Probe<'_>,
     has_pb: bool,
     want: Want,
+    known: bool,
 ) -> Walked {
     let mut allow = None;
     for (_, st) in candidates {
         if st.effect == Effect::Deny {
-            if applies(st, policy, probe, has_pb).is_some() {
+            if applies_known(st, policy, probe, has_pb, known).is_some() {
                 return Walked {
                     denied: true,
                     allow,
@@ -363,7 +378,7 @@ fn walk_in<'p>(
             Want::Best => allow == Some(PrincipalMatch::Direct),
         };
         if !enough {
-            allow = allow.max(applies(st, policy, probe, has_pb));
+            allow = allow.max(applies_known(st, policy, probe, has_pb, known));
         }
     }
     Walked {
@@ -705,6 +720,21 @@ fn applies(
     applies_past_action(st, policy, probe, has_boundary)
 }
 
+/// [`applies`], the action known to match when `known`.
+#[inline(always)]
+fn applies_known(
+    st: &Statement,
+    policy: &Policy,
+    probe: &Probe<'_>,
+    has_boundary: bool,
+    known: bool,
+) -> Option<PrincipalMatch> {
+    if !known && !action_matches_in(&st.action, probe) {
+        return None;
+    }
+    applies_past_action(st, policy, probe, has_boundary)
+}
+
 /// [`applies`] once the action matched: principal, resource and conditions.
 #[inline(always)]
 fn applies_past_action(
@@ -727,16 +757,24 @@ fn applies_past_action(
             has_boundary && st.effect == Effect::Deny,
         )?,
     };
-    if let Some(r) = &st.resource {
-        if !resource_matches_in(r, probe) {
-            return None;
-        }
-    }
     let vars = policy.variables_enabled();
-    if !st.conditions.iter().all(|c| condition_holds(c, req, vars)) {
-        return None;
-    }
-    Some(m)
+    let holds = || st.conditions.iter().all(|c| condition_holds(c, req, vars));
+    let hit = match &st.resource {
+        // A costly pattern (a variable to resolve, say) is matched after the conditions, which
+        // turn a request away for less; its prefilter still goes first. (Every check here is
+        // a pure test of the request: their order changes the work, not the answer.)
+        Some(r) if r.costly => {
+            let admitted = || {
+                r.patterns
+                    .iter()
+                    .any(|t| t.filter().admits(&probe.resource_words))
+            };
+            (r.not || admitted()) && holds() && resource_matches_in(r, probe)
+        }
+        Some(r) => resource_matches_in(r, probe) && holds(),
+        None => holds(),
+    };
+    hit.then_some(m)
 }
 
 pub fn action_matches(a: &ActionElement, req: &Request) -> bool {
@@ -759,12 +797,26 @@ fn action_patterns_match(a: &ActionElement, probe: &Probe<'_>) -> bool {
     // its service index, `Policy::statements_for`.)
     let text = &probe.req.action_lc;
     let hit = if probe.action_ascii {
-        let w = &probe.action_words;
-        a.patterns.iter().any(|t| t.matches_action(text, w))
+        ascii_patterns_match(a, text, &probe.action_words)
     } else {
         patterns_match_folded(a, text)
     };
     hit != a.not
+}
+
+/// Some pattern of `a` matches the lower-cased ASCII action `text`, whose words are `w`.
+#[inline(always)]
+fn ascii_patterns_match(a: &ActionElement, text: &str, w: &Words) -> bool {
+    a.patterns.iter().any(|t| t.matches_action(text, w))
+}
+
+/// Does `a` match the lower-cased ASCII action `text`, whose words are `w`? What the decision
+/// finds for a request of that action: [`crate::model::Policy`]'s action index is built with it.
+pub(crate) fn action_matches_text(a: &ActionElement, text: &str, w: &Words) -> bool {
+    if a.any {
+        return !a.not;
+    }
+    ascii_patterns_match(a, text, w) != a.not
 }
 
 /// Every pattern of `a` against the non-ASCII action `text`, one template at a time.
@@ -984,6 +1036,10 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
             }
         }
         (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
+            // A known key's short value: its words, read when the context was built.
+            if let Some(w) = ctx.short_at(c.key_id, ci) {
+                return c.lits.contains(w) != negated;
+            }
             // One value, compared with case or ASCII: its bytes against the literals. A missing
             // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
             // general path.
@@ -999,8 +1055,7 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
                         Some(&short.raw)
                     };
                     if let Some(w) = w {
-                        let hit = ts.iter().any(|t| t.literal_words() == Some(w));
-                        return hit != negated;
+                        return c.lits.contains(w) != negated;
                     }
                 }
                 Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {

@@ -143,6 +143,8 @@ pub struct Policy {
     index: ServiceIndex,
     /// `None` when no statement names its principals by account (identity policies).
     principals: Option<Box<PrincipalIndex>>,
+    /// `None` when no statement names an action literally (or the policy is too large for one).
+    actions: Option<Box<ActionIndex>>,
 }
 
 impl Policy {
@@ -160,6 +162,7 @@ impl Policy {
             id,
             index: ServiceIndex::new(&statements),
             principals: PrincipalIndex::new(&statements),
+            actions: ActionIndex::new(&statements),
             statements,
         }
     }
@@ -212,6 +215,21 @@ impl Policy {
         self.principals.is_some()
     }
 
+    /// Where the [`ActionIndex`] keeps the statements that match the lower-cased ASCII action
+    /// `text` (whose [`Words`](crate::pattern::Words) are `w`): `None` when no statement names
+    /// it literally. [`Candidates::of_action`] takes it.
+    #[inline]
+    pub(crate) fn action_entry(
+        &self,
+        text: &str,
+        w: &crate::pattern::Words,
+    ) -> Option<ActionHit<'_>> {
+        let ix = self.actions.as_deref()?;
+        let i = ix.find(text, w)?;
+        let words = self.index.words;
+        Some(ActionHit(ix.masks.get(i * words..(i + 1) * words)?))
+    }
+
     /// [`Policy::statements_for`] of the effects wanted (`deny`, `allow`: both at once, in
     /// order).
     #[inline]
@@ -243,11 +261,91 @@ impl Policy {
             who: &[],
             who_key: NOWHERE,
             everyone: 0,
+            act: None,
             word: 0,
             bits: 0,
         };
         c.bits = c.word_bits(0);
         c
+    }
+}
+
+/// The statements an action matches ([`Policy::action_entry`]): a mask of the [`ServiceIndex`]'s
+/// width.
+#[derive(Clone, Copy)]
+pub(crate) struct ActionHit<'p>(&'p [u64]);
+
+/// For each action some statement names literally (`s3:getobject`, lower-cased ASCII), the
+/// statements whose `Action`/`NotAction` match it, worked out when the policy is built: a request
+/// for that action walks only those, without testing their actions again. (Matching an action is
+/// a function of its text, so the masks are exact; an action no statement names takes the
+/// service index.)
+#[derive(Debug, Clone, PartialEq, Default)]
+struct ActionIndex {
+    /// Sorted: the actions' words, then the actions (equal words need the text past 16 bytes).
+    keys: Vec<(crate::pattern::Words, Box<str>)>,
+    /// As many words per mask as the [`ServiceIndex`], one mask per key, in the order of `keys`.
+    masks: Vec<u64>,
+}
+
+impl ActionIndex {
+    /// Matches worked out at most (statements times actions): past it, no index (the service
+    /// index alone still narrows the walk).
+    const MAX_WORK: usize = 1 << 18;
+
+    fn new(statements: &[Statement]) -> Option<Box<ActionIndex>> {
+        let mut names: Vec<&str> = statements
+            .iter()
+            .flat_map(|st| st.action.patterns.iter())
+            .filter(|t| t.ci)
+            .filter_map(Template::as_literal)
+            .filter(|a| !a.is_empty() && a.is_ascii())
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.len().saturating_mul(statements.len()) > Self::MAX_WORK {
+            return None;
+        }
+        let mut keys: Vec<(crate::pattern::Words, Box<str>)> = names
+            .into_iter()
+            .map(|a| (crate::pattern::Words::of(a.as_bytes()), Box::from(a)))
+            .collect();
+        keys.sort_unstable();
+        let words = statements.len().div_ceil(64).max(1);
+        let mut masks = vec![0u64; keys.len() * words];
+        for (k, (w, a)) in keys.iter().enumerate() {
+            for (i, st) in statements.iter().enumerate() {
+                if crate::eval::action_matches_text(&st.action, a, w) {
+                    masks[k * words + i / 64] |= 1u64 << (i % 64);
+                }
+            }
+        }
+        Some(Box::new(ActionIndex { keys, masks }))
+    }
+
+    /// The key of `text` (words `w`).
+    #[inline]
+    fn find(&self, text: &str, w: &crate::pattern::Words) -> Option<usize> {
+        let keys = &self.keys;
+        let mut i = if keys.len() <= 8 {
+            keys.iter().position(|(k, _)| k == w)?
+        } else {
+            keys.partition_point(|(k, _)| k < w)
+        };
+        // Up to 16 bytes the words are the text; past it, the keys of equal words in turn.
+        while let Some((k, a)) = keys.get(i) {
+            if k != w {
+                return None;
+            }
+            if w.len <= 16 || crate::pattern::same(a.as_bytes(), text.as_bytes()) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 }
 
@@ -396,9 +494,24 @@ pub struct Candidates<'p, const WHO: bool = false> {
     who: &'p [u64],
     who_key: usize,
     everyone: u64,
+    /// With [`Candidates::of_action`], the statements the request's action matches (and the
+    /// service is then not asked).
+    act: Option<&'p [u64]>,
     /// The word `bits` came from, and its candidates not yet given.
     word: usize,
     bits: u64,
+}
+
+impl<'p, const WHO: bool> Candidates<'p, WHO> {
+    /// Only the statements of `hit`, whose actions match the request's: the caller need not test
+    /// their actions.
+    #[inline]
+    pub(crate) fn of_action(mut self, hit: ActionHit<'p>) -> Candidates<'p, WHO> {
+        self.act = Some(hit.0);
+        self.word = 0;
+        self.bits = self.word_bits(0);
+        self
+    }
 }
 
 impl<const WHO: bool> Candidates<'_, WHO> {
@@ -408,7 +521,11 @@ impl<const WHO: bool> Candidates<'_, WHO> {
         let at = |i: usize| self.masks.get(i).copied().unwrap_or(0);
         let deny = at(self.words + w);
         let effect = (deny & self.deny) | (!deny & self.allow);
-        let bits = (at(w) | self.svc.map_or(0, |s| at(s + w))) & effect;
+        let actions = match self.act {
+            Some(m) => m.get(w).copied().unwrap_or(0),
+            None => at(w) | self.svc.map_or(0, |s| at(s + w)),
+        };
+        let bits = actions & effect;
         if !WHO {
             return bits;
         }
@@ -526,6 +643,9 @@ pub struct ResourceElement {
     pub patterns: Vec<Template>,
     /// Some pattern is `*`: every resource matches. Derived by [`ResourceElement::new`].
     pub(crate) any: bool,
+    /// Some pattern is costly to match ([`Template::is_costly`]: a variable, `?`, the general
+    /// glob). Derived by [`ResourceElement::new`].
+    pub(crate) costly: bool,
 }
 
 impl ResourceElement {
@@ -533,6 +653,7 @@ impl ResourceElement {
         ResourceElement {
             not,
             any: patterns.iter().any(Template::is_star),
+            costly: patterns.iter().any(Template::is_costly),
             patterns,
         }
     }
@@ -640,6 +761,41 @@ pub struct Condition {
     /// The matcher for the common shapes, derived from `op` and `values` by [`CondFast::of`]
     /// when the condition is compiled (they must not change after).
     pub fast: CondFast,
+    /// With [`CondFast::Literals`], the [`Words`](crate::pattern::Words) of each literal, side
+    /// by side (empty otherwise): derived with `fast` by [`Condition::new`].
+    pub(crate) lits: Box<[crate::pattern::Words]>,
+}
+
+impl Condition {
+    /// A condition of `op` on `key` (as written) with compiled `values` and the values as
+    /// written, `raw`; derives the rest.
+    pub fn new(op: Operator, key: &str, values: CondValues, raw: Vec<String>) -> Condition {
+        let key_lc = crate::pattern::fold(key);
+        let mut fast = CondFast::of(op, &values);
+        let lits: Box<[_]> = match (&fast, &values) {
+            (CondFast::Literals { .. }, CondValues::Strings(ts)) => ts
+                .iter()
+                .filter_map(|t| t.literal_words().copied())
+                .collect(),
+            _ => Box::default(),
+        };
+        if matches!(&values, CondValues::Strings(ts) if ts.len() != lits.len())
+            && matches!(fast, CondFast::Literals { .. })
+        {
+            // (An ASCII literal always has its words; should one not, the general path.)
+            fast = CondFast::General;
+        }
+        Condition {
+            op,
+            key: key.to_string(),
+            key_id: key_slot(&key_lc),
+            key_lc,
+            fast,
+            lits,
+            values,
+            raw,
+        }
+    }
 }
 
 /// Condition shapes the evaluator decides without the general value matcher. (`repr(u8)`: the
@@ -1362,6 +1518,31 @@ pub struct Context {
     entries: Vec<Entry>,
     /// For each known key, 1 + the index of its entry; 0 when absent. Derived from `entries`.
     slots: [u8; SLOTS + BUCKETS],
+    /// For each known key, its entry's [`ShortValue`] words. Derived from `entries`.
+    shorts: ShortTable,
+}
+
+/// The words of each known key's value when it is one value of at most 16 bytes, as given and
+/// lower-cased ([`NOT_SHORT`] when it is not, or the key is absent; `lower` also when the value
+/// is not ASCII): a literal condition on a known key reads them at its slot.
+#[derive(Clone, PartialEq, Eq)]
+struct ShortTable {
+    raw: [crate::pattern::Words; SLOTS],
+    lower: [crate::pattern::Words; SLOTS],
+}
+
+/// [`ShortTable`]'s mark of a value that is not short (no string is this long).
+const NOT_SHORT: crate::pattern::Words = crate::pattern::Words {
+    len: usize::MAX,
+    head: 0,
+    tail: 0,
+};
+
+impl std::fmt::Debug for ShortTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Derived from the entries, which `Context`'s Debug shows.
+        f.write_str("ShortTable")
+    }
 }
 
 impl Default for Context {
@@ -1369,6 +1550,10 @@ impl Default for Context {
         Context {
             entries: Vec::new(),
             slots: [0; SLOTS + BUCKETS],
+            shorts: ShortTable {
+                raw: [NOT_SHORT; SLOTS],
+                lower: [NOT_SHORT; SLOTS],
+            },
         }
     }
 }
@@ -1380,8 +1565,18 @@ impl Context {
 
     fn reindex(&mut self) {
         self.slots = [0; SLOTS + BUCKETS];
+        self.shorts.raw = [NOT_SHORT; SLOTS];
+        self.shorts.lower = [NOT_SHORT; SLOTS];
         for (i, e) in self.entries.iter().enumerate() {
             let slot = e.slot as usize;
+            if let (Some(short), Some(raw), Some(lower)) = (
+                &e.short,
+                self.shorts.raw.get_mut(slot),
+                self.shorts.lower.get_mut(slot),
+            ) {
+                *raw = short.raw;
+                *lower = short.lower.unwrap_or(NOT_SHORT);
+            }
             if slot < SLOTS {
                 // Past 254 entries a known key falls back to the search (slot 0 means "look").
                 self.slots[slot] = u8::try_from(i + 1).unwrap_or(0);
@@ -1426,6 +1621,7 @@ impl Context {
                 e.ip = parsed_ip(e.slot, &value);
                 e.short = short_value(&value);
                 (e.text, e.split, e.value) = (text, split, value);
+                self.reindex();
             }
             Err(i) => {
                 let slot = key_slot(&text[..split]);
@@ -1458,6 +1654,19 @@ impl Context {
     #[inline]
     pub fn get_by(&self, slot: u8, key_lc: &str) -> Option<&ContextValue> {
         self.entry_by(slot, key_lc).map(|e| &e.value)
+    }
+
+    /// The words of the single value of at most 16 bytes of the known key `slot`, lower-cased
+    /// when `lower` ([`ShortValue`]); `None` when the key is not known, is absent, or its value
+    /// is not that (several values, longer, or not ASCII and `lower`).
+    #[inline(always)]
+    pub(crate) fn short_at(&self, slot: u8, lower: bool) -> Option<&crate::pattern::Words> {
+        let t = if lower {
+            &self.shorts.lower
+        } else {
+            &self.shorts.raw
+        };
+        t.get(slot as usize).filter(|w| w.len <= 16)
     }
 
     /// The value under `key_lc` (whose [`key_slot`] is `slot`) and, when it is one value of at
@@ -1773,6 +1982,101 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The action index gives, for an action some statement names literally, exactly the
+    /// statements (of both effects, in order) whose `Action`/`NotAction` match it, as the general
+    /// glob finds them: literals, prefixes, `*`, `NotAction`, case, several mask words, and
+    /// actions past 16 bytes whose first and last eight bytes are alike (they differ in the
+    /// middle only). An action no statement names has no entry.
+    #[test]
+    fn action_index_gives_exactly_the_statements_an_action_matches() {
+        let mids = ["ject", "jact", "jxct"];
+        let mut sts = Vec::new();
+        for i in 0..150usize {
+            let effect = if i % 4 == 0 { "Deny" } else { "Allow" };
+            let m = mids[(i / 9) % 3];
+            let action = match i % 9 {
+                0 => format!(r#""NotAction": "s3:getob{m}ttagging""#),
+                1 => r#""Action": "*""#.to_string(),
+                2 => r#""Action": ["s3:Get*", "ec2:DescribeInstances"]"#.to_string(),
+                3 => format!(
+                    r#""Action": ["S3:GETOB{}TTAGGING", "s3:PutObject"]"#,
+                    m.to_uppercase()
+                ),
+                4 => r#""Action": ["s3:GetObject", "s3:*Object"]"#.to_string(),
+                5 => r#""Action": "s3:get?bject""#.to_string(),
+                6 => r#""NotAction": ["s3:*", "kms:Decrypt"]"#.to_string(),
+                _ => format!(r#""Action": "dynamodb:BatchGetItem{i}""#),
+            };
+            sts.push(format!(
+                r#"{{"Effect": "{effect}", {action}, "Resource": "*"}}"#
+            ));
+        }
+        let doc = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+            sts.join(",")
+        );
+        let unlimited = crate::parse::ParseOptions { size_limits: false };
+        let p = crate::parse::parse_policy_with(&doc, PolicyKind::Identity, "p", unlimited)
+            .expect("policy");
+        let texts = [
+            "s3:getobject",
+            "s3:getobjectttagging",
+            "s3:getobjactttagging",
+            "s3:getobjxctttagging",
+            "s3:getobjyctttagging",
+            "s3:getobjecttagging",
+            "s3:putobject",
+            "ec2:describeinstances",
+            "kms:decrypt",
+            "dynamodb:batchgetitem7",
+            "dynamodb:batchgetitem8",
+            "s3:listbucket",
+            "sqs:sendmessage",
+        ];
+        let mut hits = 0;
+        for text in texts {
+            let w = crate::pattern::Words::of(text.as_bytes());
+            let k = service_key(text.split(':').next().unwrap_or_default());
+            let named = p.statements().iter().any(|st| {
+                st.action
+                    .patterns
+                    .iter()
+                    .any(|t| t.as_literal() == Some(text))
+            });
+            let Some(hit) = p.action_entry(text, &w) else {
+                assert!(!named, "{text}: named, but no entry");
+                continue;
+            };
+            assert!(named, "{text}: an entry, but not named");
+            hits += 1;
+            for (deny, allow) in [(true, true), (true, false), (false, true)] {
+                let got: Vec<usize> = p
+                    .statements_of(k, deny, allow)
+                    .of_action(hit)
+                    .map(|(i, _)| i)
+                    .collect();
+                let want: Vec<usize> = p
+                    .statements()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, st)| {
+                        if st.effect == Effect::Deny {
+                            deny
+                        } else {
+                            allow
+                        }
+                    })
+                    .filter(|(_, st)| {
+                        st.action.patterns.iter().any(|t| t.matches_plain(text)) != st.action.not
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(got, want, "{text} deny={deny} allow={allow}");
+            }
+        }
+        assert_eq!(hits, 9, "the named actions each have an entry");
     }
 
     #[test]

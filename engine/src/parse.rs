@@ -1315,16 +1315,7 @@ fn compile(
                 .collect::<Result<_, _>>()?,
         ),
     };
-    let key_lc = fold(key);
-    Ok(Condition {
-        op,
-        key: key.to_string(),
-        key_id: crate::model::key_slot(&key_lc),
-        key_lc,
-        fast: crate::model::CondFast::of(op, &values),
-        values,
-        raw,
-    })
+    Ok(Condition::new(op, key, values, raw))
 }
 
 /// "an identity policy", "a service control policy".

@@ -839,6 +839,13 @@ impl Template {
         matches!(self.atoms.as_slice(), [Atom::Star])
     }
 
+    /// Whether matching it costs more than comparing words: variables to resolve, `?`, or the
+    /// general glob (the decision then tests a statement's simple conditions first).
+    #[inline]
+    pub(crate) fn is_costly(&self) -> bool {
+        matches!(self.fast, Fast::Segments { .. } | Fast::General)
+    }
+
     /// The literal text when there is no wildcard and no variable.
     pub fn as_literal(&self) -> Option<&str> {
         match self.atoms.as_slice() {
