@@ -1049,12 +1049,7 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
                     // Up to 16 bytes, the value's words (read when the context was built) hold
                     // it whole: compared with each literal's words, lower-cased when the
                     // comparison ignores case.
-                    let w = if ci {
-                        short.lower.as_ref()
-                    } else {
-                        Some(&short.raw)
-                    };
-                    if let Some(w) = w {
+                    if let Some(w) = short.words(ci) {
                         return c.lits.contains(w) != negated;
                     }
                 }

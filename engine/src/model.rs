@@ -225,7 +225,7 @@ impl Policy {
         w: &crate::pattern::Words,
     ) -> Option<ActionHit<'_>> {
         let ix = self.actions.as_deref()?;
-        let i = ix.find(text, w)?;
+        let i = ix.find(text, w, &self.statements)?;
         let words = self.index.words;
         Some(ActionHit(ix.masks.get(i * words..(i + 1) * words)?))
     }
@@ -282,8 +282,9 @@ pub(crate) struct ActionHit<'p>(&'p [u64]);
 /// service index.)
 #[derive(Debug, Clone, PartialEq, Default)]
 struct ActionIndex {
-    /// Sorted: the actions' words, then the actions (equal words need the text past 16 bytes).
-    keys: Vec<(crate::pattern::Words, Box<str>)>,
+    /// Sorted by words, then text: each action's words and where a statement names it (its
+    /// index and the pattern's), whose text settles equal words past 16 bytes.
+    keys: Vec<(crate::pattern::Words, u32, u32)>,
     /// As many words per mask as the [`ServiceIndex`], one mask per key, in the order of `keys`.
     masks: Vec<u64>,
 }
@@ -293,30 +294,39 @@ impl ActionIndex {
     /// index alone still narrows the walk).
     const MAX_WORK: usize = 1 << 18;
 
+    /// Fewer statements than this walk as fast without one.
+    const MIN_STATEMENTS: usize = 3;
+
     fn new(statements: &[Statement]) -> Option<Box<ActionIndex>> {
-        let mut names: Vec<&str> = statements
-            .iter()
-            .flat_map(|st| st.action.patterns.iter())
-            .filter(|t| t.ci)
-            .filter_map(Template::as_literal)
-            .filter(|a| !a.is_empty() && a.is_ascii())
-            .collect();
-        if names.is_empty() {
+        if statements.len() < Self::MIN_STATEMENTS {
             return None;
         }
-        names.sort_unstable();
-        names.dedup();
-        if names.len().saturating_mul(statements.len()) > Self::MAX_WORK {
+        let text = |&(_, s, p): &(crate::pattern::Words, u32, u32)| {
+            literal_action(statements, s, p).unwrap_or_default()
+        };
+        let mut keys: Vec<(crate::pattern::Words, u32, u32)> = Vec::new();
+        for (s, st) in statements.iter().enumerate() {
+            for p in 0..st.action.patterns.len() {
+                let (Ok(s), Ok(p)) = (u32::try_from(s), u32::try_from(p)) else {
+                    return None;
+                };
+                if let Some(a) = literal_action(statements, s, p) {
+                    keys.push((crate::pattern::Words::of(a.as_bytes()), s, p));
+                }
+            }
+        }
+        if keys.is_empty() {
             return None;
         }
-        let mut keys: Vec<(crate::pattern::Words, Box<str>)> = names
-            .into_iter()
-            .map(|a| (crate::pattern::Words::of(a.as_bytes()), Box::from(a)))
-            .collect();
-        keys.sort_unstable();
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| text(a).cmp(text(b))));
+        keys.dedup_by(|a, b| a.0 == b.0 && text(a) == text(b));
+        if keys.len().saturating_mul(statements.len()) > Self::MAX_WORK {
+            return None;
+        }
         let words = statements.len().div_ceil(64).max(1);
         let mut masks = vec![0u64; keys.len() * words];
-        for (k, (w, a)) in keys.iter().enumerate() {
+        for (k, key) in keys.iter().enumerate() {
+            let (w, a) = (&key.0, text(key));
             for (i, st) in statements.iter().enumerate() {
                 if crate::eval::action_matches_text(&st.action, a, w) {
                     masks[k * words + i / 64] |= 1u64 << (i % 64);
@@ -326,27 +336,48 @@ impl ActionIndex {
         Some(Box::new(ActionIndex { keys, masks }))
     }
 
-    /// The key of `text` (words `w`).
+    /// The key of `text` (words `w`) among the actions of `statements`.
     #[inline]
-    fn find(&self, text: &str, w: &crate::pattern::Words) -> Option<usize> {
+    fn find(
+        &self,
+        text: &str,
+        w: &crate::pattern::Words,
+        statements: &[Statement],
+    ) -> Option<usize> {
         let keys = &self.keys;
         let mut i = if keys.len() <= 8 {
-            keys.iter().position(|(k, _)| k == w)?
+            keys.iter().position(|(k, _, _)| k == w)?
         } else {
-            keys.partition_point(|(k, _)| k < w)
+            keys.partition_point(|(k, _, _)| k < w)
         };
         // Up to 16 bytes the words are the text; past it, the keys of equal words in turn.
-        while let Some((k, a)) = keys.get(i) {
-            if k != w {
+        while let Some(&(k, s, p)) = keys.get(i) {
+            if k != *w {
                 return None;
             }
-            if w.len <= 16 || crate::pattern::same(a.as_bytes(), text.as_bytes()) {
+            if w.len <= 16
+                || literal_action(statements, s, p)
+                    .is_some_and(|a| crate::pattern::same(a.as_bytes(), text.as_bytes()))
+            {
                 return Some(i);
             }
             i += 1;
         }
         None
     }
+}
+
+/// The action pattern `p` of statement `s` when it is a non-empty ASCII literal (lower-cased:
+/// action patterns compare without case).
+#[inline]
+fn literal_action(statements: &[Statement], s: u32, p: u32) -> Option<&str> {
+    let t = statements
+        .get(s as usize)?
+        .action
+        .patterns
+        .get(p as usize)?;
+    t.as_literal()
+        .filter(|a| t.ci && !a.is_empty() && a.is_ascii())
 }
 
 /// An offset past every mask (which reads as no statement).
@@ -1423,28 +1454,51 @@ struct Entry {
     ip: Option<crate::pattern::IpValue>,
     /// A single value of at most 16 bytes as [`Words`](crate::pattern::Words), and lower-cased
     /// when it is ASCII: literal conditions compare them with their values' words.
-    short: Option<ShortValue>,
+    short: ShortValue,
 }
 
-/// [`Entry::short`].
+/// [`Entry::short`]: [`NOT_SHORT`] for what a value does not have (several values, more than
+/// 16 bytes; `lower` also when it is not ASCII, and a case-insensitive comparison then folds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ShortValue {
     pub raw: crate::pattern::Words,
-    /// `None` when the value is not ASCII (a case-insensitive comparison then folds it).
-    pub lower: Option<crate::pattern::Words>,
+    pub lower: crate::pattern::Words,
+}
+
+/// [`ShortValue`]'s mark of words a value does not have (no string is this long).
+const NOT_SHORT: crate::pattern::Words = crate::pattern::Words {
+    len: usize::MAX,
+    head: 0,
+    tail: 0,
+};
+
+impl ShortValue {
+    /// The words, lower-cased when `lower`, when the value has them.
+    #[inline(always)]
+    pub(crate) fn words(&self, lower: bool) -> Option<&crate::pattern::Words> {
+        let w = if lower { &self.lower } else { &self.raw };
+        (w.len <= 16).then_some(w)
+    }
 }
 
 /// What [`Entry::short`] holds for `value`.
-fn short_value(value: &ContextValue) -> Option<ShortValue> {
+fn short_value(value: &ContextValue) -> ShortValue {
     match value {
         ContextValue::One(v) if v.len() <= 16 => {
             let raw = crate::pattern::Words::of(v.as_bytes());
-            Some(ShortValue {
+            ShortValue {
                 raw,
-                lower: raw.ascii().then(|| raw.ascii_lowercase()),
-            })
+                lower: if raw.ascii() {
+                    raw.ascii_lowercase()
+                } else {
+                    NOT_SHORT
+                },
+            }
         }
-        _ => None,
+        _ => ShortValue {
+            raw: NOT_SHORT,
+            lower: NOT_SHORT,
+        },
     }
 }
 
@@ -1518,31 +1572,6 @@ pub struct Context {
     entries: Vec<Entry>,
     /// For each known key, 1 + the index of its entry; 0 when absent. Derived from `entries`.
     slots: [u8; SLOTS + BUCKETS],
-    /// For each known key, its entry's [`ShortValue`] words. Derived from `entries`.
-    shorts: ShortTable,
-}
-
-/// The words of each known key's value when it is one value of at most 16 bytes, as given and
-/// lower-cased ([`NOT_SHORT`] when it is not, or the key is absent; `lower` also when the value
-/// is not ASCII): a literal condition on a known key reads them at its slot.
-#[derive(Clone, PartialEq, Eq)]
-struct ShortTable {
-    raw: [crate::pattern::Words; SLOTS],
-    lower: [crate::pattern::Words; SLOTS],
-}
-
-/// [`ShortTable`]'s mark of a value that is not short (no string is this long).
-const NOT_SHORT: crate::pattern::Words = crate::pattern::Words {
-    len: usize::MAX,
-    head: 0,
-    tail: 0,
-};
-
-impl std::fmt::Debug for ShortTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Derived from the entries, which `Context`'s Debug shows.
-        f.write_str("ShortTable")
-    }
 }
 
 impl Default for Context {
@@ -1550,10 +1579,6 @@ impl Default for Context {
         Context {
             entries: Vec::new(),
             slots: [0; SLOTS + BUCKETS],
-            shorts: ShortTable {
-                raw: [NOT_SHORT; SLOTS],
-                lower: [NOT_SHORT; SLOTS],
-            },
         }
     }
 }
@@ -1565,18 +1590,8 @@ impl Context {
 
     fn reindex(&mut self) {
         self.slots = [0; SLOTS + BUCKETS];
-        self.shorts.raw = [NOT_SHORT; SLOTS];
-        self.shorts.lower = [NOT_SHORT; SLOTS];
         for (i, e) in self.entries.iter().enumerate() {
             let slot = e.slot as usize;
-            if let (Some(short), Some(raw), Some(lower)) = (
-                &e.short,
-                self.shorts.raw.get_mut(slot),
-                self.shorts.lower.get_mut(slot),
-            ) {
-                *raw = short.raw;
-                *lower = short.lower.unwrap_or(NOT_SHORT);
-            }
             if slot < SLOTS {
                 // Past 254 entries a known key falls back to the search (slot 0 means "look").
                 self.slots[slot] = u8::try_from(i + 1).unwrap_or(0);
@@ -1621,17 +1636,17 @@ impl Context {
                 e.ip = parsed_ip(e.slot, &value);
                 e.short = short_value(&value);
                 (e.text, e.split, e.value) = (text, split, value);
-                self.reindex();
             }
             Err(i) => {
                 let slot = key_slot(&text[..split]);
+                let short = short_value(&value);
                 self.entries.insert(
                     i,
                     Entry {
                         text,
                         split,
                         ip: parsed_ip(slot, &value),
-                        short: short_value(&value),
+                        short,
                         value,
                         slot,
                     },
@@ -1661,12 +1676,10 @@ impl Context {
     /// is not that (several values, longer, or not ASCII and `lower`).
     #[inline(always)]
     pub(crate) fn short_at(&self, slot: u8, lower: bool) -> Option<&crate::pattern::Words> {
-        let t = if lower {
-            &self.shorts.lower
-        } else {
-            &self.shorts.raw
-        };
-        t.get(slot as usize).filter(|w| w.len <= 16)
+        // (Slot 0 past 254 entries, "look": the caller's general path.)
+        let i = *self.slots.get(..SLOTS)?.get(slot as usize)?;
+        let e = self.entries.get(usize::from(i).wrapping_sub(1))?;
+        e.short.words(lower)
     }
 
     /// The value under `key_lc` (whose [`key_slot`] is `slot`) and, when it is one value of at
@@ -1678,7 +1691,7 @@ impl Context {
         key_lc: &str,
     ) -> Option<(&ContextValue, Option<&ShortValue>)> {
         self.entry_by(slot, key_lc)
-            .map(|e| (&e.value, e.short.as_ref()))
+            .map(|e| (&e.value, Some(&e.short).filter(|s| s.raw.len <= 16)))
     }
 
     #[inline]
@@ -1905,10 +1918,35 @@ mod tests {
             if round % 97 == 0 {
                 ctx.remove(&key);
             } else {
-                ctx.insert(&key, ContextValue::One(format!("v{round}")));
+                // Short values (some upper-case, some not ASCII), long ones, several.
+                let value = match round % 5 {
+                    0 => ContextValue::One(format!("V{round}-Mixed")),
+                    1 => ContextValue::One(format!("ü{round}")),
+                    2 => ContextValue::One(format!("a value of more than sixteen bytes {round}")),
+                    3 => ContextValue::Many(vec![format!("v{round}"), "w".into()]),
+                    _ => ContextValue::One(format!("v{round}")),
+                };
+                ctx.insert(&key, value);
             }
             for k in KNOWN_KEYS {
                 assert_eq!(ctx.get_by(key_slot(k), k), ctx.get(k), "{k} after {key}");
+                // The words by slot are the entry's.
+                let short = ctx.lookup(key_slot(k), k).and_then(|(_, s)| s);
+                assert_eq!(
+                    ctx.short_at(key_slot(k), false),
+                    short.map(|s| &s.raw),
+                    "{k}"
+                );
+                assert_eq!(
+                    ctx.short_at(key_slot(k), true),
+                    short.and_then(|s| s.words(true)),
+                    "{k}"
+                );
+                if let Some(ContextValue::One(v)) = ctx.get(k) {
+                    let w = crate::pattern::Words::of(v.as_bytes());
+                    assert_eq!(ctx.short_at(key_slot(k), false).is_some(), v.len() <= 16);
+                    assert!(ctx.short_at(key_slot(k), false).is_none_or(|x| *x == w));
+                }
             }
             // Other keys by their buckets: present, absent, sharing a bucket.
             for n in (0..1000).step_by(37).chain(0..50) {
