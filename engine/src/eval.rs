@@ -862,6 +862,10 @@ pub fn principal_matches(
         }
         return Some(PrincipalMatch::Direct);
     }
+    if let Some(AwsPrincipalRef::Any) = pe.set.aws.first() {
+        // `"*"` (a bucket policy's guard): everyone, and no match is stronger.
+        return Some(PrincipalMatch::Direct);
+    }
     principal_set_match(&pe.set, p, ctx)
 }
 
@@ -1028,44 +1032,52 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 #[inline]
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
-    match (c.fast, &c.values) {
-        (CondFast::Ips { negated }, CondValues::Ips(cs)) => {
-            // The address the context parsed when the key was set.
-            if let Some(ip) = ctx.ip_at(c.key_id) {
-                return cs.iter().any(|n| n.contains(&ip)) != negated;
-            }
-        }
-        (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) => {
+    match c.fast {
+        CondFast::Literals { ci, negated } => {
             // A known key's short value: its words, read when the context was built.
             if let Some(w) = ctx.short_at(c.key_id, ci) {
                 return c.lits.contains(w) != negated;
             }
-            // One value, compared with case or ASCII: its bytes against the literals. A missing
-            // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
-            // general path.
-            let looked = ctx.lookup(c.key_id, &c.key_lc);
-            match looked {
-                Some((_, Some(short))) => {
-                    // Up to 16 bytes, the value's words (read when the context was built) hold
-                    // it whole: compared with each literal's words, lower-cased when the
-                    // comparison ignores case.
-                    if let Some(w) = short.words(ci) {
-                        return c.lits.contains(w) != negated;
-                    }
-                }
-                Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {
-                    let v = v.as_bytes();
-                    let hit = ts.iter().any(|t| {
-                        let l = t.as_literal().unwrap_or_default();
-                        crate::pattern::lit_eq(l.as_bytes(), v, ci)
-                    });
-                    return hit != negated;
-                }
-                _ => {}
-            }
-            return condition_general(c, looked.map(|(v, _)| v), ctx, vars);
         }
-        _ => {}
+        CondFast::Ips { negated } => {
+            // The address the context parsed when the key was set.
+            if let (Some(ip), CondValues::Ips(cs)) = (ctx.ip_at(c.key_id), &c.values) {
+                return cs.iter().any(|n| n.contains(&ip)) != negated;
+            }
+        }
+        CondFast::General => {}
+    }
+    condition_slow(c, ctx, vars)
+}
+
+/// [`condition_holds`] past its fast paths.
+#[inline(never)]
+fn condition_slow(c: &Condition, ctx: &Context, vars: bool) -> bool {
+    if let (CondFast::Literals { ci, negated }, CondValues::Strings(ts)) = (c.fast, &c.values) {
+        // One value, compared with case or ASCII: its bytes against the literals. A missing
+        // key, several values (DECISIONS 1) and case folding of non-ASCII text take the
+        // general path.
+        let looked = ctx.lookup(c.key_id, &c.key_lc);
+        match looked {
+            Some((_, Some(short))) => {
+                // Up to 16 bytes, the value's words (read when the context was built) hold
+                // it whole: compared with each literal's words, lower-cased when the
+                // comparison ignores case.
+                if let Some(w) = short.words(ci) {
+                    return c.lits.contains(w) != negated;
+                }
+            }
+            Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {
+                let v = v.as_bytes();
+                let hit = ts.iter().any(|t| {
+                    let l = t.as_literal().unwrap_or_default();
+                    crate::pattern::lit_eq(l.as_bytes(), v, ci)
+                });
+                return hit != negated;
+            }
+            _ => {}
+        }
+        return condition_general(c, looked.map(|(v, _)| v), ctx, vars);
     }
     condition_general(c, ctx.get_by(c.key_id, &c.key_lc), ctx, vars)
 }
