@@ -337,16 +337,11 @@ fn walk(policy: &Policy, probe: &Probe<'_>, has_pb: bool, want: Want) -> Walked 
     let known = hit.is_some();
     if policy.names_accounts() {
         // A resource policy's statements for other accounts' principals are left out.
-        let mut candidates = policy.statements_for_caller(probe.svc_key, probe.caller, true, allow);
-        if let Some(h) = hit {
-            candidates = candidates.of_action(h);
-        }
+        let candidates =
+            policy.statements_for_caller(probe.svc_key, hit, probe.caller, true, allow);
         walk_in(candidates, policy, probe, has_pb, want, known)
     } else {
-        let mut candidates = policy.statements_of(probe.svc_key, true, allow);
-        if let Some(h) = hit {
-            candidates = candidates.of_action(h);
-        }
+        let candidates = policy.statements_of_in(probe.svc_key, hit, true, allow);
         walk_in(candidates, policy, probe, has_pb, want, known)
     }
 }
@@ -1253,7 +1248,7 @@ mod tests {
             let req = Request::new(principal, "s3:GetObject", "arn:aws:s3:::b/k", None, ctx);
             let probe = Probe::new(&req);
             let walked: Vec<usize> = policy
-                .statements_for_caller(probe.svc_key, probe.caller, true, true)
+                .statements_for_caller(probe.svc_key, None, probe.caller, true, true)
                 .map(|(i, _)| i)
                 .collect();
             for (i, st) in policy.statements().iter().enumerate() {
@@ -1285,7 +1280,7 @@ mod tests {
             .collect();
         for caller in [Some(A), None] {
             let walked: Vec<usize> = identity
-                .statements_for_caller(k, caller, true, true)
+                .statements_for_caller(k, None, caller, true, true)
                 .map(|(i, _)| i)
                 .collect();
             assert_eq!(walked, all, "{caller:?}");

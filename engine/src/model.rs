@@ -180,21 +180,23 @@ impl Policy {
     /// names only other services.
     #[inline]
     pub fn statements_for(&self, svc_key: u64, effect: Effect) -> Candidates<'_> {
-        self.candidates(svc_key, effect == Effect::Deny, effect == Effect::Allow)
+        self.statements_of(svc_key, effect == Effect::Deny, effect == Effect::Allow)
     }
 
     /// [`Policy::statements_of`] without the statements whose `Principal` names only other
     /// accounts than the caller's, `caller` (`None`: a caller of no account, which such
-    /// statements never name).
+    /// statements never name); with `act`, only the statements that match the request's action
+    /// ([`Policy::action_entry`]; the service is then not searched).
     #[inline]
-    pub(crate) fn statements_for_caller(
-        &self,
+    pub(crate) fn statements_for_caller<'p>(
+        &'p self,
         svc_key: u64,
+        act: Option<ActionHit<'p>>,
         caller: Option<&str>,
         deny: bool,
         allow: bool,
-    ) -> Candidates<'_, true> {
-        let mut c: Candidates<'_, true> = self.candidates(svc_key, deny, allow);
+    ) -> Candidates<'p, true> {
+        let mut c: Candidates<'_, true> = self.candidates(svc_key, act, deny, allow);
         match &self.principals {
             Some(ix) => {
                 let found = caller.and_then(|a| ix.keys.binary_search(&account_key(a)).ok());
@@ -217,7 +219,7 @@ impl Policy {
 
     /// Where the [`ActionIndex`] keeps the statements that match the lower-cased ASCII action
     /// `text` (whose [`Words`](crate::pattern::Words) are `w`): `None` when no statement names
-    /// it literally. [`Candidates::of_action`] takes it.
+    /// it literally. [`Policy::statements_of_in`] takes it.
     #[inline]
     pub(crate) fn action_entry(
         &self,
@@ -234,24 +236,45 @@ impl Policy {
     /// order).
     #[inline]
     pub fn statements_of(&self, svc_key: u64, deny: bool, allow: bool) -> Candidates<'_> {
-        self.candidates(svc_key, deny, allow)
+        let mut c = self.candidates(svc_key, None, deny, allow);
+        c.bits = c.word_bits(0);
+        c
     }
 
+    /// [`Policy::statements_of`]; with `act`, only the statements that match the action.
     #[inline]
-    fn candidates<const WHO: bool>(
-        &self,
+    pub(crate) fn statements_of_in<'p>(
+        &'p self,
         svc_key: u64,
+        act: Option<ActionHit<'p>>,
         deny: bool,
         allow: bool,
-    ) -> Candidates<'_, WHO> {
+    ) -> Candidates<'p> {
+        let mut c = self.candidates(svc_key, act, deny, allow);
+        c.bits = c.word_bits(0);
+        c
+    }
+
+    /// The candidates before their first word is read (`bits` is zero).
+    #[inline]
+    fn candidates<'p, const WHO: bool>(
+        &'p self,
+        svc_key: u64,
+        act: Option<ActionHit<'p>>,
+        deny: bool,
+        allow: bool,
+    ) -> Candidates<'p, WHO> {
         let ix = &self.index;
-        // Few services (the common case) are searched in order, many by bisection.
-        let found = if ix.keys.len() <= 8 {
+        // With the action's statements, no service to look for. Few services (the common
+        // case) are searched in order, many by bisection.
+        let found = if act.is_some() {
+            None
+        } else if ix.keys.len() <= 8 {
             ix.keys.iter().position(|&k| k == svc_key)
         } else {
             ix.keys.binary_search(&svc_key).ok()
         };
-        let mut c = Candidates {
+        Candidates {
             statements: &self.statements,
             masks: &ix.masks,
             words: ix.words,
@@ -261,12 +284,10 @@ impl Policy {
             who: &[],
             who_key: NOWHERE,
             everyone: 0,
-            act: None,
+            act: act.map(|a| a.0),
             word: 0,
             bits: 0,
-        };
-        c.bits = c.word_bits(0);
-        c
+        }
     }
 }
 
@@ -525,24 +546,12 @@ pub struct Candidates<'p, const WHO: bool = false> {
     who: &'p [u64],
     who_key: usize,
     everyone: u64,
-    /// With [`Candidates::of_action`], the statements the request's action matches (and the
+    /// With an [`ActionHit`], the statements the request's action matches (and the
     /// service is then not asked).
     act: Option<&'p [u64]>,
     /// The word `bits` came from, and its candidates not yet given.
     word: usize,
     bits: u64,
-}
-
-impl<'p, const WHO: bool> Candidates<'p, WHO> {
-    /// Only the statements of `hit`, whose actions match the request's: the caller need not test
-    /// their actions.
-    #[inline]
-    pub(crate) fn of_action(mut self, hit: ActionHit<'p>) -> Candidates<'p, WHO> {
-        self.act = Some(hit.0);
-        self.word = 0;
-        self.bits = self.word_bits(0);
-        self
-    }
 }
 
 impl<const WHO: bool> Candidates<'_, WHO> {
@@ -2091,8 +2100,7 @@ mod tests {
             hits += 1;
             for (deny, allow) in [(true, true), (true, false), (false, true)] {
                 let got: Vec<usize> = p
-                    .statements_of(k, deny, allow)
-                    .of_action(hit)
+                    .statements_of_in(k, Some(hit), deny, allow)
                     .map(|(i, _)| i)
                     .collect();
                 let want: Vec<usize> = p
