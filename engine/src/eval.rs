@@ -753,7 +753,14 @@ fn applies_past_action(
         )?,
     };
     let vars = policy.variables_enabled();
-    let holds = || st.conditions.iter().all(|c| condition_holds(c, req, vars));
+    let holds = || {
+        for c in &st.conditions {
+            if !condition_holds(c, req, vars) {
+                return false;
+            }
+        }
+        true
+    };
     let hit = match &st.resource {
         // A costly pattern (a variable to resolve, say) is matched after the conditions, which
         // turn a request away for less; its prefilter still goes first. (Every check here is
@@ -1024,7 +1031,7 @@ fn not_principal_exempts(set: &PrincipalSet, p: &Principal) -> bool {
 
 /// Evaluate one condition against the request context (iam-semantics.md §4.2–§4.4;
 /// corpus/DECISIONS.md 1, 2, 9–11).
-#[inline]
+#[inline(never)]
 pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     let ctx = &req.context;
     match c.fast {
