@@ -229,7 +229,8 @@ impl Policy {
         let ix = self.actions.as_deref()?;
         let i = ix.find(text, w, &self.statements)?;
         let words = self.index.words;
-        Some(ActionHit(ix.masks.get(i * words..(i + 1) * words)?))
+        let at = i.checked_mul(words)?;
+        Some(ActionHit(ix.masks.get(at..at.wrapping_add(words))?))
     }
 
     /// [`Policy::statements_for`] of the effects wanted (`deny`, `allow`: both at once, in
@@ -558,19 +559,20 @@ impl<const WHO: bool> Candidates<'_, WHO> {
     /// The candidates in word `w`.
     #[inline]
     fn word_bits(&self, w: usize) -> u64 {
+        // (Offsets past a mask read as no statement: wrapping sums cannot index wrongly.)
         let at = |i: usize| self.masks.get(i).copied().unwrap_or(0);
-        let deny = at(self.words + w);
+        let deny = at(self.words.wrapping_add(w));
         let effect = (deny & self.deny) | (!deny & self.allow);
         let actions = match self.act {
             Some(m) => m.get(w).copied().unwrap_or(0),
-            None => at(w) | self.svc.map_or(0, |s| at(s + w)),
+            None => at(w) | self.svc.map_or(0, |s| at(s.wrapping_add(w))),
         };
         let bits = actions & effect;
         if !WHO {
             return bits;
         }
         let who = |i: usize| self.who.get(i).copied().unwrap_or(0);
-        bits & (who(w) | who(self.who_key + w) | self.everyone)
+        bits & (who(w) | who(self.who_key.wrapping_add(w)) | self.everyone)
     }
 }
 
@@ -580,14 +582,15 @@ impl<'p, const WHO: bool> Iterator for Candidates<'p, WHO> {
     #[inline(always)]
     fn next(&mut self) -> Option<(usize, &'p Statement)> {
         while self.bits == 0 {
-            self.word += 1;
+            self.word = self.word.wrapping_add(1);
             if self.word >= self.words {
                 return None;
             }
             self.bits = self.word_bits(self.word);
         }
-        let i = self.word * 64 + self.bits.trailing_zeros() as usize;
-        self.bits &= self.bits - 1;
+        // (`word` is below `words`, a 64th of the statements: no overflow.)
+        let i = (self.word << 6) | self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits.wrapping_sub(1);
         Some((i, self.statements.get(i)?))
     }
 }
