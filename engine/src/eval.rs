@@ -889,6 +889,20 @@ pub fn principal_set_match(
             AwsPrincipalRef::Account { account, .. } => caller_account
                 .is_some_and(|pa| eq(pa, account))
                 .then_some(PrincipalMatch::Account),
+            // A role (a bucket policy's cross-account grant): its sessions and itself.
+            AwsPrincipalRef::Role { account, name, .. } => match p {
+                Principal::Role {
+                    account: pa,
+                    name: pn,
+                    ..
+                }
+                | Principal::AssumedRole {
+                    account: pa,
+                    role: pn,
+                    ..
+                } => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Role),
+                _ => None,
+            },
             _ => principal_ref_match(e, p, ctx),
         };
         best = best.max(m);
@@ -907,7 +921,7 @@ pub fn principal_set_match(
     best
 }
 
-/// How one entry of a `Principal` element other than `*` and an account (which
+/// How one entry of a `Principal` element other than `*`, an account and a role (which
 /// [`principal_set_match`] matches itself) matches the caller.
 #[inline(never)]
 fn principal_ref_match(
@@ -925,19 +939,6 @@ fn principal_ref_match(
                 ..
             },
         ) => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Direct),
-        (AwsPrincipalRef::Role { account, name, .. }, _) => match p {
-            Principal::Role {
-                account: pa,
-                name: pn,
-                ..
-            }
-            | Principal::AssumedRole {
-                account: pa,
-                role: pn,
-                ..
-            } => (eq(account, pa) && eq(name, pn)).then_some(PrincipalMatch::Role),
-            _ => None,
-        },
         (
             AwsPrincipalRef::AssumedRole {
                 account,
