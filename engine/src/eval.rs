@@ -1038,8 +1038,8 @@ pub fn condition_holds(c: &Condition, req: &Request, vars: bool) -> bool {
     match c.fast {
         CondFast::Literals { ci, negated } => {
             // A known key's short value: its words, read when the context was built.
-            if let Some(w) = ctx.short_at(c.key_id, ci) {
-                return c.lits.contains(w) != negated;
+            if let (Some(w), CondValues::Strings(ts)) = (ctx.short_at(c.key_id, ci), &c.values) {
+                return ts.iter().any(|t| t.literal_words() == Some(w)) != negated;
             }
         }
         CondFast::Ips { negated } => {
@@ -1067,7 +1067,7 @@ fn condition_slow(c: &Condition, ctx: &Context, vars: bool) -> bool {
                 // it whole: compared with each literal's words, lower-cased when the
                 // comparison ignores case.
                 if let Some(w) = short.words(ci) {
-                    return c.lits.contains(w) != negated;
+                    return ts.iter().any(|t| t.literal_words() == Some(w)) != negated;
                 }
             }
             Some((ContextValue::One(v), None)) if !ci || v.is_ascii() => {

@@ -143,8 +143,8 @@ pub struct Policy {
     index: ServiceIndex,
     /// `None` when no statement names its principals by account (identity policies).
     principals: Option<Box<PrincipalIndex>>,
-    /// `None` when no statement names an action literally (or the policy is too large for one).
-    actions: Option<Box<ActionIndex>>,
+    /// Built the first time a decision asks for it.
+    actions: ActionCache,
 }
 
 impl Policy {
@@ -162,7 +162,7 @@ impl Policy {
             id,
             index: ServiceIndex::new(&statements),
             principals: PrincipalIndex::new(&statements),
-            actions: ActionIndex::new(&statements),
+            actions: ActionCache::default(),
             statements,
         }
     }
@@ -226,7 +226,7 @@ impl Policy {
         text: &str,
         w: &crate::pattern::Words,
     ) -> Option<ActionHit<'_>> {
-        let ix = self.actions.as_deref()?;
+        let ix = self.actions.get(&self.statements)?;
         let i = ix.find(text, w, &self.statements)?;
         let words = self.index.words;
         let at = i.checked_mul(words)?;
@@ -297,6 +297,53 @@ impl Policy {
 #[derive(Clone, Copy)]
 pub(crate) struct ActionHit<'p>(&'p [u64]);
 
+/// A policy's [`ActionIndex`], built the first time a decision asks for it: a policy that is only
+/// read, printed or encoded never pays for it. (Derived from the statements, so it takes no part
+/// in comparing policies.)
+#[derive(Default)]
+struct ActionCache(std::sync::OnceLock<Option<Box<ActionIndex>>>);
+
+impl ActionCache {
+    /// The index of `statements` (`None`: the policy has none).
+    #[inline(always)]
+    fn get(&self, statements: &[Statement]) -> Option<&ActionIndex> {
+        match self.0.get() {
+            Some(ix) => ix.as_deref(),
+            None => self.build(statements),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn build(&self, statements: &[Statement]) -> Option<&ActionIndex> {
+        self.0
+            .get_or_init(|| ActionIndex::new(statements))
+            .as_deref()
+    }
+}
+
+impl Clone for ActionCache {
+    fn clone(&self) -> ActionCache {
+        ActionCache(self.0.clone())
+    }
+}
+
+impl PartialEq for ActionCache {
+    fn eq(&self, _: &ActionCache) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ActionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0.get() {
+            Some(Some(_)) => "ActionCache(built)",
+            Some(None) => "ActionCache(none)",
+            None => "ActionCache(not yet)",
+        })
+    }
+}
+
 /// For each action some statement names literally (`s3:getobject`, lower-cased ASCII), the
 /// statements whose `Action`/`NotAction` match it, worked out when the policy is built: a request
 /// for that action walks only those, without testing their actions again. (Matching an action is
@@ -323,35 +370,83 @@ impl ActionIndex {
         if statements.len() < Self::MIN_STATEMENTS {
             return None;
         }
-        let text = |&(_, s, p): &(crate::pattern::Words, u32, u32)| {
-            literal_action(statements, s, p).unwrap_or_default()
-        };
-        let mut keys: Vec<(crate::pattern::Words, u32, u32)> = Vec::new();
+        use crate::pattern::Words;
+        // Every literal pattern with its words and text, where it is, and whether its statement
+        // matches exactly the actions its patterns name (no `*`, no `NotAction`).
+        let mut named: Vec<(Words, &str, u32, u32, bool)> = Vec::new();
         for (s, st) in statements.iter().enumerate() {
-            for p in 0..st.action.patterns.len() {
+            let a = &st.action;
+            for (p, t) in a.patterns.iter().enumerate() {
                 let (Ok(s), Ok(p)) = (u32::try_from(s), u32::try_from(p)) else {
                     return None;
                 };
-                if let Some(a) = literal_action(statements, s, p) {
-                    keys.push((crate::pattern::Words::of(a.as_bytes()), s, p));
+                if let Some(lit) = t.as_literal().filter(|_| is_literal_action(t)) {
+                    named.push((Words::of(lit.as_bytes()), lit, s, p, !a.any && !a.not));
                 }
             }
         }
-        if keys.is_empty() {
+        if named.is_empty() {
             return None;
         }
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| text(a).cmp(text(b))));
-        keys.dedup_by(|a, b| a.0 == b.0 && text(a) == text(b));
-        if keys.len().saturating_mul(statements.len()) > Self::MAX_WORK {
-            return None;
-        }
+        named.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        // The keys, each once; a literal pattern matches its own key only (matching is
+        // equality then), so its statement's bit is set as the key is made.
         let words = statements.len().div_ceil(64).max(1);
-        let mut masks = vec![0u64; keys.len() * words];
-        for (k, key) in keys.iter().enumerate() {
-            let (w, a) = (&key.0, text(key));
-            for (i, st) in statements.iter().enumerate() {
-                if crate::eval::action_matches_text(&st.action, a, w) {
-                    masks[k * words + i / 64] |= 1u64 << (i % 64);
+        let mut keys: Vec<(Words, u32, u32)> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        let mut masks: Vec<u64> = Vec::new();
+        for &(w, lit, s, p, direct) in &named {
+            if keys.last().is_none_or(|k| k.0 != w) || texts.last() != Some(&lit) {
+                keys.push((w, s, p));
+                texts.push(lit);
+                masks.extend(std::iter::repeat_n(0, words));
+            }
+            if direct {
+                let at = (keys.len() - 1) * words + s as usize / 64;
+                if let Some(m) = masks.get_mut(at) {
+                    *m |= 1u64 << (s % 64);
+                }
+            }
+        }
+        // A wildcard pattern, and each pattern of a `*` or `NotAction` element, is tried on
+        // every key: that is the work.
+        let tried: usize = statements
+            .iter()
+            .map(|st| {
+                let a = &st.action;
+                if a.any || a.not {
+                    a.patterns.len().max(1)
+                } else {
+                    a.patterns.iter().filter(|t| !is_literal_action(t)).count()
+                }
+            })
+            .sum();
+        if tried.saturating_mul(keys.len()) > Self::MAX_WORK {
+            return None;
+        }
+        for (i, st) in statements.iter().enumerate() {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            let mut set = |k: usize| {
+                if let Some(m) = masks.get_mut(k * words + word) {
+                    *m |= bit;
+                }
+            };
+            let a = &st.action;
+            if a.any || a.not {
+                // `*` (every key, or none under `NotAction`); `NotAction`: the keys none of its
+                // patterns match.
+                for (k, (key, lit)) in keys.iter().zip(&texts).enumerate() {
+                    if crate::eval::action_matches_text(a, lit, &key.0) {
+                        set(k);
+                    }
+                }
+                continue;
+            }
+            for t in a.patterns.iter().filter(|t| !is_literal_action(t)) {
+                for (k, (key, lit)) in keys.iter().zip(&texts).enumerate() {
+                    if t.matches_action(lit, &key.0) {
+                        set(k);
+                    }
                 }
             }
         }
@@ -398,8 +493,15 @@ fn literal_action(statements: &[Statement], s: u32, p: u32) -> Option<&str> {
         .action
         .patterns
         .get(p as usize)?;
-    t.as_literal()
-        .filter(|a| t.ci && !a.is_empty() && a.is_ascii())
+    t.as_literal().filter(|_| is_literal_action(t))
+}
+
+/// Is the action pattern `t` a non-empty ASCII literal compared without case (an action it
+/// matches is that text, lower-cased)?
+fn is_literal_action(t: &Template) -> bool {
+    t.ci && t
+        .as_literal()
+        .is_some_and(|a| !a.is_empty() && a.is_ascii())
 }
 
 /// An offset past every mask (which reads as no statement).
@@ -804,9 +906,6 @@ pub struct Condition {
     /// The matcher for the common shapes, derived from `op` and `values` by [`CondFast::of`]
     /// when the condition is compiled (they must not change after).
     pub fast: CondFast,
-    /// With [`CondFast::Literals`], the [`Words`](crate::pattern::Words) of each literal, side
-    /// by side (empty otherwise): derived with `fast` by [`Condition::new`].
-    pub(crate) lits: Box<[crate::pattern::Words]>,
 }
 
 impl Condition {
@@ -815,17 +914,11 @@ impl Condition {
     pub fn new(op: Operator, key: &str, values: CondValues, raw: Vec<String>) -> Condition {
         let key_lc = crate::pattern::fold(key);
         let mut fast = CondFast::of(op, &values);
-        let lits: Box<[_]> = match (&fast, &values) {
-            (CondFast::Literals { .. }, CondValues::Strings(ts)) => ts
-                .iter()
-                .filter_map(|t| t.literal_words().copied())
-                .collect(),
-            _ => Box::default(),
-        };
-        if matches!(&values, CondValues::Strings(ts) if ts.len() != lits.len())
-            && matches!(fast, CondFast::Literals { .. })
+        if matches!(fast, CondFast::Literals { .. })
+            && !matches!(&values, CondValues::Strings(ts) if ts.iter().all(|t| t.literal_words().is_some()))
         {
-            // (An ASCII literal always has its words; should one not, the general path.)
+            // (An ASCII literal always has its words, which the fast path compares; should one
+            // not, the general path.)
             fast = CondFast::General;
         }
         Condition {
@@ -834,7 +927,6 @@ impl Condition {
             key_id: key_slot(&key_lc),
             key_lc,
             fast,
-            lits,
             values,
             raw,
         }
@@ -2126,6 +2218,39 @@ mod tests {
             }
         }
         assert_eq!(hits, 9, "the named actions each have an entry");
+    }
+
+    /// The action index is built when a decision first asks, and takes no part in equality:
+    /// a policy that has decided equals its twin that has not, and clones keep deciding alike.
+    #[test]
+    fn the_action_index_is_built_on_demand_and_not_compared() {
+        let doc = r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:List*", "Resource": "*"}]}"#;
+        let p = crate::parse::parse_policy(doc, PolicyKind::Identity, "p").expect("policy");
+        let twin = p.clone();
+        assert!(format!("{:?}", p.actions).contains("not yet"));
+        let w = crate::pattern::Words::of(b"s3:putobject");
+        let hit = p.action_entry("s3:putobject", &w).expect("named");
+        let got: Vec<usize> = p
+            .statements_of_in(service_key("s3"), Some(hit), true, true)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(got, [0, 1]);
+        assert!(format!("{:?}", p.actions).contains("built"));
+        assert_eq!(p, twin);
+        let copy = p.clone();
+        assert_eq!(
+            copy.action_entry("s3:putobject", &w).map(|h| h.0),
+            Some(hit.0)
+        );
+        assert!(p
+            .action_entry(
+                "s3:deleteobject",
+                &crate::pattern::Words::of(b"s3:deleteobject")
+            )
+            .is_none());
     }
 
     #[test]
