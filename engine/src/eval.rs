@@ -277,12 +277,8 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         };
         // Trust and key policies must allow even within the account (§1.5).
         // Only `sts:` and `kms:` actions can be either.
-        let must_allow = || {
-            matches!(probe.svc_key, STS_KEY | KMS_KEY)
-                && (is_trust_request(&req.action_lc, &req.resource)
-                    || is_kms_request(&req.action_lc, &req.resource))
-        };
-        standalone || (identity_path && (rbest.is_some() || !must_allow()))
+        let must_allow = matches!(probe.svc_key, STS_KEY | KMS_KEY) && trust_or_key(req);
+        standalone || (identity_path && (rbest.is_some() || !must_allow))
     } else {
         identity_path && rbest.is_some()
     };
@@ -291,6 +287,13 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
     } else {
         Decision::ImplicitDeny
     }
+}
+
+/// Is `req` an action whose resource policy must allow even within the account: a role's trust
+/// policy or a KMS key policy (§1.5)?
+#[inline(never)]
+fn trust_or_key(req: &Request) -> bool {
+    is_trust_request(&req.action_lc, &req.resource) || is_kms_request(&req.action_lc, &req.resource)
 }
 
 /// Is the resource in the caller's account? A resource with no account (`*`, or an S3 ARN given

@@ -158,7 +158,7 @@ impl Prefilter {
     }
 
     /// The window of `text`, zero past its end.
-    #[inline]
+    #[inline(always)]
     pub fn words(text: &[u8]) -> [u64; 2] {
         let at = |i: usize| {
             text.get(i..i + 8)
