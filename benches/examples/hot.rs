@@ -1,6 +1,7 @@
 //! The decision hot path in a loop, for profilers (`perf record`, `valgrind --tool=callgrind`)
 //! where criterion's harness would be noise: `hot SIZE SCENARIO N` (SIZE small|medium|large,
-//! SCENARIO an index into `Scenario::ALL`, N decisions). Prints ns per decision.
+//! SCENARIO an index into `Scenario::ALL`, N decisions). Prints ns per decision. With `HOT_AUTHORIZE`
+//! set, `authorize` (the explaining path) instead of `decide`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,7 +9,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use xverify_benches::{policy_set, request, Planted, Scenario, StmtOpts, LARGE, MEDIUM, SMALL};
-use xverify_engine::decide;
+use xverify_engine::{authorize, decide};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -29,8 +30,15 @@ fn main() {
         println!("{req:?}");
     }
     let t = Instant::now();
-    for _ in 0..n {
-        black_box(decide(black_box(&set), black_box(&req)));
+    if std::env::var_os("HOT_AUTHORIZE").is_some() {
+        // The explaining path (`xverify eval`'s), for comparison.
+        for _ in 0..n {
+            black_box(authorize(black_box(&set), black_box(&req)));
+        }
+    } else {
+        for _ in 0..n {
+            black_box(decide(black_box(&set), black_box(&req)));
+        }
     }
     let ns = t.elapsed().as_nanos() as f64 / n as f64;
     println!("{} {}: {ns:.1} ns per decision", size.name, s.name());

@@ -345,11 +345,11 @@ impl std::fmt::Debug for ActionCache {
 }
 
 /// For each action some statement names literally (`s3:getobject`, lower-cased ASCII), the
-/// statements whose `Action`/`NotAction` match it, worked out when the policy is built: a request
-/// for that action walks only those, without testing their actions again. (Matching an action is
-/// a function of its text, so the masks are exact; an action no statement names takes the
-/// service index.)
-#[derive(Debug, Clone, PartialEq, Default)]
+/// statements whose `Action`/`NotAction` match it, worked out the first time a decision asks
+/// ([`ActionCache`]): a request for that action walks only those, without testing their actions
+/// again. (Matching an action is a function of its text, so the masks are exact; an action no
+/// statement names takes the service index.)
+#[derive(Debug, Clone)]
 struct ActionIndex {
     /// Sorted by words, then text: each action's words and where a statement names it (its
     /// index and the pattern's), whose text settles equal words past 16 bytes.
@@ -359,8 +359,9 @@ struct ActionIndex {
 }
 
 impl ActionIndex {
-    /// Matches worked out at most (statements times actions): past it, no index (the service
-    /// index alone still narrows the walk).
+    /// Patterns tried on every key at most (wildcards, and the patterns of `*` and `NotAction`
+    /// elements, times the keys): past it, no index (the service index alone still narrows the
+    /// walk).
     const MAX_WORK: usize = 1 << 18;
 
     /// Fewer statements than this walk as fast without one.
