@@ -710,15 +710,10 @@ fn applies(
     probe: &Probe<'_>,
     has_boundary: bool,
 ) -> Option<PrincipalMatch> {
-    // The action first, at the caller: most candidates of a large policy miss here, and the rest
-    // of the statement is a call of its own.
-    if !action_matches_in(&st.action, probe) {
-        return None;
-    }
-    applies_past_action(st, policy, probe, has_boundary)
+    applies_known(st, policy, probe, has_boundary, false)
 }
 
-/// [`applies`], the action known to match when `known`.
+/// [`applies`], the action known to match when `known` (the action index said so).
 #[inline(always)]
 fn applies_known(
     st: &Statement,
@@ -727,6 +722,8 @@ fn applies_known(
     has_boundary: bool,
     known: bool,
 ) -> Option<PrincipalMatch> {
+    // The action first, at the caller: most candidates of a large policy miss here, and the rest
+    // of the statement is a call of its own.
     if !known && !action_matches_in(&st.action, probe) {
         return None;
     }
@@ -867,10 +864,6 @@ pub fn principal_matches(
         }
         return Some(PrincipalMatch::Direct);
     }
-    if let Some(AwsPrincipalRef::Any) = pe.set.aws.first() {
-        // `"*"` (a bucket policy's guard): everyone, and no match is stronger.
-        return Some(PrincipalMatch::Direct);
-    }
     principal_set_match(&pe.set, p, ctx)
 }
 
@@ -908,6 +901,10 @@ pub fn principal_set_match(
             },
             _ => principal_ref_match(e, p, ctx),
         };
+        if m == Some(PrincipalMatch::Direct) {
+            // No match is stronger (`"*"`, a bucket policy's guard, ends here).
+            return m;
+        }
         best = best.max(m);
     }
     let named = match p {

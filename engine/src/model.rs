@@ -381,7 +381,7 @@ impl ActionIndex {
                 let (Ok(s), Ok(p)) = (u32::try_from(s), u32::try_from(p)) else {
                     return None;
                 };
-                if let Some(lit) = t.as_literal().filter(|_| is_literal_action(t)) {
+                if let Some(lit) = action_literal(t) {
                     named.push((Words::of(lit.as_bytes()), lit, s, p, !a.any && !a.not));
                 }
             }
@@ -418,7 +418,10 @@ impl ActionIndex {
                 if a.any || a.not {
                     a.patterns.len().max(1)
                 } else {
-                    a.patterns.iter().filter(|t| !is_literal_action(t)).count()
+                    a.patterns
+                        .iter()
+                        .filter(|t| action_literal(t).is_none())
+                        .count()
                 }
             })
             .sum();
@@ -443,7 +446,7 @@ impl ActionIndex {
                 }
                 continue;
             }
-            for t in a.patterns.iter().filter(|t| !is_literal_action(t)) {
+            for t in a.patterns.iter().filter(|t| action_literal(t).is_none()) {
                 for (k, (key, lit)) in keys.iter().zip(&texts).enumerate() {
                     if t.matches_action(lit, &key.0) {
                         set(k);
@@ -485,24 +488,23 @@ impl ActionIndex {
     }
 }
 
-/// The action pattern `p` of statement `s` when it is a non-empty ASCII literal (lower-cased:
-/// action patterns compare without case).
+/// The action pattern `p` of statement `s` as [`action_literal`] gives it.
 #[inline]
 fn literal_action(statements: &[Statement], s: u32, p: u32) -> Option<&str> {
-    let t = statements
-        .get(s as usize)?
-        .action
-        .patterns
-        .get(p as usize)?;
-    t.as_literal().filter(|_| is_literal_action(t))
+    action_literal(
+        statements
+            .get(s as usize)?
+            .action
+            .patterns
+            .get(p as usize)?,
+    )
 }
 
-/// Is the action pattern `t` a non-empty ASCII literal compared without case (an action it
-/// matches is that text, lower-cased)?
-fn is_literal_action(t: &Template) -> bool {
-    t.ci && t
-        .as_literal()
-        .is_some_and(|a| !a.is_empty() && a.is_ascii())
+/// The action pattern `t`'s text when it is a non-empty ASCII literal compared without case
+/// (lower-cased: an action it matches is that text).
+fn action_literal(t: &Template) -> Option<&str> {
+    t.as_literal()
+        .filter(|a| t.ci && !a.is_empty() && a.is_ascii())
 }
 
 /// An offset past every mask (which reads as no statement).
@@ -1744,14 +1746,13 @@ impl Context {
             }
             Err(i) => {
                 let slot = key_slot(&text[..split]);
-                let short = short_value(&value);
                 self.entries.insert(
                     i,
                     Entry {
                         text,
                         split,
                         ip: parsed_ip(slot, &value),
-                        short,
+                        short: short_value(&value),
                         value,
                         slot,
                     },
@@ -1782,9 +1783,7 @@ impl Context {
     #[inline(always)]
     pub(crate) fn short_at(&self, slot: u8, lower: bool) -> Option<&crate::pattern::Words> {
         // (Slot 0 past 254 entries, "look": the caller's general path.)
-        let i = *self.slots.get(..SLOTS)?.get(slot as usize)?;
-        let e = self.entries.get(usize::from(i).wrapping_sub(1))?;
-        e.short.words(lower)
+        self.slot_entry(slot)?.short.words(lower)
     }
 
     /// The value under `key_lc` (whose [`key_slot`] is `slot`) and, when it is one value of at
