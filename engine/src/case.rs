@@ -402,9 +402,8 @@ pub fn read_context(path: &str, v: &Json<'_>) -> Result<Context, CaseError> {
 }
 
 fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> {
-    let mut ctx = Context::new();
     if matches!(v.value, JsonValue::Null) {
-        return Ok(ctx);
+        return Ok(Context::new());
     }
     let Some(members) = v.as_object() else {
         return Err(CaseError::at(
@@ -428,10 +427,9 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
             )),
         }
     };
-    for (k, x) in members {
-        let kp = path.key(&k.name);
-        let value = match &x.value {
-            JsonValue::Null => continue,
+    let value = |k: &str, x: &Json<'_>| -> Result<ContextValue, CaseError> {
+        let kp = path.key(k);
+        Ok(match &x.value {
             JsonValue::Array(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for (i, it) in items.iter().enumerate() {
@@ -440,8 +438,23 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
                 ContextValue::Many(vals)
             }
             _ => ContextValue::One(scalar(&kp, x)?),
-        };
-        ctx.insert(&k.name, value);
+        })
+    };
+    // The first error, if any (the pairs stop there).
+    let mut error = None;
+    let pairs = members
+        .iter()
+        .filter(|(_, x)| !matches!(x.value, JsonValue::Null))
+        .map_while(|(k, x)| match value(&k.name, x) {
+            Ok(v) => Some((&*k.name, v)),
+            Err(e) => {
+                error = Some(e);
+                None
+            }
+        });
+    let ctx = Context::from_pairs(pairs);
+    match error {
+        Some(e) => Err(e),
+        None => Ok(ctx),
     }
-    Ok(ctx)
 }

@@ -322,6 +322,24 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// An array's item or an object's member value: a string read here, without the call
+    /// (most are strings), anything else by [`Parser::value`].
+    #[inline(always)]
+    fn item(&mut self, depth: usize) -> Result<Json<'a>, JsonError> {
+        if self.peek() != Some(b'"') || depth > MAX_DEPTH {
+            return self.value(depth);
+        }
+        let start = self.pos;
+        let s = self.string()?;
+        Ok(Json {
+            value: JsonValue::String(s),
+            span: Span {
+                start,
+                end: self.pos,
+            },
+        })
+    }
+
     fn literal(&mut self, word: &str, v: JsonValue<'a>) -> Result<JsonValue<'a>, JsonError> {
         if self.src[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
@@ -392,20 +410,30 @@ impl<'a> Parser<'a> {
         plain_len(self.src.get(self.pos..).unwrap_or(&[]))
     }
 
+    /// A string at the cursor. Inline, for the common case: no escape, so the string is a slice
+    /// of the source; [`Parser::string_rest`] reads the rest.
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         // INVARIANT: called with self.peek() == Some(b'"').
         self.pos += 1;
-        // The common case: no escape, so the string is a slice of the source.
         let start = self.pos;
         self.pos += self.plain_run();
-        // Input is &str and we stop only at ASCII bytes, so this slice is on char boundaries.
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            // Input is &str and we stop only at ASCII bytes, so this slice is on char boundaries.
+            let text: &'a str = self.text;
+            return Ok(Cow::Borrowed(&text[start..self.pos - 1]));
+        }
+        self.string_rest(start)
+    }
+
+    /// The string begun at `start`, the cursor at a byte that is not plain: an escape, a control
+    /// character or the end of the input.
+    #[inline(never)]
+    fn string_rest(&mut self, start: usize) -> Result<Cow<'a, str>, JsonError> {
         let text: &'a str = self.text;
         match self.peek() {
             None => return Err(self.err("unterminated string")),
-            Some(b'"') => {
-                self.pos += 1;
-                return Ok(Cow::Borrowed(&text[start..self.pos - 1]));
-            }
             Some(b'\\') => {}
             Some(_) => return Err(self.err("control character in string")),
         }
@@ -474,7 +502,7 @@ impl<'a> Parser<'a> {
         let base = self.items.len();
         loop {
             self.skip_ws();
-            let v = self.value(depth + 1)?;
+            let v = self.item(depth + 1)?;
             self.items.push(v);
             self.skip_ws();
             match self.peek() {
@@ -516,7 +544,7 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
-            let v = self.value(depth + 1)?;
+            let v = self.item(depth + 1)?;
             self.members.push((key, v));
             self.skip_ws();
             match self.peek() {
@@ -568,6 +596,26 @@ mod tests {
             Json::parse(&deep).unwrap_err().message,
             "JSON nested too deeply"
         );
+        // The limit holds for every kind of value at the deepest level, strings included (an
+        // array's or object's string is read without the call that checks the depth).
+        let nest = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+        for inner in ["\"s\"", "1", "[]", "\"\\n\""] {
+            assert!(Json::parse(&nest(MAX_DEPTH, inner)).is_ok(), "{inner}");
+            let e = Json::parse(&nest(MAX_DEPTH + 1, inner)).unwrap_err();
+            assert_eq!(e.message, "JSON nested too deeply", "{inner}");
+        }
+        let member = format!(
+            "{}{{\"k\": \"v\"}}{}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(Json::parse(&member).is_ok());
+        let member = format!(
+            "{}{{\"k\": \"v\"}}{}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(Json::parse(&member).is_err());
     }
 
     #[test]

@@ -1549,8 +1549,9 @@ pub const KEY_UNKNOWN: u8 = u8::MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    /// The lower-cased key, then the key as given unless it is the same text: one allocation.
-    text: String,
+    /// The lower-cased key, then the key as given unless it is the same text: one allocation
+    /// (none for the keys [`Request::new`] fills in, whose text is a constant).
+    text: std::borrow::Cow<'static, str>,
     /// Where the lower-cased key ends.
     split: usize,
     value: ContextValue,
@@ -1649,6 +1650,31 @@ fn parsed_ip(id: u8, value: &ContextValue) -> Option<crate::pattern::IpValue> {
 }
 
 impl Entry {
+    /// The entry of `key` with `value`.
+    fn new(key: &str, value: ContextValue) -> Entry {
+        let mut text = String::with_capacity(2 * key.len());
+        crate::pattern::fold_into(&mut text, key);
+        let split = text.len();
+        if text != key {
+            text.push_str(key);
+        }
+        Entry::with_text(std::borrow::Cow::Owned(text), split, value)
+    }
+
+    /// The entry whose text (lower-cased key, then the key as given when it differs) is `text`,
+    /// the lower-cased key ending at `split`.
+    fn with_text(text: std::borrow::Cow<'static, str>, split: usize, value: ContextValue) -> Entry {
+        let slot = key_slot(text.get(..split).unwrap_or_default());
+        Entry {
+            ip: parsed_ip(slot, &value),
+            short: short_value(&value),
+            text,
+            split,
+            value,
+            slot,
+        }
+    }
+
     /// Lower-cased key.
     #[inline]
     fn lc(&self) -> &str {
@@ -1724,41 +1750,49 @@ impl Context {
     }
 
     fn put(&mut self, key: &str, value: ContextValue, replace: bool) {
-        // The entry's text: the folded key, then the key unless folding left it as it was.
-        let mut text = String::with_capacity(2 * key.len());
-        crate::pattern::fold_into(&mut text, key);
-        let split = text.len();
-        let found = self
-            .entries
-            .binary_search_by(|x| x.lc().cmp(&text[..split]));
-        if found.is_ok() && !replace {
-            return;
+        if self.place(Entry::new(key, value), replace) {
+            self.reindex();
         }
-        if text != key {
-            text.push_str(key);
-        }
-        match found {
+    }
+
+    /// Put `e` in its place by key, replacing the entry of the same key when `replace`; whether
+    /// a new key was added (the index is then to be rebuilt: [`Context::reindex`]).
+    fn place(&mut self, e: Entry, replace: bool) -> bool {
+        match self.entries.binary_search_by(|x| x.lc().cmp(e.lc())) {
             Ok(i) => {
-                let e = &mut self.entries[i];
-                e.ip = parsed_ip(e.slot, &value);
-                e.short = short_value(&value);
-                (e.text, e.split, e.value) = (text, split, value);
+                if replace {
+                    self.entries[i] = e;
+                }
+                false
             }
             Err(i) => {
-                let slot = key_slot(&text[..split]);
-                self.entries.insert(
-                    i,
-                    Entry {
-                        text,
-                        split,
-                        ip: parsed_ip(slot, &value),
-                        short: short_value(&value),
-                        value,
-                        slot,
-                    },
-                );
-                self.reindex();
+                self.entries.insert(i, e);
+                true
             }
+        }
+    }
+
+    /// The context of `pairs`, as inserting them in order ([`Context::insert`]) makes it: a
+    /// later key replaces an earlier one that differs only in case. Indexed once, at the end.
+    pub fn from_pairs<K: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, ContextValue)>,
+    ) -> Context {
+        let mut ctx = Context::new();
+        for (k, v) in pairs {
+            ctx.place(Entry::new(k.as_ref(), v), true);
+        }
+        ctx.reindex();
+        ctx
+    }
+
+    /// [`Context::insert_default`] of each entry in turn, indexed once at the end.
+    fn insert_defaults<const N: usize>(&mut self, defaults: [Option<Entry>; N]) {
+        let mut added = false;
+        for e in defaults.into_iter().flatten() {
+            added |= self.place(e, false);
+        }
+        if added {
+            self.reindex();
         }
     }
 
@@ -1893,6 +1927,19 @@ impl Context {
     }
 }
 
+// The keys `Request::new` fills in, as `Entry` texts: the lower-cased key, then the key as AWS
+// spells it when that differs; and where the lower-cased key ends.
+const PRINCIPAL_ARN: (&str, usize) = ("aws:principalarnaws:PrincipalArn", 16);
+const PRINCIPAL_ACCOUNT: (&str, usize) = ("aws:principalaccountaws:PrincipalAccount", 20);
+const RESOURCE_ACCOUNT: (&str, usize) = ("aws:resourceaccountaws:ResourceAccount", 19);
+const PRINCIPAL_TYPE: (&str, usize) = ("aws:principaltypeaws:PrincipalType", 17);
+const PRINCIPAL_IS_AWS_SERVICE: (&str, usize) =
+    ("aws:principalisawsserviceaws:PrincipalIsAWSService", 25);
+const USERNAME: (&str, usize) = ("aws:username", 12);
+const USERID: (&str, usize) = ("aws:userid", 10);
+const PRINCIPAL_SERVICE_NAME: (&str, usize) =
+    ("aws:principalservicenameaws:PrincipalServiceName", 24);
+
 /// One request to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -1925,33 +1972,34 @@ impl Request {
                 .map(str::to_string)
         });
         let one = |s: &str| ContextValue::One(s.to_string());
-        if let Some(arn) = principal.principal_arn() {
-            context.insert_default("aws:PrincipalArn", ContextValue::One(arn));
-        }
-        if let Some(a) = principal.account() {
-            context.insert_default("aws:PrincipalAccount", one(a));
-        }
-        if let Some(a) = &resource_account {
-            context.insert_default("aws:ResourceAccount", one(a));
-        }
-        context.insert_default("aws:PrincipalType", one(principal.principal_type()));
-        context.insert_default(
-            "aws:PrincipalIsAWSService",
-            one(if matches!(principal, Principal::Service(_)) {
-                "true"
-            } else {
-                "false"
-            }),
-        );
-        match &principal {
-            Principal::User { name, .. } => context.insert_default("aws:username", one(name)),
-            Principal::Root { account, .. } => context.insert_default("aws:userid", one(account)),
+        let key = |(text, split): (&'static str, usize), value| {
+            Entry::with_text(std::borrow::Cow::Borrowed(text), split, value)
+        };
+        let who = match &principal {
+            Principal::User { name, .. } => Some(key(USERNAME, one(name))),
+            Principal::Root { account, .. } => Some(key(USERID, one(account))),
             Principal::FederatedUser { account, name, .. } => {
-                context.insert_default("aws:userid", ContextValue::One(format!("{account}:{name}")))
+                Some(key(USERID, ContextValue::One(format!("{account}:{name}"))))
             }
-            Principal::Service(s) => context.insert_default("aws:PrincipalServiceName", one(s)),
-            _ => {}
-        }
+            Principal::Service(s) => Some(key(PRINCIPAL_SERVICE_NAME, one(s))),
+            _ => None,
+        };
+        let is_service = matches!(principal, Principal::Service(_));
+        context.insert_defaults([
+            principal
+                .principal_arn()
+                .map(|arn| key(PRINCIPAL_ARN, ContextValue::One(arn))),
+            principal.account().map(|a| key(PRINCIPAL_ACCOUNT, one(a))),
+            resource_account
+                .as_deref()
+                .map(|a| key(RESOURCE_ACCOUNT, one(a))),
+            Some(key(PRINCIPAL_TYPE, one(principal.principal_type()))),
+            Some(key(
+                PRINCIPAL_IS_AWS_SERVICE,
+                one(if is_service { "true" } else { "false" }),
+            )),
+            who,
+        ]);
         Request {
             action_lc: fold(action),
             action: action.to_string(),
@@ -2279,6 +2327,113 @@ mod tests {
         }
         assert_eq!(key_id("aws:"), KEY_UNKNOWN);
         assert_eq!(key_id("s3:prefix"), KEY_UNKNOWN);
+    }
+
+    /// `Context::from_pairs` builds what inserting the pairs one by one builds (the last of two
+    /// keys that differ in case wins, with its spelling), and the keys `Request::new` fills in
+    /// are what `insert_default` of each would give: a key the caller set, in any case, stays.
+    #[test]
+    fn bulk_context_building_equals_inserting_one_by_one() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for round in 0..300 {
+            let n = [0, 1, 5, 30, 300][round % 5];
+            let pairs: Vec<(String, ContextValue)> = (0..n)
+                .map(|i| {
+                    let key = match next(4) {
+                        0 => KNOWN_KEYS[next(KNOWN_KEYS.len())].to_uppercase(),
+                        1 => KNOWN_KEYS[next(KNOWN_KEYS.len())].to_string(),
+                        2 => format!("svc:Key{}", next(40)),
+                        _ => format!("aws:PrincipalTag/T{}", next(20)),
+                    };
+                    (key, ContextValue::One(format!("v{round}-{i}")))
+                })
+                .collect();
+            let mut one_by_one = Context::new();
+            for (k, v) in &pairs {
+                one_by_one.insert(k, v.clone());
+            }
+            let bulk = Context::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())));
+            assert_eq!(bulk, one_by_one, "round {round}");
+            let keys: Vec<&str> = bulk.iter().map(|(k, _)| k).collect();
+            let want: Vec<&str> = one_by_one.iter().map(|(k, _)| k).collect();
+            assert_eq!(keys, want, "round {round}: spellings");
+
+            // The request's defaults, against insert_default one by one.
+            let p = match round % 4 {
+                0 => "arn:aws:iam::111122223333:user/alice",
+                1 => "arn:aws:iam::111122223333:root",
+                2 => "arn:aws:sts::111122223333:federated-user/bob",
+                _ => "s3.amazonaws.com",
+            };
+            let principal = Principal::parse(p).unwrap();
+            let resource = "arn:aws:s3:::b/k";
+            let req = Request::new(
+                principal.clone(),
+                "s3:GetObject",
+                resource,
+                Some("444455556666".into()),
+                bulk.clone(),
+            );
+            let mut want = bulk.clone();
+            let one = |s: &str| ContextValue::One(s.to_string());
+            if let Some(arn) = principal.principal_arn() {
+                want.insert_default("aws:PrincipalArn", ContextValue::One(arn));
+            }
+            if let Some(a) = principal.account() {
+                want.insert_default("aws:PrincipalAccount", one(a));
+            }
+            want.insert_default("aws:ResourceAccount", one("444455556666"));
+            want.insert_default("aws:PrincipalType", one(principal.principal_type()));
+            let service = matches!(principal, Principal::Service(_));
+            want.insert_default(
+                "aws:PrincipalIsAWSService",
+                one(if service { "true" } else { "false" }),
+            );
+            match &principal {
+                Principal::User { name, .. } => want.insert_default("aws:username", one(name)),
+                Principal::Root { account, .. } => want.insert_default("aws:userid", one(account)),
+                Principal::FederatedUser { account, name, .. } => {
+                    want.insert_default("aws:userid", one(&format!("{account}:{name}")))
+                }
+                Principal::Service(s) => want.insert_default("aws:PrincipalServiceName", one(s)),
+                _ => {}
+            }
+            assert_eq!(req.context, want, "round {round}: {p}");
+            let keys: Vec<&str> = req.context.iter().map(|(k, _)| k).collect();
+            let want_keys: Vec<&str> = want.iter().map(|(k, _)| k).collect();
+            assert_eq!(keys, want_keys, "round {round}: spellings");
+        }
+    }
+
+    /// The constant texts of the keys `Request::new` fills in are entry texts: the lower-cased
+    /// key, then the key as spelled when folding changes it.
+    #[test]
+    fn the_request_keys_texts_are_entry_texts() {
+        for (text, split) in [
+            PRINCIPAL_ARN,
+            PRINCIPAL_ACCOUNT,
+            RESOURCE_ACCOUNT,
+            PRINCIPAL_TYPE,
+            PRINCIPAL_IS_AWS_SERVICE,
+            USERNAME,
+            USERID,
+            PRINCIPAL_SERVICE_NAME,
+        ] {
+            let key = if split == text.len() {
+                text
+            } else {
+                &text[split..]
+            };
+            let e = Entry::new(key, ContextValue::One(String::new()));
+            assert_eq!((&*e.text, e.split), (text, split));
+            assert_ne!(key_id(&text[..split]), KEY_UNKNOWN, "{text}");
+        }
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub enum Atom {
     One,
     /// `*`: any run of characters, including none.
     Star,
-    Var(Var),
+    /// Boxed: variables are rare, and an atom the size of a literal keeps atom vectors small.
+    Var(Box<Var>),
 }
 
 /// A compiled policy string: wildcards (when the context allows them) and variables.
@@ -677,7 +678,7 @@ impl Template {
                         "*" | "?" | "$" => lit.push_str(inner),
                         _ if !inner.trim().is_empty() => {
                             push_lit(&mut lit, &mut atoms);
-                            atoms.push(Atom::Var(parse_var(inner)));
+                            atoms.push(Atom::Var(Box::new(parse_var(inner))));
                         }
                         _ => lit.push_str(&rest[..=end]),
                     }
@@ -944,7 +945,7 @@ impl Template {
                     return false;
                 };
                 if n < MAX_VARS {
-                    (vars[n], vals[n]) = (v, x);
+                    (vars[n], vals[n]) = (&**v, x);
                     n += 1;
                 }
             }
