@@ -627,7 +627,8 @@ impl Template {
     /// Compile `s`. With `variables`, `${...}` is a variable and `${*}`, `${?}`, `${$}` escape.
     pub fn new(s: &str, opts: TemplateOpts) -> Template {
         let special = |s: &str| special_at(s.as_bytes(), opts.wildcards, opts.variables);
-        if special(s) == s.len() {
+        let first = special(s);
+        if first == s.len() {
             // The common case, one literal: no scanning loop.
             let mut l = s.to_string();
             if opts.ci {
@@ -663,12 +664,16 @@ impl Template {
             }
         };
         let mut rest = s;
+        // The length of the run of ordinary characters at `rest`, when known: the first was
+        // measured above, and a run ends where a special character starts.
+        let mut known = Some(first);
         while let Some(c) = rest.chars().next() {
             // A run of ordinary characters is copied at once.
-            let run = special(rest);
+            let run = known.take().unwrap_or_else(|| special(rest));
             if run > 0 {
                 lit.push_str(&rest[..run]);
                 rest = &rest[run..];
+                known = Some(0);
                 continue;
             }
             if opts.variables && rest.starts_with("${") {
