@@ -1,11 +1,12 @@
 //! How many cases per second does `xverify eval` get through?
 //!
-//! 10,000 generated case lines (~1.1 KB each: two identity policies with conditions, a resource
+//! 10,000 generated case lines (~1.9 KB each: two identity policies with conditions, a resource
 //! policy, two SCP levels; about half allowed), decided as the command does: read the line's JSON,
 //! compile its policies, authorize, write the output line. `run_eval` is the command's own loop
 //! (from memory to memory), `run_eval_jobs/2` the same on two threads (as `xverify eval --jobs 2`);
-//! the other three split it into its parts. The suite runs on the `xverify` binary's allocator
-//! (mimalloc), so that its figures are the command's.
+//! the other three split it into its parts; `vectors/run_eval` runs the known-answer vectors,
+//! smaller cases, the same way. The suite runs on the `xverify` binary's allocator (mimalloc), so
+//! that its figures are the command's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -105,6 +106,72 @@ fn batch(c: &mut Criterion) {
             for c in &cases {
                 black_box(authorize(black_box(&c.policies), black_box(&c.request)));
             }
+        })
+    });
+    g.finish();
+    vectors(c);
+}
+
+/// The known-answer vectors (`corpus/vectors`: cases of every policy type, condition family and
+/// principal shape, ~700 bytes a case, 5% of them lines AWS would refuse) repeated to 10,000
+/// lines: `run_eval` on cases smaller than the generated ones. Each line is still read and
+/// compiled afresh (nothing is cached between lines).
+fn vectors(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/vectors");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        println!("eval batch: {dir} is absent; the vectors row is skipped");
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut one_round = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        one_round.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    assert!(!one_round.is_empty(), "no vectors in {dir}");
+    let lines: Vec<&String> = one_round.iter().cycle().take(CASES).collect();
+    let text = lines
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    // What the suite claims: every line decided or refused as the vectors expect.
+    let check = EvalOptions {
+        check: true,
+        ..EvalOptions::default()
+    };
+    let sum = run_eval_jobs(text.as_bytes(), &mut Vec::new(), &check, 1).unwrap();
+    assert_eq!(sum.failed, 0, "a vector failed its expectation");
+    println!(
+        "eval batch (vectors): {CASES} lines from {} vectors, {} bytes per line, {} lines refused",
+        one_round.len(),
+        text.len() / CASES,
+        sum.errors
+    );
+    let mut g = c.benchmark_group("eval-batch");
+    g.throughput(Throughput::Elements(CASES as u64));
+    g.bench_function("vectors/run_eval", |b| {
+        let mut out = Vec::with_capacity(4 << 20);
+        b.iter(|| {
+            out.clear();
+            let sum = run_eval_jobs(
+                black_box(text.as_bytes()),
+                &mut out,
+                &EvalOptions::default(),
+                1,
+            )
+            .unwrap();
+            black_box(sum.errors)
         })
     });
     g.finish();
