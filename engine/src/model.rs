@@ -1791,7 +1791,7 @@ impl Context {
     }
 
     /// [`Context::insert_default`] of each entry in turn, indexed once at the end.
-    fn insert_defaults<const N: usize>(&mut self, defaults: [Option<Entry>; N]) {
+    fn insert_defaults(&mut self, defaults: [Option<Entry>; REQUEST_KEYS]) {
         let mut added = false;
         for e in defaults.into_iter().flatten() {
             added |= self.place(e, false);
@@ -1932,7 +1932,7 @@ impl Context {
     }
 }
 
-/// How many keys `Request::new` fills in at most.
+/// How many keys `Request::new` fills in at most (the length of its array of them).
 const REQUEST_KEYS: usize = 6;
 
 // The keys `Request::new` fills in, as `Entry` texts: the lower-cased key, then the key as AWS
