@@ -72,20 +72,7 @@ fn batch(c: &mut Criterion) {
     g.throughput(Throughput::Elements(CASES as u64));
     // `run_eval` is the one-thread run (`--jobs 1`); the other, `--jobs 2`.
     for (name, jobs) in [("run_eval", 1), ("run_eval_jobs/2", 2)] {
-        g.bench_function(name, |b| {
-            let mut out = Vec::with_capacity(4 << 20);
-            b.iter(|| {
-                out.clear();
-                let sum = run_eval_jobs(
-                    black_box(text.as_bytes()),
-                    &mut out,
-                    &EvalOptions::default(),
-                    jobs,
-                )
-                .unwrap();
-                assert_eq!(sum.errors, 0);
-            })
-        });
+        bench_run_eval(&mut g, name, &text, jobs, 0);
     }
     g.bench_function("parse+authorize+write", |b| {
         let mut out = String::with_capacity(4 << 20);
@@ -160,7 +147,20 @@ fn vectors(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("eval-batch");
     g.throughput(Throughput::Elements(CASES as u64));
-    g.bench_function("vectors/run_eval", |b| {
+    bench_run_eval(&mut g, "vectors/run_eval", &text, 1, sum.errors);
+    g.finish();
+}
+
+/// Time `run_eval_jobs` over `text` on `jobs` threads, as `xverify eval --jobs JOBS` runs it,
+/// memory to memory; every run must refuse exactly `errors` lines.
+fn bench_run_eval(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    text: &str,
+    jobs: usize,
+    errors: usize,
+) {
+    g.bench_function(name, |b| {
         let mut out = Vec::with_capacity(4 << 20);
         b.iter(|| {
             out.clear();
@@ -168,13 +168,12 @@ fn vectors(c: &mut Criterion) {
                 black_box(text.as_bytes()),
                 &mut out,
                 &EvalOptions::default(),
-                1,
+                jobs,
             )
             .unwrap();
-            black_box(sum.errors)
+            assert_eq!(sum.errors, errors);
         })
     });
-    g.finish();
 }
 
 criterion_group! {

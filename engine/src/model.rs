@@ -2057,18 +2057,22 @@ impl Decision {
 mod tests {
     use super::*;
 
+    /// A seeded xorshift: each call gives a number below its argument.
+    fn xorshift(mut x: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        }
+    }
+
     /// A known key is found through its slot as by its name: keys inserted in scrambled order,
     /// replaced, removed, and past the 254 entries a slot can address.
     #[test]
     fn known_keys_are_found_by_slot_as_by_name() {
         let mut ctx = Context::new();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..1200 {
             let key = match next(3) {
                 0 => KNOWN_KEYS[next(KNOWN_KEYS.len())].to_uppercase(),
@@ -2342,13 +2346,7 @@ mod tests {
     /// are what `insert_default` of each would give: a key the caller set, in any case, stays.
     #[test]
     fn bulk_context_building_equals_inserting_one_by_one() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..300 {
             let n = [0, 1, 5, 30, 300][round % 5];
             let pairs: Vec<(String, ContextValue)> = (0..n)
