@@ -247,6 +247,24 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Append `i` in decimal, as `{i}` formats it, without the formatting machinery (paths and
+/// `xverify eval`'s output lines write one or more per element).
+pub fn write_decimal(out: &mut String, mut i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    for &d in &digits[n..] {
+        out.push(char::from(d));
+    }
+}
+
 /// `s` as a JSON string literal.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -616,6 +634,22 @@ mod tests {
             "]".repeat(MAX_DEPTH)
         );
         assert!(Json::parse(&member).is_err());
+    }
+
+    /// `write_decimal` writes what `{}` writes: one digit, carries, zeros inside, the largest.
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        let mut n = 1usize;
+        let mut cases = vec![0, 7, 9, 10, 100, 1009, usize::MAX, usize::MAX / 10];
+        while let Some(m) = n.checked_mul(3) {
+            cases.extend([n - 1, n, n + 1]);
+            n = m;
+        }
+        for n in cases {
+            let mut out = String::from("x");
+            write_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 
     #[test]

@@ -182,27 +182,10 @@ impl<'p> Path<'p> {
             }
             Seg::Index(i) => {
                 out.push('[');
-                push_decimal(out, i);
+                crate::json::write_decimal(out, i);
                 out.push(']');
             }
         }
-    }
-}
-
-/// Append `i` in decimal, as `{i}` formats it.
-fn push_decimal(out: &mut String, mut i: usize) {
-    let mut digits = [0u8; 20];
-    let mut n = digits.len();
-    loop {
-        n -= 1;
-        digits[n] = b'0' + (i % 10) as u8;
-        i /= 10;
-        if i == 0 {
-            break;
-        }
-    }
-    for &d in &digits[n..] {
-        out.push(char::from(d));
     }
 }
 

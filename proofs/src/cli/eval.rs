@@ -1,10 +1,9 @@
 //! `xverify eval`: JSON Lines of cases in, one decision line out per case (interfaces.md §2).
 
-use std::fmt::Write as _;
 use std::io::{BufRead, Write};
 
 use xverify_engine::case::{peek_id_expect, Case, Expect};
-use xverify_engine::json::{quote, write_str};
+use xverify_engine::json::{quote, write_decimal, write_str};
 use xverify_engine::{authorize, ParseOptions, Response};
 
 /// Options of `xverify eval`.
@@ -72,9 +71,11 @@ pub fn write_explain(out: &mut String, r: &Response<'_>, with_text: bool) {
         if let xverify_engine::Role::Scp { level } | xverify_engine::Role::Rcp { level } =
             reason.role
         {
-            let _ = write!(out, ",\"level\":{level}");
+            out.push_str(",\"level\":");
+            write_decimal(out, level);
         }
-        let _ = write!(out, ",\"statement\":{}", reason.statement);
+        out.push_str(",\"statement\":");
+        write_decimal(out, reason.statement);
         if let Some(sid) = reason.sid() {
             out.push_str(",\"sid\":");
             write_str(out, sid);
