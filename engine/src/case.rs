@@ -427,9 +427,11 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
             )),
         }
     };
-    let value = |k: &str, x: &Json<'_>| -> Result<ContextValue, CaseError> {
-        let kp = path.key(k);
-        Ok(match &x.value {
+    let mut pairs = Vec::with_capacity(members.len());
+    for (k, x) in members {
+        let kp = path.key(&k.name);
+        let value = match &x.value {
+            JsonValue::Null => continue,
             JsonValue::Array(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for (i, it) in items.iter().enumerate() {
@@ -438,23 +440,8 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
                 ContextValue::Many(vals)
             }
             _ => ContextValue::One(scalar(&kp, x)?),
-        })
-    };
-    // The first error, if any (the pairs stop there).
-    let mut error = None;
-    let pairs = members
-        .iter()
-        .filter(|(_, x)| !matches!(x.value, JsonValue::Null))
-        .map_while(|(k, x)| match value(&k.name, x) {
-            Ok(v) => Some((&*k.name, v)),
-            Err(e) => {
-                error = Some(e);
-                None
-            }
-        });
-    let ctx = Context::from_pairs(pairs);
-    match error {
-        Some(e) => Err(e),
-        None => Ok(ctx),
+        };
+        pairs.push((&*k.name, value));
     }
+    Ok(Context::from_pairs(pairs))
 }

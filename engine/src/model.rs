@@ -1624,10 +1624,15 @@ const _: () = assert!(
 
 /// The index of `key` in [`KNOWN_KEYS`], at compile time ([`KEY_UNKNOWN`] if absent).
 const fn known_id(key: &str) -> u8 {
+    known_id_of_prefix(key, key.len())
+}
+
+/// [`known_id`] of the first `len` bytes of `text`.
+const fn known_id_of_prefix(text: &str, len: usize) -> u8 {
     let mut i = 0;
     while i < KNOWN_KEYS.len() {
-        let (a, b) = (KNOWN_KEYS[i].as_bytes(), key.as_bytes());
-        if a.len() == b.len() {
+        let (a, b) = (KNOWN_KEYS[i].as_bytes(), text.as_bytes());
+        if a.len() == len && len <= b.len() {
             let mut j = 0;
             while j < a.len() && a[j] == b[j] {
                 j += 1;
@@ -1658,13 +1663,28 @@ impl Entry {
         if text != key {
             text.push_str(key);
         }
-        Entry::with_text(std::borrow::Cow::Owned(text), split, value)
+        let slot = key_slot(&text[..split]);
+        Entry::with_text(std::borrow::Cow::Owned(text), split, slot, value)
+    }
+
+    /// The entry of a key `Request::new` fills in, with `value`.
+    fn request_key(key: RequestKey, value: ContextValue) -> Entry {
+        Entry::with_text(
+            std::borrow::Cow::Borrowed(key.text),
+            key.split,
+            key.slot,
+            value,
+        )
     }
 
     /// The entry whose text (lower-cased key, then the key as given when it differs) is `text`,
-    /// the lower-cased key ending at `split`.
-    fn with_text(text: std::borrow::Cow<'static, str>, split: usize, value: ContextValue) -> Entry {
-        let slot = key_slot(text.get(..split).unwrap_or_default());
+    /// the lower-cased key ending at `split`, its [`key_slot`] `slot`.
+    fn with_text(
+        text: std::borrow::Cow<'static, str>,
+        split: usize,
+        slot: u8,
+        value: ContextValue,
+    ) -> Entry {
         Entry {
             ip: parsed_ip(slot, &value),
             short: short_value(&value),
@@ -1935,18 +1955,37 @@ impl Context {
 /// How many keys `Request::new` fills in at most (the length of its array of them).
 const REQUEST_KEYS: usize = 6;
 
-// The keys `Request::new` fills in, as `Entry` texts: the lower-cased key, then the key as AWS
-// spells it when that differs; and where the lower-cased key ends.
-const PRINCIPAL_ARN: (&str, usize) = ("aws:principalarnaws:PrincipalArn", 16);
-const PRINCIPAL_ACCOUNT: (&str, usize) = ("aws:principalaccountaws:PrincipalAccount", 20);
-const RESOURCE_ACCOUNT: (&str, usize) = ("aws:resourceaccountaws:ResourceAccount", 19);
-const PRINCIPAL_TYPE: (&str, usize) = ("aws:principaltypeaws:PrincipalType", 17);
-const PRINCIPAL_IS_AWS_SERVICE: (&str, usize) =
-    ("aws:principalisawsserviceaws:PrincipalIsAWSService", 25);
-const USERNAME: (&str, usize) = ("aws:username", 12);
-const USERID: (&str, usize) = ("aws:userid", 10);
-const PRINCIPAL_SERVICE_NAME: (&str, usize) =
-    ("aws:principalservicenameaws:PrincipalServiceName", 24);
+/// A key `Request::new` fills in, as an [`Entry`] text: the lower-cased key, then the key as AWS
+/// spells it when that differs; where the lower-cased key ends; its slot, found at compile time.
+#[derive(Clone, Copy)]
+struct RequestKey {
+    text: &'static str,
+    split: usize,
+    slot: u8,
+}
+
+impl RequestKey {
+    const fn new(text: &'static str, split: usize) -> RequestKey {
+        let slot = known_id_of_prefix(text, split);
+        assert!(
+            slot != KEY_UNKNOWN,
+            "a request key is missing from KNOWN_KEYS"
+        );
+        RequestKey { text, split, slot }
+    }
+}
+
+const PRINCIPAL_ARN: RequestKey = RequestKey::new("aws:principalarnaws:PrincipalArn", 16);
+const PRINCIPAL_ACCOUNT: RequestKey =
+    RequestKey::new("aws:principalaccountaws:PrincipalAccount", 20);
+const RESOURCE_ACCOUNT: RequestKey = RequestKey::new("aws:resourceaccountaws:ResourceAccount", 19);
+const PRINCIPAL_TYPE: RequestKey = RequestKey::new("aws:principaltypeaws:PrincipalType", 17);
+const PRINCIPAL_IS_AWS_SERVICE: RequestKey =
+    RequestKey::new("aws:principalisawsserviceaws:PrincipalIsAWSService", 25);
+const USERNAME: RequestKey = RequestKey::new("aws:username", 12);
+const USERID: RequestKey = RequestKey::new("aws:userid", 10);
+const PRINCIPAL_SERVICE_NAME: RequestKey =
+    RequestKey::new("aws:principalservicenameaws:PrincipalServiceName", 24);
 
 /// One request to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1980,9 +2019,7 @@ impl Request {
                 .map(str::to_string)
         });
         let one = |s: &str| ContextValue::One(s.to_string());
-        let key = |(text, split): (&'static str, usize), value| {
-            Entry::with_text(std::borrow::Cow::Borrowed(text), split, value)
-        };
+        let key = Entry::request_key;
         let who = match &principal {
             Principal::User { name, .. } => Some(key(USERNAME, one(name))),
             Principal::Root { account, .. } => Some(key(USERID, one(account))),
@@ -2417,11 +2454,11 @@ mod tests {
         }
     }
 
-    /// The constant texts of the keys `Request::new` fills in are entry texts: the lower-cased
-    /// key, then the key as spelled when folding changes it.
+    /// The constant texts of the keys `Request::new` fills in are entry texts (the lower-cased
+    /// key, then the key as spelled when folding changes it), and their slots the entry's.
     #[test]
     fn the_request_keys_texts_are_entry_texts() {
-        for (text, split) in [
+        for RequestKey { text, split, slot } in [
             PRINCIPAL_ARN,
             PRINCIPAL_ACCOUNT,
             RESOURCE_ACCOUNT,
@@ -2437,7 +2474,7 @@ mod tests {
                 &text[split..]
             };
             let e = Entry::new(key, ContextValue::One(String::new()));
-            assert_eq!((&*e.text, e.split), (text, split));
+            assert_eq!((&*e.text, e.split, e.slot), (text, split, slot));
             assert_ne!(key_id(&text[..split]), KEY_UNKNOWN, "{text}");
         }
     }

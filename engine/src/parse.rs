@@ -103,11 +103,11 @@ pub fn join_path(prefix: &str, rest: &str) -> String {
 
 /// `path[i]`.
 pub fn index_path(path: &str, i: usize) -> String {
-    use std::fmt::Write;
     let mut p = String::with_capacity(path.len() + 6);
     p.push_str(path);
-    // Only the index goes through the formatter: `format!` of the whole path costs several times more.
-    let _ = write!(p, "[{i}]");
+    p.push('[');
+    crate::json::write_decimal(&mut p, i);
+    p.push(']');
     p
 }
 
