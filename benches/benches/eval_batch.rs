@@ -125,13 +125,13 @@ fn vectors(c: &mut Criterion) {
         );
     }
     assert!(!one_round.is_empty(), "no vectors in {dir}");
-    let lines: Vec<&String> = one_round.iter().cycle().take(CASES).collect();
-    let text = lines
+    let lines: Vec<&str> = one_round
         .iter()
-        .map(|l| l.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n";
+        .map(String::as_str)
+        .cycle()
+        .take(CASES)
+        .collect();
+    let text = lines.join("\n") + "\n";
     // What the suite claims: every line decided or refused as the vectors expect.
     let check = EvalOptions {
         check: true,
@@ -139,6 +139,10 @@ fn vectors(c: &mut Criterion) {
     };
     let sum = run_eval_jobs(text.as_bytes(), &mut Vec::new(), &check, 1).unwrap();
     assert_eq!(sum.failed, 0, "a vector failed its expectation");
+    assert_eq!(
+        sum.passed, CASES,
+        "every line has an expectation, and met it"
+    );
     println!(
         "eval batch (vectors): {CASES} lines from {} vectors, {} bytes per line, {} lines refused",
         one_round.len(),
