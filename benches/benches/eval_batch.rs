@@ -7,6 +7,11 @@
 //! the other three split it into its parts; `vectors/run_eval` runs the known-answer vectors,
 //! smaller cases, the same way. The suite runs on the `xverify` binary's allocator (mimalloc), so
 //! that its figures are the command's.
+//!
+//! The command compiles a policy once per thread when it comes again with the same text at the
+//! same place in a case (`PolicyCache`); the generated batch draws its policies from a small
+//! universe, so most of them come again. The `no-cache` rows (`xverify eval --no-cache`) compile
+//! every policy of every line: fresh cases, each parsed, compiled and decided.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -17,7 +22,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xverify_benches::case_lines;
-use xverify_engine::case::Case;
+use xverify_engine::case::{Case, PolicyCache};
 use xverify_engine::json::write_str;
 use xverify_engine::{authorize, ParseOptions};
 use xverify_proofs::cli::eval::{run_eval_jobs, write_explain, EvalOptions};
@@ -63,16 +68,26 @@ fn batch(c: &mut Criterion) {
         .iter()
         .map(|l| Case::parse(l, ParseOptions::default()).unwrap())
         .collect();
+    let mut cache = PolicyCache::new();
+    for l in &lines {
+        Case::parse_line_with(l, ParseOptions::default(), &mut cache)
+            .case
+            .unwrap();
+    }
     println!(
-        "eval batch: {CASES} cases, {} bytes ({} bytes per case)",
+        "eval batch: {CASES} cases, {} bytes ({} bytes per case); one thread's policy cache: \
+         {} policies compiled, {} taken from it",
         text.len(),
-        text.len() / CASES
+        text.len() / CASES,
+        cache.misses,
+        cache.hits,
     );
     let mut g = c.benchmark_group("eval-batch");
     g.throughput(Throughput::Elements(CASES as u64));
     // `run_eval` is the one-thread run (`--jobs 1`); the other, `--jobs 2`.
     for (name, jobs) in [("run_eval", 1), ("run_eval_jobs/2", 2)] {
-        bench_run_eval(&mut g, name, &text, jobs, 0);
+        bench_run_eval(&mut g, name, &text, jobs, 0, false);
+        bench_run_eval(&mut g, &format!("{name}/no-cache"), &text, jobs, 0, true);
     }
     g.bench_function("parse+authorize+write", |b| {
         let mut out = String::with_capacity(4 << 20);
@@ -101,8 +116,8 @@ fn batch(c: &mut Criterion) {
 
 /// The known-answer vectors (`corpus/vectors`: cases of every policy type, condition family and
 /// principal shape, ~700 bytes a case, 5% of them lines AWS would refuse) repeated to 10,000
-/// lines: `run_eval` on cases smaller than the generated ones. Each line is still read and
-/// compiled afresh (nothing is cached between lines).
+/// lines: `run_eval` on cases smaller than the generated ones, with the policy cache (each
+/// vector comes 17 or 18 times) and without it.
 fn vectors(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/vectors");
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -151,30 +166,38 @@ fn vectors(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("eval-batch");
     g.throughput(Throughput::Elements(CASES as u64));
-    bench_run_eval(&mut g, "vectors/run_eval", &text, 1, sum.errors);
+    bench_run_eval(&mut g, "vectors/run_eval", &text, 1, sum.errors, false);
+    bench_run_eval(
+        &mut g,
+        "vectors/run_eval/no-cache",
+        &text,
+        1,
+        sum.errors,
+        true,
+    );
     g.finish();
 }
 
-/// Time `run_eval_jobs` over `text` on `jobs` threads, as `xverify eval --jobs JOBS` runs it,
-/// memory to memory; every run must refuse exactly `errors` lines.
+/// Time `run_eval_jobs` over `text` on `jobs` threads, as `xverify eval --jobs JOBS` runs it
+/// (with `--no-cache` when `no_cache`), memory to memory; every run must refuse exactly
+/// `errors` lines. Each run starts with empty caches.
 fn bench_run_eval(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     text: &str,
     jobs: usize,
     errors: usize,
+    no_cache: bool,
 ) {
+    let opts = EvalOptions {
+        no_cache,
+        ..EvalOptions::default()
+    };
     g.bench_function(name, |b| {
         let mut out = Vec::with_capacity(4 << 20);
         b.iter(|| {
             out.clear();
-            let sum = run_eval_jobs(
-                black_box(text.as_bytes()),
-                &mut out,
-                &EvalOptions::default(),
-                jobs,
-            )
-            .unwrap();
+            let sum = run_eval_jobs(black_box(text.as_bytes()), &mut out, &opts, jobs).unwrap();
             assert_eq!(sum.errors, errors);
         })
     });

@@ -105,7 +105,19 @@ pub struct Line {
 impl Case {
     /// Read one case line, keeping its id and `expect` even when the rest is bad.
     pub fn parse_line(line: &str, opts: ParseOptions) -> Line {
-        match Json::parse(line) {
+        Case::parse_line_with(line, opts, &mut PolicyCache::disabled())
+    }
+
+    /// [`Case::parse_line`], taking the policies met before from `cache` (and leaving the new
+    /// ones there): what a batch of cases that share policies compiles once.
+    pub fn parse_line_with(line: &str, opts: ParseOptions, cache: &mut PolicyCache) -> Line {
+        let json = if cache.is_empty() {
+            Json::parse(line)
+        } else {
+            // The policies whose text the cache holds are left unread.
+            Json::parse_lazy(line, cache)
+        };
+        match json {
             Err(e) => Line {
                 id: None,
                 expect: None,
@@ -122,7 +134,7 @@ impl Case {
                 let id = id_of(&j);
                 Line {
                     expect: expect_of(&j),
-                    case: Case::read(&j, line, opts, id.clone()),
+                    case: Case::read(&j, line, opts, id.clone(), cache),
                     id,
                 }
             }
@@ -136,7 +148,7 @@ impl Case {
 
     /// Read a case from its parsed line (`src` is the line's text).
     pub fn from_json(j: &Json<'_>, line: &str, opts: ParseOptions) -> Result<Case, CaseError> {
-        Case::read(j, line, opts, id_of(j))
+        Case::read(j, line, opts, id_of(j), &mut PolicyCache::disabled())
     }
 
     /// [`Case::from_json`] given the line's id, already read.
@@ -145,6 +157,7 @@ impl Case {
         line: &str,
         opts: ParseOptions,
         id: Option<String>,
+        cache: &mut PolicyCache,
     ) -> Result<Case, CaseError> {
         if j.as_object().is_none() {
             return Err(CaseError::new(
@@ -168,6 +181,9 @@ impl Case {
             .ok_or_else(|| CaseError::new("", j.span, "missing request"))?;
         let request = read_request_at(&Path::new("request"), req_json)?;
         let mut set = PolicySet::default();
+        let mut read = |path: &Path<'_>, v: &Json<'_>, kind: PolicyKind, place: Place| {
+            cache.read(path, v, line, kind, opts, place)
+        };
         for (k, v) in j.as_object().unwrap_or(&[]) {
             if matches!(v.value, JsonValue::Null) {
                 continue;
@@ -178,12 +194,11 @@ impl Case {
                     let items = array(&path, v)?;
                     set.identity.reserve_exact(items.len());
                     for (i, p) in items.iter().enumerate() {
-                        set.identity.push(read_policy_at(
+                        set.identity.push(read(
                             &path.index(i),
                             p,
-                            line,
                             PolicyKind::Identity,
-                            opts,
+                            Place::new(Field::Identity, 0, i),
                         )?);
                     }
                 }
@@ -193,19 +208,21 @@ impl Case {
                     } else {
                         PolicyKind::Resource(ResourceService::from_arn(&request.resource))
                     };
-                    set.resource = Some(read_policy_at(&path, v, line, kind, opts)?);
+                    set.resource = Some(read(&path, v, kind, Place::new(Field::Resource, 0, 0))?);
                 }
                 "permission_boundary" => {
-                    set.boundary = Some(read_policy_at(&path, v, line, PolicyKind::Boundary, opts)?)
+                    let place = Place::new(Field::Boundary, 0, 0);
+                    set.boundary = Some(read(&path, v, PolicyKind::Boundary, place)?)
                 }
                 "session_policy" => {
-                    set.session = Some(read_policy_at(&path, v, line, PolicyKind::Session, opts)?)
+                    let place = Place::new(Field::Session, 0, 0);
+                    set.session = Some(read(&path, v, PolicyKind::Session, place)?)
                 }
                 "scps" | "rcps" => {
-                    let kind = if &*k.name == "scps" {
-                        PolicyKind::Scp
+                    let (kind, field) = if &*k.name == "scps" {
+                        (PolicyKind::Scp, Field::Scp)
                     } else {
-                        PolicyKind::Rcp
+                        (PolicyKind::Rcp, Field::Rcp)
                     };
                     let items = array(&path, v)?;
                     let mut levels = Vec::with_capacity(items.len());
@@ -214,7 +231,8 @@ impl Case {
                         let ps = array(&lp, level)?;
                         let mut pols = Vec::with_capacity(ps.len());
                         for (i, p) in ps.iter().enumerate() {
-                            pols.push(read_policy_at(&lp.index(i), p, line, kind, opts)?);
+                            let place = Place::new(field, l, i);
+                            pols.push(read(&lp.index(i), p, kind, place)?);
                         }
                         levels.push(pols);
                     }
@@ -234,6 +252,222 @@ impl Case {
             expect,
         })
     }
+}
+
+/// The member of a case a policy is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Identity,
+    Resource,
+    Boundary,
+    Session,
+    Scp,
+    Rcp,
+}
+
+/// Where a policy stands in a case: its member, and its level and index there (0 where the
+/// member holds one policy). The policy's default name is its path, so the place is part of
+/// what the policy read from a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    field: Field,
+    level: usize,
+    index: usize,
+}
+
+impl Field {
+    /// The member a policy of this field is under.
+    fn of_member(name: &str) -> Option<Field> {
+        Some(match name {
+            "identity_policies" => Field::Identity,
+            "resource_policy" => Field::Resource,
+            "permission_boundary" => Field::Boundary,
+            "session_policy" => Field::Session,
+            "scps" => Field::Scp,
+            "rcps" => Field::Rcp,
+            _ => return None,
+        })
+    }
+
+    /// The JSON depth of its policies in a case line (the line's object is at depth 0).
+    fn depth(self) -> usize {
+        match self {
+            Field::Resource | Field::Boundary | Field::Session => 1,
+            Field::Identity => 2,
+            Field::Scp | Field::Rcp => 3,
+        }
+    }
+}
+
+impl Place {
+    fn new(field: Field, level: usize, index: usize) -> Place {
+        Place {
+            field,
+            level,
+            index,
+        }
+    }
+}
+
+/// The policies a batch of cases has compiled, for the cases after (`xverify eval` keeps one
+/// per thread). Reading a policy is a function of its text, its place in the case (which names
+/// it), its kind (which the request decides for a resource policy) and the parse options: a
+/// policy met again with all four the same is the compiled policy of the first time, cloned
+/// (which shares its statements: [`Policy`]). Only policies that were read without error are
+/// kept; a bad one is read again, so its error names its own line.
+///
+/// Bounded: when the texts kept pass [`PolicyCache::MAX_TEXT_BYTES`], the cache starts again
+/// empty.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    enabled: bool,
+    /// [`PolicyCache::MAX_TEXT_BYTES`] but in tests.
+    limit: usize,
+    /// By the hash of the text ([`text_hash`]); the place, kind, options and text are compared.
+    buckets: std::collections::HashMap<u64, Vec<Cached>>,
+    text_bytes: usize,
+    /// Policies taken from the cache, and policies compiled (and kept when they read well).
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Debug)]
+struct Cached {
+    place: Place,
+    kind: PolicyKind,
+    opts: ParseOptions,
+    text: Box<str>,
+    policy: Policy,
+}
+
+impl PolicyCache {
+    /// The policy texts a cache keeps before it starts again.
+    pub const MAX_TEXT_BYTES: usize = 32 << 20;
+
+    /// Policies kept under one hash: texts beyond that many with one hash are compiled every
+    /// time (a guard against texts made to collide).
+    const MAX_BUCKET: usize = 4;
+
+    /// An empty cache.
+    pub fn new() -> PolicyCache {
+        PolicyCache::with_limit(PolicyCache::MAX_TEXT_BYTES)
+    }
+
+    /// An empty cache that starts again when its texts pass `bytes`.
+    pub fn with_limit(bytes: usize) -> PolicyCache {
+        PolicyCache {
+            enabled: true,
+            limit: bytes,
+            ..PolicyCache::default()
+        }
+    }
+
+    /// A cache that keeps nothing: every policy is compiled.
+    pub fn disabled() -> PolicyCache {
+        PolicyCache::default()
+    }
+
+    /// Policies kept.
+    pub fn len(&self) -> usize {
+        self.buckets.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// [`read_policy_at`] through the cache. `v` may be a value [`PolicyCache::knows`] had
+    /// left unread.
+    fn read(
+        &mut self,
+        path: &Path<'_>,
+        v: &Json<'_>,
+        src: &str,
+        kind: PolicyKind,
+        opts: ParseOptions,
+        place: Place,
+    ) -> Result<Policy, CaseError> {
+        let (Some(text), true) = (src.get(v.span.start..v.span.end), self.enabled) else {
+            return read_policy_at(path, v, src, kind, opts);
+        };
+        let hash = text_hash(text.as_bytes());
+        let same =
+            |c: &&Cached| c.place == place && c.kind == kind && c.opts == opts && &*c.text == text;
+        if let Some(c) = self.buckets.get(&hash).and_then(|b| b.iter().find(same)) {
+            self.hits += 1;
+            return Ok(c.policy.clone());
+        }
+        self.misses += 1;
+        let policy = if let JsonValue::Raw(_) = v.value {
+            // Known at this depth, so it reads as it did then; met under another kind or place.
+            let v = Json::parse_at(src, v.span.start, place.field.depth()).map_err(|e| {
+                CaseError::new(
+                    "",
+                    Span {
+                        start: e.offset,
+                        end: e.offset,
+                    },
+                    format!("invalid JSON: {}", e.message),
+                )
+            })?;
+            read_policy_at(path, &v, src, kind, opts)?
+        } else {
+            read_policy_at(path, v, src, kind, opts)?
+        };
+        if self.text_bytes + text.len() > self.limit {
+            self.buckets.clear();
+            self.text_bytes = 0;
+        }
+        let bucket = self.buckets.entry(hash).or_default();
+        if bucket.len() < PolicyCache::MAX_BUCKET {
+            self.text_bytes += text.len();
+            bucket.push(Cached {
+                place,
+                kind,
+                opts,
+                text: text.into(),
+                policy: policy.clone(),
+            });
+        }
+        Ok(policy)
+    }
+}
+
+/// [`Json::parse_lazy`] leaves unread the policies the cache holds a text of.
+impl crate::json::Known for PolicyCache {
+    fn depth_under(&self, top: &str) -> Option<usize> {
+        Field::of_member(top).map(Field::depth)
+    }
+
+    /// Whether a policy was read from `text` under the case member `top` (at its depth): the
+    /// text is then valid JSON there.
+    fn knows(&mut self, top: &str, text: &str) -> bool {
+        let Some(field) = Field::of_member(top) else {
+            return false;
+        };
+        self.buckets
+            .get(&text_hash(text.as_bytes()))
+            .is_some_and(|b| b.iter().any(|c| c.place.field == field && &*c.text == text))
+    }
+}
+
+/// A 64-bit hash of a policy's text, eight bytes a step (the cache compares the texts, so a
+/// collision costs a comparison, never a wrong policy).
+fn text_hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let step = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(K);
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = step(h, u64::from_le_bytes(w));
+    }
+    let rest = chunks.remainder();
+    let mut w = [0u8; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    let h = step(h, u64::from_le_bytes(w));
+    h ^ (h >> 29)
 }
 
 fn array<'j, 'a>(path: &Path<'_>, v: &'j Json<'a>) -> Result<&'j [Json<'a>], CaseError> {

@@ -33,6 +33,9 @@ pub enum JsonValue<'a> {
     Array(Vec<Json<'a>>),
     /// Members in source order, duplicates kept.
     Object(Vec<(Key<'a>, Json<'a>)>),
+    /// A value [`Json::parse_lazy`] was told it knows: its text, valid JSON at its depth, left
+    /// unread. [`Json::parse`] never gives one.
+    Raw(Cow<'a, str>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +71,7 @@ impl JsonValue<'_> {
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect(),
             ),
+            JsonValue::Raw(t) => JsonValue::Raw(Cow::Owned(t.into_owned())),
         }
     }
 }
@@ -82,9 +86,36 @@ pub struct JsonError {
 /// Deepest nesting accepted. AWS documents are at most five or six levels deep.
 pub const MAX_DEPTH: usize = 64;
 
+/// The deepest values [`Json::parse_lazy`] asks about.
+pub const LAZY_DEPTH: usize = 3;
+
+/// What [`Json::parse_lazy`] asks its caller about the values under a top-level member.
+pub trait Known {
+    /// The depth (1: the member's value, 2 and 3: the items of arrays below it, to
+    /// [`LAZY_DEPTH`]) at which the values under member `top` may be known; `None`: none are.
+    fn depth_under(&self, top: &str) -> Option<usize>;
+
+    /// Whether `text`, a value at the depth [`Known::depth_under`] gave for `top`, is known to
+    /// be valid JSON there and is to be left unread ([`JsonValue::Raw`]).
+    fn knows(&mut self, top: &str, text: &str) -> bool;
+}
+
 impl<'a> Json<'a> {
     /// Parse one JSON text; trailing non-whitespace is an error.
     pub fn parse(src: &'a str) -> Result<Json<'a>, JsonError> {
+        Json::parse_with(src, None)
+    }
+
+    /// [`Json::parse`], leaving unread the values of a top-level object's members (and the
+    /// items of arrays there, to [`LAZY_DEPTH`]) whose text `known` says it knows. A text known
+    /// to be valid JSON at its depth is what [`Json::parse`] would read without error, to the
+    /// same end: the result is [`Json::parse`]'s, errors included, but for the values left as
+    /// [`JsonValue::Raw`]. Read one later with [`Json::parse_at`].
+    pub fn parse_lazy(src: &'a str, known: &mut dyn Known) -> Result<Json<'a>, JsonError> {
+        Json::parse_with(src, Some(known))
+    }
+
+    fn parse_with(src: &'a str, lazy: Option<&mut dyn Known>) -> Result<Json<'a>, JsonError> {
         let mut p = Parser {
             src: src.as_bytes(),
             text: src,
@@ -92,6 +123,9 @@ impl<'a> Json<'a> {
             // Room for a case line's open containers, so that the stacks seldom grow.
             items: Vec::with_capacity(32),
             members: Vec::with_capacity(32),
+            lazy,
+            top: "",
+            lazy_at: 0,
         };
         p.skip_ws();
         let v = p.value(0)?;
@@ -100,6 +134,22 @@ impl<'a> Json<'a> {
             return Err(p.err("unexpected text after the JSON value"));
         }
         Ok(v)
+    }
+
+    /// The value that starts at byte `start` of `src`, read as [`Json::parse`] reads it at
+    /// `depth` (spans count from the start of `src`; the text after the value is not looked at).
+    pub fn parse_at(src: &'a str, start: usize, depth: usize) -> Result<Json<'a>, JsonError> {
+        let mut p = Parser {
+            src: src.as_bytes(),
+            text: src,
+            pos: start,
+            items: Vec::new(),
+            members: Vec::new(),
+            lazy: None,
+            top: "",
+            lazy_at: 0,
+        };
+        p.value(depth)
     }
 
     /// The value with every string copied out of the source text, so that it can outlive it.
@@ -118,6 +168,7 @@ impl<'a> Json<'a> {
             JsonValue::String(_) => "a string",
             JsonValue::Array(_) => "an array",
             JsonValue::Object(_) => "an object",
+            JsonValue::Raw(_) => "a JSON value",
         }
     }
 
@@ -178,6 +229,10 @@ impl<'a> Json<'a> {
                 }
                 out.push('}');
             }
+            JsonValue::Raw(t) => match Json::parse(t) {
+                Ok(v) => v.write(out),
+                Err(_) => out.push_str(t),
+            },
         }
     }
 }
@@ -286,7 +341,39 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-struct Parser<'a> {
+/// Where the value at the start of `b` ends, when it is valid JSON (otherwise some offset, or
+/// `None`): strings are skipped to their closing quote, brackets counted. Not a check of the
+/// text: [`Json::parse_lazy`] passes on what it finds to a caller who compares it with texts it
+/// knows to be valid.
+fn value_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut open = 0usize;
+    loop {
+        match *b.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    i += plain_len(b.get(i..)?);
+                    match *b.get(i)? {
+                        b'"' => break,
+                        b'\\' => i += 2,
+                        // A control character: not valid JSON.
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' | b'{' => open += 1,
+            b']' | b'}' => open = open.checked_sub(1)?,
+            _ => {}
+        }
+        i += 1;
+        if open == 0 {
+            return Some(i);
+        }
+    }
+}
+
+struct Parser<'a, 'h> {
     src: &'a [u8],
     text: &'a str,
     pos: usize,
@@ -295,9 +382,15 @@ struct Parser<'a> {
     items: Vec<Json<'a>>,
     /// The same for the members of the objects being read.
     members: Vec<(Key<'a>, Json<'a>)>,
+    /// [`Json::parse_lazy`]'s caller.
+    lazy: Option<&'h mut dyn Known>,
+    /// The top-level member being read (`""` when its key holds an escape).
+    top: &'a str,
+    /// The depth at which its values may be known (0: none).
+    lazy_at: usize,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn err(&self, msg: &str) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -355,6 +448,35 @@ impl<'a> Parser<'a> {
                 start,
                 end: self.pos,
             },
+        })
+    }
+
+    /// The value at the cursor left unread, when [`Json::parse_lazy`]'s caller knows its text
+    /// (only an array or object, or a string, at depth 1 to [`LAZY_DEPTH`]).
+    #[inline(always)]
+    fn known(&mut self, depth: usize) -> Option<Json<'a>> {
+        if depth != self.lazy_at {
+            return None;
+        }
+        self.known_slow()
+    }
+
+    #[inline(never)]
+    fn known_slow(&mut self) -> Option<Json<'a>> {
+        let start = self.pos;
+        if !matches!(self.peek(), Some(b'{' | b'[' | b'"')) {
+            return None;
+        }
+        let end = start + value_end(self.src.get(start..)?)?;
+        let text: &'a str = self.text.get(start..end)?;
+        let top = self.top;
+        if !self.lazy.as_mut()?.knows(top, text) {
+            return None;
+        }
+        self.pos = end;
+        Some(Json {
+            value: JsonValue::Raw(Cow::Borrowed(text)),
+            span: Span { start, end },
         })
     }
 
@@ -520,7 +642,10 @@ impl<'a> Parser<'a> {
         let base = self.items.len();
         loop {
             self.skip_ws();
-            let v = self.item(depth + 1)?;
+            let v = match self.known(depth + 1) {
+                Some(v) => v,
+                None => self.item(depth + 1)?,
+            };
             self.items.push(v);
             self.skip_ws();
             match self.peek() {
@@ -562,7 +687,19 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
-            let v = self.item(depth + 1)?;
+            if depth == 0 {
+                if let Some(lazy) = &self.lazy {
+                    self.top = match &key.name {
+                        Cow::Borrowed(t) => t,
+                        Cow::Owned(_) => "",
+                    };
+                    self.lazy_at = lazy.depth_under(self.top).unwrap_or(0);
+                }
+            }
+            let v = match self.known(depth + 1) {
+                Some(v) => v,
+                None => self.item(depth + 1)?,
+            };
             self.members.push((key, v));
             self.skip_ws();
             match self.peek() {
@@ -727,6 +864,9 @@ mod tests {
                         pos: 0,
                         items: Vec::new(),
                         members: Vec::new(),
+                        lazy: None,
+                        top: "",
+                        lazy_at: 0,
                     };
                     p.plain_run()
                 };
@@ -751,6 +891,9 @@ mod tests {
             pos: 3,
             items: Vec::new(),
             members: Vec::new(),
+            lazy: None,
+            top: "",
+            lazy_at: 0,
         };
         assert_eq!(p.plain_run(), 21);
     }
@@ -790,5 +933,96 @@ mod tests {
             }
             assert_eq!(quote(&s), reference(&s), "{s:?}");
         }
+    }
+
+    /// Knows every text that reads without error at its depth, under members `p` (depth 1),
+    /// `q` (2) and `r` (3).
+    struct Oracle(usize);
+
+    impl Known for Oracle {
+        fn depth_under(&self, top: &str) -> Option<usize> {
+            match top {
+                "p" => Some(1),
+                "q" => Some(2),
+                "r" => Some(3),
+                _ => None,
+            }
+        }
+
+        fn knows(&mut self, top: &str, text: &str) -> bool {
+            let depth = self.depth_under(top).unwrap_or(0);
+            let ok = Json::parse_at(text, 0, depth).is_ok_and(|v| v.span.end == text.len());
+            self.0 += usize::from(ok);
+            ok
+        }
+    }
+
+    /// `j` with each `Raw` value read where it stands (at `depth`).
+    fn expand<'a>(j: Json<'a>, src: &'a str, depth: usize) -> Json<'a> {
+        let value = match j.value {
+            JsonValue::Raw(_) => return Json::parse_at(src, j.span.start, depth).unwrap(),
+            JsonValue::Array(items) => JsonValue::Array(
+                items
+                    .into_iter()
+                    .map(|v| expand(v, src, depth + 1))
+                    .collect(),
+            ),
+            JsonValue::Object(members) => JsonValue::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k, expand(v, src, depth + 1)))
+                    .collect(),
+            ),
+            v => v,
+        };
+        Json {
+            value,
+            span: j.span,
+        }
+    }
+
+    /// `parse_lazy` reads what `parse` reads, to the same first error, but for the values its
+    /// caller knows, left as `Raw` where they stand (read there, they are `parse`'s): on every
+    /// prefix of a text, every one-byte deletion, and every byte replaced by each of the bytes
+    /// that make or break JSON; with strings holding brackets and escaped quotes, and a known
+    /// text nested to the depth limit where it stands and one past it.
+    #[test]
+    fn lazy_parse_reads_as_parse_but_for_the_values_known() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let bases = [
+            r#"{"p": {"a": [1, "x\"]"]}, "q": [{"b": "}"}, "s\u00e9", [2], 3], "r": [[{"c": {}}], [], {"d": [1]}], "s": {"e": 1}, "\u0070": {"f": 1}}"#.to_string(),
+            format!(r#"{{"r": [[{}]], "q": [{}]}}"#, deep(MAX_DEPTH - 3), deep(MAX_DEPTH - 2)),
+            format!(r#"{{"r": [[{}]], "q": [{}]}}"#, deep(MAX_DEPTH - 2), deep(MAX_DEPTH - 1)),
+        ];
+        let mut known = 0;
+        for base in &bases {
+            let b = base.as_bytes();
+            let mut texts: Vec<Vec<u8>> = vec![b.to_vec()];
+            for i in 0..b.len() {
+                texts.push(b[..i].to_vec());
+                let mut t = b.to_vec();
+                t.remove(i);
+                texts.push(t);
+                for c in *b"{}[]\",:\\ 1" {
+                    let mut t = b.to_vec();
+                    t[i] = c;
+                    texts.push(t);
+                }
+            }
+            for t in texts {
+                let Ok(t) = String::from_utf8(t) else {
+                    continue;
+                };
+                let mut oracle = Oracle(0);
+                let lazy = Json::parse_lazy(&t, &mut oracle);
+                let full = Json::parse(&t);
+                known += oracle.0;
+                match (lazy, full) {
+                    (Ok(l), Ok(f)) => assert_eq!(expand(l, &t, 0), f, "{t}"),
+                    (l, f) => assert_eq!(l.map(|_| ()), f.map(|_| ()), "{t}"),
+                }
+            }
+        }
+        assert!(known > 10_000, "{known} values known");
     }
 }

@@ -138,12 +138,21 @@ pub struct Policy {
     /// As written; `None` when absent (which behaves as 2008-10-17).
     pub version: Option<Version>,
     pub id: Option<String>,
-    /// Private, so that the index always describes them: a policy is built by [`Policy::new`].
+    /// The statements and their indexes, shared by the clones of a policy: cloning one (as a
+    /// batch's [`crate::case::PolicyCache`] does for every policy met again) copies its name and
+    /// a reference, not its statements.
+    body: std::sync::Arc<Body>,
+}
+
+/// What [`Policy::new`] builds from the statements. Private, so that the indexes always describe
+/// the statements.
+#[derive(Debug, PartialEq)]
+struct Body {
     statements: Vec<Statement>,
     index: ServiceIndex,
     /// `None` when no statement names its principals by account (identity policies).
     principals: Option<Box<PrincipalIndex>>,
-    /// Built the first time a decision asks for it.
+    /// Built the first time a decision asks for it (once for all the clones).
     actions: ActionCache,
 }
 
@@ -160,15 +169,17 @@ impl Policy {
             kind,
             version,
             id,
-            index: ServiceIndex::new(&statements),
-            principals: PrincipalIndex::new(&statements),
-            actions: ActionCache::default(),
-            statements,
+            body: std::sync::Arc::new(Body {
+                index: ServiceIndex::new(&statements),
+                principals: PrincipalIndex::new(&statements),
+                actions: ActionCache::default(),
+                statements,
+            }),
         }
     }
 
     pub fn statements(&self) -> &[Statement] {
-        &self.statements
+        &self.body.statements
     }
 
     pub fn variables_enabled(&self) -> bool {
@@ -197,7 +208,7 @@ impl Policy {
         allow: bool,
     ) -> Candidates<'p, true> {
         let mut c: Candidates<'_, true> = self.candidates(svc_key, act, deny, allow);
-        match &self.principals {
+        match &self.body.principals {
             Some(ix) => {
                 let found = caller.and_then(|a| ix.keys.binary_search(&account_key(a)).ok());
                 c.who = &ix.masks;
@@ -214,7 +225,7 @@ impl Policy {
     /// ([`Policy::statements_for_caller`] then leaves statements out).
     #[inline]
     pub(crate) fn names_accounts(&self) -> bool {
-        self.principals.is_some()
+        self.body.principals.is_some()
     }
 
     /// Where the [`ActionIndex`] keeps the statements that match the lower-cased ASCII action
@@ -226,9 +237,10 @@ impl Policy {
         text: &str,
         w: &crate::pattern::Words,
     ) -> Option<ActionHit<'_>> {
-        let ix = self.actions.get(&self.statements)?;
-        let i = ix.find(text, w, &self.statements)?;
-        let words = self.index.words;
+        let body = &*self.body;
+        let ix = body.actions.get(&body.statements)?;
+        let i = ix.find(text, w, &body.statements)?;
+        let words = body.index.words;
         let at = i.checked_mul(words)?;
         Some(ActionHit(ix.masks.get(at..at.wrapping_add(words))?))
     }
@@ -265,7 +277,8 @@ impl Policy {
         deny: bool,
         allow: bool,
     ) -> Candidates<'p, WHO> {
-        let ix = &self.index;
+        let body = &*self.body;
+        let ix = &body.index;
         // With the action's statements, no service to look for. Few services (the common
         // case) are searched in order, many by bisection.
         let found = if act.is_some() {
@@ -276,7 +289,7 @@ impl Policy {
             ix.keys.binary_search(&svc_key).ok()
         };
         Candidates {
-            statements: &self.statements,
+            statements: &body.statements,
             masks: &ix.masks,
             words: ix.words,
             svc: found.map(|j| (j + 2) * ix.words),
@@ -319,12 +332,6 @@ impl ActionCache {
         self.0
             .get_or_init(|| ActionIndex::new(statements))
             .as_deref()
-    }
-}
-
-impl Clone for ActionCache {
-    fn clone(&self) -> ActionCache {
-        ActionCache(self.0.clone())
     }
 }
 
@@ -2322,7 +2329,8 @@ mod tests {
     }
 
     /// The action index is built when a decision first asks, and takes no part in equality:
-    /// a policy that has decided equals its twin that has not, and clones keep deciding alike.
+    /// a policy that has decided equals its twin (parsed again) that has not; clones share the
+    /// statements and the index, so a clone made before the first decision has it built too.
     #[test]
     fn the_action_index_is_built_on_demand_and_not_compared() {
         let doc = r#"{"Version": "2012-10-17", "Statement": [
@@ -2330,8 +2338,9 @@ mod tests {
             {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
             {"Effect": "Allow", "Action": "s3:List*", "Resource": "*"}]}"#;
         let p = crate::parse::parse_policy(doc, PolicyKind::Identity, "p").expect("policy");
-        let twin = p.clone();
-        assert!(format!("{:?}", p.actions).contains("not yet"));
+        let twin = crate::parse::parse_policy(doc, PolicyKind::Identity, "p").expect("policy");
+        let early = p.clone();
+        assert!(format!("{:?}", p.body.actions).contains("not yet"));
         let w = crate::pattern::Words::of(b"s3:putobject");
         let hit = p.action_entry("s3:putobject", &w).expect("named");
         let got: Vec<usize> = p
@@ -2339,7 +2348,9 @@ mod tests {
             .map(|(i, _)| i)
             .collect();
         assert_eq!(got, [0, 1]);
-        assert!(format!("{:?}", p.actions).contains("built"));
+        assert!(format!("{:?}", p.body.actions).contains("built"));
+        assert!(format!("{:?}", early.body.actions).contains("built"));
+        assert!(format!("{:?}", twin.body.actions).contains("not yet"));
         assert_eq!(p, twin);
         let copy = p.clone();
         assert_eq!(

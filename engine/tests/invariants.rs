@@ -937,6 +937,64 @@ proptest! {
         }
     }
 
+    /// A batch read through one `PolicyCache` (as `xverify eval` reads it) reads every line as
+    /// reading it alone does: the same policies, names, request, id, expectation, and the same
+    /// error, where policies come again at the same or other places, under requests that make a
+    /// resource policy a trust policy or not, in lines broken near a known policy, and with a
+    /// cache small enough to start again.
+    #[test]
+    fn a_policy_cache_never_changes_what_a_line_reads(
+        cases in proptest::collection::vec(case(&S), 2..5),
+        seed in any::<u64>(),
+        small in any::<bool>(),
+    ) {
+        let mut lines = Vec::new();
+        for (i, c) in cases.iter().enumerate() {
+            let other = &cases[(i + 1) % cases.len()];
+            lines.push(c.to_case_line());
+            // Another request over the same policies (the resource policy's kind may change).
+            let mut x = c.clone();
+            x.request = other.request.clone();
+            lines.push(x.to_case_line());
+            // Another case's resource policy; identity policies in reverse order (other names).
+            let mut y = c.clone();
+            y.set.resource = other.set.resource.clone();
+            y.set.identity.reverse();
+            lines.push(y.to_case_line());
+        }
+        let n = lines.len();
+        for i in 0..n {
+            // A line broken at one byte: a syntax error, or a policy text one byte off one known.
+            const BYTES: [u8; 10] = [b'{', b'}', b'[', b']', b',', b':', b'\\', b'"', b' ', b'x'];
+            let mut b = lines[i].clone().into_bytes();
+            let r = (seed ^ i as u64)
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let at = (r >> 33) as usize % b.len();
+            b[at] = BYTES[(r >> 20) as usize % BYTES.len()];
+            lines.push(String::from_utf8_lossy(&b).into_owned());
+            lines.push(String::from_utf8_lossy(&b[..at]).into_owned());
+        }
+        let all = lines.clone();
+        lines.extend(all);
+        shuffle(&mut lines, seed);
+        let opts = ParseOptions::default();
+        let mut cache = if small {
+            xverify_engine::case::PolicyCache::with_limit(4_000)
+        } else {
+            xverify_engine::case::PolicyCache::new()
+        };
+        for line in &lines {
+            let got = Case::parse_line_with(line, opts, &mut cache);
+            let want = Case::parse_line(line, opts);
+            prop_assert_eq!(&got.id, &want.id, "{}", line);
+            prop_assert_eq!(got.expect, want.expect, "{}", line);
+            prop_assert_eq!(&got.case, &want.case, "{}", line);
+        }
+        // Every line comes twice: the second time its policies come from the cache.
+        prop_assert!(small || cache.is_empty() || cache.hits > 0, "no policy came from the cache");
+    }
+
     /// The printed reproducer is faithful: the case line reads back (as `xverify eval` reads it)
     /// to the same policies and request.
     #[test]

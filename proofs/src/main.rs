@@ -36,6 +36,10 @@ enum Command {
         /// Do not enforce AWS's policy size limits.
         #[arg(long)]
         no_size_limits: bool,
+        /// Compile every policy of every case (by default a policy met again with the same
+        /// text at the same place in a case is compiled once per thread); the output is the same.
+        #[arg(long)]
+        no_cache: bool,
         /// Evaluate requests against the estate of this spec (interfaces.md §3).
         #[arg(long, value_name = "SPEC")]
         spec: Option<std::path::PathBuf>,
@@ -177,6 +181,7 @@ fn main() -> ExitCode {
             explain,
             check,
             no_size_limits,
+            no_cache,
             spec,
             jobs,
         } => {
@@ -194,6 +199,7 @@ fn main() -> ExitCode {
                 explain,
                 check,
                 no_size_limits,
+                no_cache,
             };
             // Standard input may be a stream read as it comes: one line at a time, no read-ahead.
             let jobs = if file == "-" {

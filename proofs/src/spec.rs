@@ -830,7 +830,8 @@ impl Reader<'_> {
                     JsonValue::String(s) => Some(ContextValue::One(s.to_string())),
                     JsonValue::Number(n) => Some(ContextValue::One(n.to_string())),
                     JsonValue::Bool(b) => Some(ContextValue::One(b.to_string())),
-                    JsonValue::Object(_) => {
+                    // (`Raw` is only in what `Json::parse_lazy` reads.)
+                    JsonValue::Object(_) | JsonValue::Raw(_) => {
                         return Err(self.err(
                             val.span,
                             &kp,

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, Write};
 
-use xverify_engine::case::{peek_id_expect, Case, Expect};
+use xverify_engine::case::{peek_id_expect, Case, Expect, PolicyCache};
 use xverify_engine::json::{quote, write_decimal, write_str};
 use xverify_engine::{authorize, ParseOptions, Response};
 
@@ -15,6 +15,10 @@ pub struct EvalOptions {
     pub check: bool,
     /// Skip AWS's policy size limits.
     pub no_size_limits: bool,
+    /// Compile every policy of every case, instead of once per thread for the policies that
+    /// come again with the same text at the same place ([`PolicyCache`]). The output is the
+    /// same either way.
+    pub no_cache: bool,
 }
 
 /// Lines given to one thread at a time by the parallel runs.
@@ -113,9 +117,18 @@ pub fn run_eval_jobs(
     let popts = ParseOptions {
         size_limits: !opts.no_size_limits,
     };
-    run_lines(input, out, jobs, |n, line, buf, sum| {
-        eval_case_line(n, line, popts, opts, buf, sum)
+    run_lines(input, out, jobs, |n, line, buf, sum, cache: &mut Cache| {
+        eval_case_line(n, line, popts, opts, buf, sum, &mut cache.0)
     })
+}
+
+/// A thread's [`PolicyCache`], made enabled.
+struct Cache(PolicyCache);
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache(PolicyCache::new())
+    }
 }
 
 /// Append the output line of case line `n` (0-based) to `buf`.
@@ -126,10 +139,15 @@ fn eval_case_line(
     opts: &EvalOptions,
     buf: &mut String,
     sum: &mut EvalSummary,
+    cache: &mut PolicyCache,
 ) {
     sum.cases += 1;
     buf.push('{');
-    let parsed = Case::parse_line(line, popts);
+    let parsed = if opts.no_cache {
+        Case::parse_line(line, popts)
+    } else {
+        Case::parse_line_with(line, popts, cache)
+    };
     let expect = parsed.expect;
     if let Some(id) = &parsed.id {
         buf.push_str("\"id\":");
@@ -201,24 +219,26 @@ fn next_line(input: &mut impl BufRead, line: &mut String) -> std::io::Result<boo
 /// chunks of [`CHUNK_LINES`] and `jobs` threads evaluate a chunk at a time while this one reads
 /// the next chunks and writes the finished ones in order; the output, the counts and the error on
 /// a line that cannot be read (after the output of every line before it) are the same as with one.
-fn run_lines<F>(
+fn run_lines<S, F>(
     mut input: impl BufRead,
     mut out: impl Write,
     jobs: usize,
     per_line: F,
 ) -> std::io::Result<EvalSummary>
 where
-    F: Fn(usize, &str, &mut String, &mut EvalSummary) + Sync,
+    S: Default,
+    F: Fn(usize, &str, &mut String, &mut EvalSummary, &mut S) + Sync,
 {
     if jobs <= 1 {
         let mut sum = EvalSummary::default();
         let mut line = String::new();
         let mut buf = String::new();
+        let mut state = S::default();
         let mut n = 0;
         while next_line(&mut input, &mut line)? {
             if !line.trim().is_empty() {
                 buf.clear();
-                per_line(n, &line, &mut buf, &mut sum);
+                per_line(n, &line, &mut buf, &mut sum, &mut state);
                 out.write_all(buf.as_bytes())?;
             }
             n += 1;
@@ -233,26 +253,29 @@ where
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 let (done_tx, work_rx, per_line) = (done_tx.clone(), &work_rx, &per_line);
-                scope.spawn(move || loop {
-                    let next = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok(mut chunk) = next else {
-                        break;
-                    };
-                    // A panic while evaluating is a bug: it is passed on to the caller, as the
-                    // sequential run would, once the other threads have stopped.
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        chunk.text.clear();
-                        chunk.sum = EvalSummary::default();
-                        for (n, line) in &chunk.lines[..chunk.count] {
-                            per_line(*n, line, &mut chunk.text, &mut chunk.sum);
+                scope.spawn(move || {
+                    let mut state = S::default();
+                    loop {
+                        let next = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(mut chunk) = next else {
+                            break;
+                        };
+                        // A panic while evaluating is a bug: it is passed on to the caller, as the
+                        // sequential run would, once the other threads have stopped.
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            chunk.text.clear();
+                            chunk.sum = EvalSummary::default();
+                            for (n, line) in &chunk.lines[..chunk.count] {
+                                per_line(*n, line, &mut chunk.text, &mut chunk.sum, &mut state);
+                            }
+                        }));
+                        let stop = r.is_err();
+                        if done_tx.send(r.map(|()| chunk)).is_err() || stop {
+                            break;
                         }
-                    }));
-                    let stop = r.is_err();
-                    if done_tx.send(r.map(|()| chunk)).is_err() || stop {
-                        break;
                     }
                 })
             })
@@ -529,7 +552,7 @@ pub fn run_eval_spec_jobs(
     opts: &EvalOptions,
     jobs: usize,
 ) -> std::io::Result<EvalSummary> {
-    run_lines(input, out, jobs, |n, line, buf, sum| {
+    run_lines(input, out, jobs, |n, line, buf, sum, (): &mut ()| {
         eval_request_line(estate, n, line, opts, buf, sum)
     })
 }
@@ -664,15 +687,28 @@ mod tests {
     #[test]
     fn parallel_runs_write_what_the_sequential_run_writes() {
         let input = mixed_input();
+        let full = EvalOptions {
+            explain: true,
+            check: true,
+            no_size_limits: false,
+            no_cache: false,
+        };
         for opts in [
             EvalOptions::default(),
+            full.clone(),
             EvalOptions {
-                explain: true,
-                check: true,
-                no_size_limits: false,
+                no_cache: true,
+                ..full.clone()
             },
         ] {
             let (want, want_sum) = run(&input, &opts, 1);
+            // The policy cache changes nothing but the work: the lines repeat, so most
+            // policies come from it.
+            let uncached = EvalOptions {
+                no_cache: true,
+                ..opts.clone()
+            };
+            assert!(run(&input, &uncached, 1) == (want.clone(), want_sum.clone()));
             assert!(!want_sum.contains("errors: 0"), "{want_sum}");
             let mut seq = Vec::new();
             let seq_sum = run_eval(&input[..], &mut seq, &opts).unwrap();
@@ -717,10 +753,15 @@ mod tests {
         for jobs in [1, 2, 3] {
             for bad in [3, CHUNK_LINES * 5 + 3, CHUNK_LINES * 20 - 1] {
                 let r = std::panic::catch_unwind(|| {
-                    run_lines(text.as_bytes(), Vec::new(), jobs, |n, _, buf, _| {
-                        assert_ne!(n, bad, "line {n}");
-                        buf.push_str("x\n");
-                    })
+                    run_lines(
+                        text.as_bytes(),
+                        Vec::new(),
+                        jobs,
+                        |n, _, buf, _, (): &mut ()| {
+                            assert_ne!(n, bad, "line {n}");
+                            buf.push_str("x\n");
+                        },
+                    )
                 });
                 let p = r.expect_err("the panic");
                 let msg = p
@@ -750,10 +791,15 @@ mod tests {
         }
         let text: String = (0..CHUNK_LINES * 20).map(|i| format!("{i}\n")).collect();
         for jobs in [1, 2, 3] {
-            let r = run_lines(text.as_bytes(), Full(1000), jobs, |_, _, buf, sum| {
-                sum.cases += 1;
-                buf.push_str("x\n");
-            });
+            let r = run_lines(
+                text.as_bytes(),
+                Full(1000),
+                jobs,
+                |_, _, buf, sum, (): &mut ()| {
+                    sum.cases += 1;
+                    buf.push_str("x\n");
+                },
+            );
             assert_eq!(r.map_err(|e| e.to_string()), Err("disk full".to_string()));
         }
     }
@@ -774,6 +820,7 @@ mod tests {
             explain: true,
             check: true,
             no_size_limits: false,
+            no_cache: false,
         };
         let mut want = Vec::new();
         let want_sum = run_eval_spec(&spec.estate, text.as_bytes(), &mut want, &opts).unwrap();
