@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use xverify_engine::case::Case;
+use xverify_engine::case::{Case, PolicyCache};
 use xverify_engine::eval::statement_applies;
 use xverify_engine::pattern::{fold, ArnTemplate, Template, TemplateOpts};
 use xverify_engine::{
@@ -652,11 +652,31 @@ fn caller_identity(req: &Request) -> bool {
 /// over any added Allow; a cross-account Allow has an allowing identity side and resource side; a
 /// caller with no identity side (anonymous, services) is allowed only by a resource policy; trust
 /// and key policies must allow.
+/// A line read through a policy cache reads as it does alone: the first time, the second
+/// (its policies then come from the cache), and its first half after it (a policy text cut
+/// short beside the known one).
+fn policy_cache_reads_as_alone(line: &str) {
+    let opts = ParseOptions::default();
+    let mut cache = PolicyCache::new();
+    let mut half = line.len() / 2;
+    while !line.is_char_boundary(half) {
+        half -= 1;
+    }
+    for text in [line, line, &line[..half]] {
+        let got = Case::parse_line_with(text, opts, &mut cache);
+        let want = Case::parse_line(text, opts);
+        if (&got.id, got.expect, &got.case) != (&want.id, want.expect, &want.case) {
+            panic!("the policy cache changes what a line reads\n line: {text}");
+        }
+    }
+}
+
 pub fn eval(data: &[u8]) -> bool {
     if data.len() > MAX_INPUT {
         return false;
     }
     let line = case_line(data);
+    policy_cache_reads_as_alone(&line);
     let case = match Case::parse(&line, ParseOptions::default()) {
         Ok(c) => c,
         Err(e) => {
