@@ -316,8 +316,9 @@ impl Place {
 /// (which shares its statements: [`Policy`]). Only policies that were read without error are
 /// kept; a bad one is read again, so its error names its own line.
 ///
-/// Bounded: when the texts kept pass [`PolicyCache::MAX_TEXT_BYTES`], the cache starts again
-/// empty.
+/// Bounded: when the texts kept would pass [`PolicyCache::MAX_TEXT_BYTES`], the policies not
+/// met again since the last such sweep are dropped (a batch's common policies stay), and all of
+/// them when those left still hold half the limit.
 #[derive(Debug, Default)]
 pub struct PolicyCache {
     enabled: bool,
@@ -338,11 +339,13 @@ struct Cached {
     opts: ParseOptions,
     text: Box<str>,
     policy: Policy,
+    /// Taken from the cache since the last sweep.
+    used: bool,
 }
 
 impl PolicyCache {
     /// The policy texts a cache keeps before it starts again.
-    pub const MAX_TEXT_BYTES: usize = 32 << 20;
+    pub const MAX_TEXT_BYTES: usize = 4 << 20;
 
     /// Policies kept under one hash: texts beyond that many with one hash are compiled every
     /// time (a guard against texts made to collide).
@@ -393,7 +396,10 @@ impl PolicyCache {
         let hash = text_hash(text.as_bytes());
         let same =
             |c: &&Cached| c.place == place && c.kind == kind && c.opts == opts && &*c.text == text;
-        if let Some(c) = self.buckets.get(&hash).and_then(|b| b.iter().find(same)) {
+        if let Some(c) =
+            (self.buckets.get_mut(&hash)).and_then(|b| b.iter_mut().find(|c| same(&&**c)))
+        {
+            c.used = true;
             self.hits += 1;
             return Ok(c.policy.clone());
         }
@@ -415,8 +421,7 @@ impl PolicyCache {
             read_policy_at(path, v, src, kind, opts)?
         };
         if self.text_bytes + text.len() > self.limit {
-            self.buckets.clear();
-            self.text_bytes = 0;
+            self.sweep();
         }
         let bucket = self.buckets.entry(hash).or_default();
         if bucket.len() < PolicyCache::MAX_BUCKET {
@@ -427,9 +432,24 @@ impl PolicyCache {
                 opts,
                 text: text.into(),
                 policy: policy.clone(),
+                used: false,
             });
         }
         Ok(policy)
+    }
+
+    /// Drop the policies not taken since the last sweep, and every policy when those left
+    /// still hold half the limit.
+    fn sweep(&mut self) {
+        self.buckets.retain(|_, b| {
+            b.retain_mut(|c| std::mem::take(&mut c.used));
+            !b.is_empty()
+        });
+        self.text_bytes = self.buckets.values().flatten().map(|c| c.text.len()).sum();
+        if self.text_bytes > self.limit / 2 {
+            self.buckets.clear();
+            self.text_bytes = 0;
+        }
     }
 }
 
@@ -678,4 +698,47 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
         pairs.push((&*k.name, value));
     }
     Ok(Context::from_pairs(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(resource: &str) -> String {
+        format!(
+            r#"{{"identity_policies":[{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{resource}"}}]}}],"request":{{"principal":"arn:aws:iam::111111111111:user/u","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        )
+    }
+
+    /// A full cache keeps the policies met again since its last sweep and drops the others; its
+    /// texts stay under its limit.
+    #[test]
+    fn a_full_cache_keeps_the_policies_met_again() {
+        let opts = ParseOptions::default();
+        let mut cache = PolicyCache::with_limit(1_000);
+        let hot = line("*");
+        let read = |cache: &mut PolicyCache, l: &str| {
+            let got = Case::parse_line_with(l, opts, cache).case;
+            assert_eq!(got, Case::parse_line(l, opts).case);
+        };
+        read(&mut cache, &hot);
+        for i in 0..100 {
+            read(&mut cache, &hot);
+            let hits = cache.hits;
+            read(&mut cache, &line(&format!("arn:aws:s3:::bucket-{i}/*")));
+            assert_eq!(cache.hits, hits, "a new policy is compiled");
+            assert!(cache.text_bytes <= 1_000, "{}", cache.text_bytes);
+        }
+        assert_eq!(
+            cache.hits, 100,
+            "the policy met again stayed through every sweep"
+        );
+        assert_eq!(cache.misses, 101);
+        assert!(cache.len() < 12, "{} kept", cache.len());
+        // A policy not met again is gone after a sweep.
+        let first = line("arn:aws:s3:::bucket-0/*");
+        let misses = cache.misses;
+        read(&mut cache, &first);
+        assert_eq!(cache.misses, misses + 1);
+    }
 }
