@@ -111,6 +111,7 @@ impl Case {
     /// [`Case::parse_line`], taking the policies met before from `cache` (and leaving the new
     /// ones there): what a batch of cases that share policies compiles once.
     pub fn parse_line_with(line: &str, opts: ParseOptions, cache: &mut PolicyCache) -> Line {
+        cache.line.clear();
         let json = if cache.is_empty() {
             Json::parse(line)
         } else {
@@ -327,9 +328,21 @@ pub struct PolicyCache {
     /// By the hash of the text ([`text_hash`]); the place, kind, options and text are compared.
     buckets: std::collections::HashMap<u64, Vec<Cached>>,
     text_bytes: usize,
+    /// The texts [`Json::parse_lazy`] left unread in the line being read.
+    line: Vec<Seen>,
     /// Policies taken from the cache, and policies compiled (and kept when they read well).
     pub hits: u64,
     pub misses: u64,
+}
+
+/// A text of the line being read that the cache knows: where it is in the line, its hash,
+/// and which entries of its bucket hold the same text (one bit each).
+#[derive(Debug)]
+struct Seen {
+    at: usize,
+    len: usize,
+    hash: u64,
+    same: u8,
 }
 
 #[derive(Debug)]
@@ -393,12 +406,27 @@ impl PolicyCache {
         let (Some(text), true) = (src.get(v.span.start..v.span.end), self.enabled) else {
             return read_policy_at(path, v, src, kind, opts);
         };
-        let hash = text_hash(text.as_bytes());
-        let same =
-            |c: &&Cached| c.place == place && c.kind == kind && c.opts == opts && &*c.text == text;
-        if let Some(c) =
-            (self.buckets.get_mut(&hash)).and_then(|b| b.iter_mut().find(|c| same(&&**c)))
-        {
+        // A text `knows` found this line: its hash, and which entries hold the same text.
+        let at = text.as_ptr() as usize;
+        let seen = match v.value {
+            JsonValue::Raw(_) => self.line.iter().find(|s| s.at == at && s.len == text.len()),
+            _ => None,
+        };
+        let (hash, same_text) = match seen {
+            Some(s) => (s.hash, Some(s.same)),
+            None => (text_hash(text.as_bytes()), None),
+        };
+        let found = self.buckets.get_mut(&hash).and_then(|b| {
+            b.iter_mut().enumerate().find_map(|(i, c)| {
+                let same = c.place == place && c.kind == kind && c.opts == opts;
+                let text_same = match same_text {
+                    Some(m) => m & (1 << i) != 0,
+                    None => &*c.text == text,
+                };
+                (same && text_same).then_some(c)
+            })
+        });
+        if let Some(c) = found {
             c.used = true;
             self.hits += 1;
             return Ok(c.policy.clone());
@@ -441,6 +469,8 @@ impl PolicyCache {
     /// Drop the policies not taken since the last sweep, and every policy when those left
     /// still hold half the limit.
     fn sweep(&mut self) {
+        // The entries move: what `knows` saw of this line no longer holds.
+        self.line.clear();
         self.buckets.retain(|_, b| {
             b.retain_mut(|c| std::mem::take(&mut c.used));
             !b.is_empty()
@@ -465,9 +495,27 @@ impl crate::json::Known for PolicyCache {
         let Some(field) = Field::of_member(top) else {
             return false;
         };
-        self.buckets
-            .get(&text_hash(text.as_bytes()))
-            .is_some_and(|b| b.iter().any(|c| c.place.field == field && &*c.text == text))
+        let hash = text_hash(text.as_bytes());
+        let Some(bucket) = self.buckets.get(&hash) else {
+            return false;
+        };
+        let (mut same, mut known) = (0u8, false);
+        for (i, c) in bucket.iter().enumerate() {
+            if &*c.text == text {
+                same |= 1 << i;
+                known |= c.place.field == field;
+            }
+        }
+        if known {
+            // For `read`, which then need not hash nor compare the text again.
+            self.line.push(Seen {
+                at: text.as_ptr() as usize,
+                len: text.len(),
+                hash,
+                same,
+            });
+        }
+        known
     }
 }
 
@@ -476,17 +524,26 @@ impl crate::json::Known for PolicyCache {
 fn text_hash(b: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let step = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(K);
-    let mut h = b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
+    let word = |c: &[u8]| {
         let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = step(h, u64::from_le_bytes(w));
+        w[..c.len()].copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
+    // Four lanes of 32-byte blocks, so that the multiplications overlap.
+    let mut lanes = [b.len() as u64, 1, 2, 3];
+    let mut blocks = b.chunks_exact(32);
+    for block in &mut blocks {
+        for (lane, c) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+            *lane = step(*lane, word(c));
+        }
     }
-    let rest = chunks.remainder();
-    let mut w = [0u8; 8];
-    w[..rest.len()].copy_from_slice(rest);
-    let h = step(h, u64::from_le_bytes(w));
+    let mut h = lanes[0];
+    for c in blocks.remainder().chunks(8) {
+        h = step(h, word(c));
+    }
+    for &lane in &lanes[1..] {
+        h = step(h, lane);
+    }
     h ^ (h >> 29)
 }
 
