@@ -320,7 +320,7 @@ impl Place {
 /// Bounded: when the texts kept would pass [`PolicyCache::MAX_TEXT_BYTES`], the policies not
 /// met again since the last such sweep are dropped (a batch's common policies stay), and all of
 /// them when those left still hold half the limit.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PolicyCache {
     enabled: bool,
     /// [`PolicyCache::MAX_TEXT_BYTES`] but in tests.
@@ -356,8 +356,14 @@ struct Cached {
     used: bool,
 }
 
+impl Default for PolicyCache {
+    fn default() -> PolicyCache {
+        PolicyCache::new()
+    }
+}
+
 impl PolicyCache {
-    /// The policy texts a cache keeps before it starts again.
+    /// The policy texts a cache keeps before it sweeps.
     pub const MAX_TEXT_BYTES: usize = 4 << 20;
 
     /// Policies kept under one hash: texts beyond that many with one hash are compiled every
@@ -369,18 +375,25 @@ impl PolicyCache {
         PolicyCache::with_limit(PolicyCache::MAX_TEXT_BYTES)
     }
 
-    /// An empty cache that starts again when its texts pass `bytes`.
+    /// An empty cache that sweeps when its texts would pass `bytes`.
     pub fn with_limit(bytes: usize) -> PolicyCache {
         PolicyCache {
             enabled: true,
             limit: bytes,
-            ..PolicyCache::default()
+            buckets: std::collections::HashMap::new(),
+            text_bytes: 0,
+            line: Vec::new(),
+            hits: 0,
+            misses: 0,
         }
     }
 
     /// A cache that keeps nothing: every policy is compiled.
     pub fn disabled() -> PolicyCache {
-        PolicyCache::default()
+        PolicyCache {
+            enabled: false,
+            ..PolicyCache::with_limit(0)
+        }
     }
 
     /// Policies kept.
@@ -519,8 +532,8 @@ impl crate::json::Known for PolicyCache {
     }
 }
 
-/// A 64-bit hash of a policy's text, eight bytes a step (the cache compares the texts, so a
-/// collision costs a comparison, never a wrong policy).
+/// A 64-bit hash of a policy's text, eight bytes a step in four lanes (the cache compares the
+/// texts, so a collision costs a comparison, never a wrong policy).
 fn text_hash(b: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let step = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(K);

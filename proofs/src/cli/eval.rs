@@ -117,18 +117,15 @@ pub fn run_eval_jobs(
     let popts = ParseOptions {
         size_limits: !opts.no_size_limits,
     };
-    run_lines(input, out, jobs, |n, line, buf, sum, cache: &mut Cache| {
-        eval_case_line(n, line, popts, opts, buf, sum, &mut cache.0)
-    })
-}
-
-/// A thread's [`PolicyCache`], made enabled.
-struct Cache(PolicyCache);
-
-impl Default for Cache {
-    fn default() -> Cache {
-        Cache(PolicyCache::new())
-    }
+    // Each thread keeps its own policy cache.
+    run_lines(
+        input,
+        out,
+        jobs,
+        |n, line, buf, sum, cache: &mut PolicyCache| {
+            eval_case_line(n, line, popts, opts, buf, sum, cache)
+        },
+    )
 }
 
 /// Append the output line of case line `n` (0-based) to `buf`.
