@@ -2,7 +2,7 @@
 //! policies that apply and one request.
 
 use crate::eval::{is_trust_request, PolicySet};
-use crate::json::{quote, Json, JsonValue, Span};
+use crate::json::{quote, Json, JsonError, JsonValue, Span};
 use crate::model::*;
 use crate::parse::{read_document, ParseOptions, Path, PolicyError};
 
@@ -57,6 +57,13 @@ impl CaseError {
         } else {
             format!("{}: {}", self.path, self.message)
         }
+    }
+}
+
+/// A line that is not JSON.
+impl From<JsonError> for CaseError {
+    fn from(e: JsonError) -> CaseError {
+        CaseError::new("", e.span(), format!("invalid JSON: {}", e.message))
     }
 }
 
@@ -122,14 +129,7 @@ impl Case {
             Err(e) => Line {
                 id: None,
                 expect: None,
-                case: Err(CaseError::new(
-                    "",
-                    Span {
-                        start: e.offset,
-                        end: e.offset,
-                    },
-                    format!("invalid JSON: {}", e.message),
-                )),
+                case: Err(CaseError::from(e)),
             },
             Ok(j) => {
                 let id = id_of(&j);
@@ -405,7 +405,7 @@ impl PolicyCache {
         self.buckets.is_empty()
     }
 
-    /// [`read_policy_at`] through the cache. `v` may be a value [`PolicyCache::knows`] had
+    /// [`read_policy_at`] through the cache. `v` may be a value [`Json::parse_lazy`] had
     /// left unread.
     fn read(
         &mut self,
@@ -447,16 +447,7 @@ impl PolicyCache {
         self.misses += 1;
         let policy = if let JsonValue::Raw(_) = v.value {
             // Known at this depth, so it reads as it did then; met under another kind or place.
-            let v = Json::parse_at(src, v.span.start, place.field.depth()).map_err(|e| {
-                CaseError::new(
-                    "",
-                    Span {
-                        start: e.offset,
-                        end: e.offset,
-                    },
-                    format!("invalid JSON: {}", e.message),
-                )
-            })?;
+            let v = Json::parse_at(src, v.span.start, place.field.depth())?;
             read_policy_at(path, &v, src, kind, opts)?
         } else {
             read_policy_at(path, v, src, kind, opts)?

@@ -83,6 +83,16 @@ pub struct JsonError {
     pub message: String,
 }
 
+impl JsonError {
+    /// Where it is, as an empty span.
+    pub fn span(&self) -> Span {
+        Span {
+            start: self.offset,
+            end: self.offset,
+        }
+    }
+}
+
 /// Deepest nesting accepted. AWS documents are at most five or six levels deep.
 pub const MAX_DEPTH: usize = 64;
 
