@@ -32,6 +32,12 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// never waits for the reading, few enough to bound the memory held.
 const IN_FLIGHT_CHUNKS: usize = 4;
 
+/// The policy texts the threads of a run keep compiled in all ([`PolicyCache`]): about 10 times
+/// that in memory. Each thread keeps its share, and at least [`MIN_CACHE_TEXT_BYTES`].
+const CACHE_TEXT_BYTES: usize = 4 << 20;
+
+const MIN_CACHE_TEXT_BYTES: usize = 256 << 10;
+
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EvalSummary {
@@ -117,11 +123,13 @@ pub fn run_eval_jobs(
     let popts = ParseOptions {
         size_limits: !opts.no_size_limits,
     };
-    // Each thread keeps its own policy cache.
+    // Each thread keeps its own policy cache, of an equal share of the run's budget.
+    let limit = (CACHE_TEXT_BYTES / jobs.max(1)).max(MIN_CACHE_TEXT_BYTES);
     run_lines(
         input,
         out,
         jobs,
+        || PolicyCache::with_limit(limit),
         |n, line, buf, sum, cache: &mut PolicyCache| {
             eval_case_line(n, line, popts, opts, buf, sum, cache)
         },
@@ -220,17 +228,17 @@ fn run_lines<S, F>(
     mut input: impl BufRead,
     mut out: impl Write,
     jobs: usize,
+    new_state: impl Fn() -> S + Sync,
     per_line: F,
 ) -> std::io::Result<EvalSummary>
 where
-    S: Default,
     F: Fn(usize, &str, &mut String, &mut EvalSummary, &mut S) + Sync,
 {
     if jobs <= 1 {
         let mut sum = EvalSummary::default();
         let mut line = String::new();
         let mut buf = String::new();
-        let mut state = S::default();
+        let mut state = new_state();
         let mut n = 0;
         while next_line(&mut input, &mut line)? {
             if !line.trim().is_empty() {
@@ -250,8 +258,9 @@ where
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 let (done_tx, work_rx, per_line) = (done_tx.clone(), &work_rx, &per_line);
+                let new_state = &new_state;
                 scope.spawn(move || {
-                    let mut state = S::default();
+                    let mut state = new_state();
                     loop {
                         let next = match work_rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -549,9 +558,13 @@ pub fn run_eval_spec_jobs(
     opts: &EvalOptions,
     jobs: usize,
 ) -> std::io::Result<EvalSummary> {
-    run_lines(input, out, jobs, |n, line, buf, sum, (): &mut ()| {
-        eval_request_line(estate, n, line, opts, buf, sum)
-    })
+    run_lines(
+        input,
+        out,
+        jobs,
+        || (),
+        |n, line, buf, sum, (): &mut ()| eval_request_line(estate, n, line, opts, buf, sum),
+    )
 }
 
 /// Append the output line of request line `n` (0-based) to `buf`.
@@ -754,6 +767,7 @@ mod tests {
                         text.as_bytes(),
                         Vec::new(),
                         jobs,
+                        || (),
                         |n, _, buf, _, (): &mut ()| {
                             assert_ne!(n, bad, "line {n}");
                             buf.push_str("x\n");
@@ -792,6 +806,7 @@ mod tests {
                 text.as_bytes(),
                 Full(1000),
                 jobs,
+                || (),
                 |_, _, buf, sum, (): &mut ()| {
                     sum.cases += 1;
                     buf.push_str("x\n");
