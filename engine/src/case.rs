@@ -182,49 +182,43 @@ impl Case {
             .ok_or_else(|| CaseError::new("", j.span, "missing request"))?;
         let request = read_request_at(&Path::new("request"), req_json)?;
         let mut set = PolicySet::default();
-        let mut read = |path: &Path<'_>, v: &Json<'_>, kind: PolicyKind, place: Place| {
-            cache.read(path, v, line, kind, opts, place)
+        // The kind a member's policies are read as (a resource policy's is the request's).
+        let kind_of = |field: Field| match field {
+            Field::Identity => PolicyKind::Identity,
+            Field::Resource if is_trust_request(&request.action_lc, &request.resource) => {
+                PolicyKind::Trust
+            }
+            Field::Resource => PolicyKind::Resource(ResourceService::from_arn(&request.resource)),
+            Field::Boundary => PolicyKind::Boundary,
+            Field::Session => PolicyKind::Session,
+            Field::Scp => PolicyKind::Scp,
+            Field::Rcp => PolicyKind::Rcp,
+        };
+        let mut read = |path: &Path<'_>, v: &Json<'_>, place: Place| {
+            cache.read(path, v, line, kind_of(place.field), opts, place)
         };
         for (k, v) in j.as_object().unwrap_or(&[]) {
             if matches!(v.value, JsonValue::Null) {
                 continue;
             }
+            let Some(field) = Field::of_member(&k.name) else {
+                continue;
+            };
             let path = Path::new(&k.name);
-            match &*k.name {
-                "identity_policies" => {
+            let one = Place::new(field, 0, 0);
+            match field {
+                Field::Identity => {
                     let items = array(&path, v)?;
                     set.identity.reserve_exact(items.len());
                     for (i, p) in items.iter().enumerate() {
-                        set.identity.push(read(
-                            &path.index(i),
-                            p,
-                            PolicyKind::Identity,
-                            Place::new(Field::Identity, 0, i),
-                        )?);
+                        set.identity
+                            .push(read(&path.index(i), p, Place::new(field, 0, i))?);
                     }
                 }
-                "resource_policy" => {
-                    let kind = if is_trust_request(&request.action_lc, &request.resource) {
-                        PolicyKind::Trust
-                    } else {
-                        PolicyKind::Resource(ResourceService::from_arn(&request.resource))
-                    };
-                    set.resource = Some(read(&path, v, kind, Place::new(Field::Resource, 0, 0))?);
-                }
-                "permission_boundary" => {
-                    let place = Place::new(Field::Boundary, 0, 0);
-                    set.boundary = Some(read(&path, v, PolicyKind::Boundary, place)?)
-                }
-                "session_policy" => {
-                    let place = Place::new(Field::Session, 0, 0);
-                    set.session = Some(read(&path, v, PolicyKind::Session, place)?)
-                }
-                "scps" | "rcps" => {
-                    let (kind, field) = if &*k.name == "scps" {
-                        (PolicyKind::Scp, Field::Scp)
-                    } else {
-                        (PolicyKind::Rcp, Field::Rcp)
-                    };
+                Field::Resource => set.resource = Some(read(&path, v, one)?),
+                Field::Boundary => set.boundary = Some(read(&path, v, one)?),
+                Field::Session => set.session = Some(read(&path, v, one)?),
+                Field::Scp | Field::Rcp => {
                     let items = array(&path, v)?;
                     let mut levels = Vec::with_capacity(items.len());
                     for (l, level) in items.iter().enumerate() {
@@ -232,18 +226,16 @@ impl Case {
                         let ps = array(&lp, level)?;
                         let mut pols = Vec::with_capacity(ps.len());
                         for (i, p) in ps.iter().enumerate() {
-                            let place = Place::new(field, l, i);
-                            pols.push(read(&lp.index(i), p, kind, place)?);
+                            pols.push(read(&lp.index(i), p, Place::new(field, l, i))?);
                         }
                         levels.push(pols);
                     }
-                    if kind == PolicyKind::Scp {
+                    if field == Field::Scp {
                         set.scps = levels;
                     } else {
                         set.rcps = levels;
                     }
                 }
-                _ => {}
             }
         }
         Ok(Case {
@@ -277,7 +269,7 @@ struct Place {
 }
 
 impl Field {
-    /// The member a policy of this field is under.
+    /// The field of a case member that holds policies.
     fn of_member(name: &str) -> Option<Field> {
         Some(match name {
             "identity_policies" => Field::Identity,

@@ -96,13 +96,10 @@ impl JsonError {
 /// Deepest nesting accepted. AWS documents are at most five or six levels deep.
 pub const MAX_DEPTH: usize = 64;
 
-/// The deepest values [`Json::parse_lazy`] asks about.
-pub const LAZY_DEPTH: usize = 3;
-
 /// What [`Json::parse_lazy`] asks its caller about the values under a top-level member.
 pub trait Known {
-    /// The depth (1: the member's value, 2 and 3: the items of arrays below it, to
-    /// [`LAZY_DEPTH`]) at which the values under member `top` may be known; `None`: none are.
+    /// The depth (1: the member's value, 2: the items of an array there, and so on) at which
+    /// the values under member `top` may be known; `None`: none are.
     fn depth_under(&self, top: &str) -> Option<usize>;
 
     /// Whether `text`, a value at the depth [`Known::depth_under`] gave for `top`, is known to
@@ -116,8 +113,8 @@ impl<'a> Json<'a> {
         Json::parse_with(src, None)
     }
 
-    /// [`Json::parse`], leaving unread the values of a top-level object's members (and the
-    /// items of arrays there, to [`LAZY_DEPTH`]) whose text `known` says it knows. A text known
+    /// [`Json::parse`], leaving unread the values under a top-level object's members (at the
+    /// depth [`Known::depth_under`] gives) whose text `known` says it knows. A text known
     /// to be valid JSON at its depth is what [`Json::parse`] would read without error, to the
     /// same end: the result is [`Json::parse`]'s, errors included, but for the values left as
     /// [`JsonValue::Raw`]. Read one later with [`Json::parse_at`].
@@ -126,17 +123,8 @@ impl<'a> Json<'a> {
     }
 
     fn parse_with(src: &'a str, lazy: Option<&mut dyn Known>) -> Result<Json<'a>, JsonError> {
-        let mut p = Parser {
-            src: src.as_bytes(),
-            text: src,
-            pos: 0,
-            // Room for a case line's open containers, so that the stacks seldom grow.
-            items: Vec::with_capacity(32),
-            members: Vec::with_capacity(32),
-            lazy,
-            top: "",
-            lazy_at: 0,
-        };
+        let mut p = Parser::new(src, 0);
+        p.lazy = lazy;
         p.skip_ws();
         let v = p.value(0)?;
         p.skip_ws();
@@ -149,17 +137,7 @@ impl<'a> Json<'a> {
     /// The value that starts at byte `start` of `src`, read as [`Json::parse`] reads it at
     /// `depth` (spans count from the start of `src`; the text after the value is not looked at).
     pub fn parse_at(src: &'a str, start: usize, depth: usize) -> Result<Json<'a>, JsonError> {
-        let mut p = Parser {
-            src: src.as_bytes(),
-            text: src,
-            pos: start,
-            items: Vec::new(),
-            members: Vec::new(),
-            lazy: None,
-            top: "",
-            lazy_at: 0,
-        };
-        p.value(depth)
+        Parser::new(src, start).value(depth)
     }
 
     /// The value with every string copied out of the source text, so that it can outlive it.
@@ -400,7 +378,22 @@ struct Parser<'a, 'h> {
     lazy_at: usize,
 }
 
-impl<'a> Parser<'a, '_> {
+impl<'a, 'h> Parser<'a, 'h> {
+    /// A parser at byte `pos` of `src`, asking no [`Known`].
+    fn new(src: &'a str, pos: usize) -> Parser<'a, 'h> {
+        Parser {
+            src: src.as_bytes(),
+            text: src,
+            pos,
+            // Room for a case line's open containers, so that the stacks seldom grow.
+            items: Vec::with_capacity(32),
+            members: Vec::with_capacity(32),
+            lazy: None,
+            top: "",
+            lazy_at: 0,
+        }
+    }
+
     fn err(&self, msg: &str) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -462,7 +455,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// The value at the cursor left unread, when [`Json::parse_lazy`]'s caller knows its text
-    /// (only an array or object, or a string, at depth 1 to [`LAZY_DEPTH`]).
+    /// (only an array or object, or a string, at the depth it asked for).
     #[inline(always)]
     fn known(&mut self, depth: usize) -> Option<Json<'a>> {
         if depth != self.lazy_at {
@@ -867,19 +860,7 @@ mod tests {
         for len in 0..27 {
             for f in fillers {
                 let base: String = f.repeat(len);
-                let run = |text: &str| {
-                    let p = Parser {
-                        src: text.as_bytes(),
-                        text,
-                        pos: 0,
-                        items: Vec::new(),
-                        members: Vec::new(),
-                        lazy: None,
-                        top: "",
-                        lazy_at: 0,
-                    };
-                    p.plain_run()
-                };
+                let run = |text: &str| Parser::new(text, 0).plain_run();
                 assert_eq!(run(&base), base.len(), "{base:?}");
                 let chars: Vec<(usize, char)> = base.char_indices().collect();
                 for (at, _) in chars.iter().copied().chain([(base.len(), ' ')]) {
@@ -895,17 +876,7 @@ mod tests {
         }
         // From a position inside the text, as the parser calls it.
         let t = "xx\"abcdefghijklmnopqrstu\\v\"";
-        let p = Parser {
-            src: t.as_bytes(),
-            text: t,
-            pos: 3,
-            items: Vec::new(),
-            members: Vec::new(),
-            lazy: None,
-            top: "",
-            lazy_at: 0,
-        };
-        assert_eq!(p.plain_run(), 21);
+        assert_eq!(Parser::new(t, 3).plain_run(), 21);
     }
 
     #[test]

@@ -32,10 +32,12 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// never waits for the reading, few enough to bound the memory held.
 const IN_FLIGHT_CHUNKS: usize = 4;
 
-/// The policy texts the threads of a run keep compiled in all ([`PolicyCache`]): about 10 times
-/// that in memory. Each thread keeps its share, and at least [`MIN_CACHE_TEXT_BYTES`].
+/// The policy texts the threads of a run keep compiled in all ([`PolicyCache`]; the compiled
+/// policies take about 20 times that in memory). Each thread keeps its share, and at least
+/// [`MIN_CACHE_TEXT_BYTES`].
 const CACHE_TEXT_BYTES: usize = 4 << 20;
 
+/// A thread's least share of [`CACHE_TEXT_BYTES`].
 const MIN_CACHE_TEXT_BYTES: usize = 256 << 10;
 
 /// Counts of a run.
@@ -125,11 +127,18 @@ pub fn run_eval_jobs(
     };
     // Each thread keeps its own policy cache, of an equal share of the run's budget.
     let limit = (CACHE_TEXT_BYTES / jobs.max(1)).max(MIN_CACHE_TEXT_BYTES);
+    let new_cache = || {
+        if opts.no_cache {
+            PolicyCache::disabled()
+        } else {
+            PolicyCache::with_limit(limit)
+        }
+    };
     run_lines(
         input,
         out,
         jobs,
-        || PolicyCache::with_limit(limit),
+        new_cache,
         |n, line, buf, sum, cache: &mut PolicyCache| {
             eval_case_line(n, line, popts, opts, buf, sum, cache)
         },
@@ -148,11 +157,7 @@ fn eval_case_line(
 ) {
     sum.cases += 1;
     buf.push('{');
-    let parsed = if opts.no_cache {
-        Case::parse_line(line, popts)
-    } else {
-        Case::parse_line_with(line, popts, cache)
-    };
+    let parsed = Case::parse_line_with(line, popts, cache);
     let expect = parsed.expect;
     if let Some(id) = &parsed.id {
         buf.push_str("\"id\":");
