@@ -216,10 +216,18 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         }
         rbest = w.allow;
     }
+    let same = same_account(p, req);
+    // Trust and key policies must allow even within the account (§1.5).
+    // Only `sts:` and `kms:` actions can be either.
+    let must_allow = || matches!(probe.svc_key, STS_KEY | KMS_KEY) && trust_or_key(req);
+    // Without a resource policy's allow, the identity side grants only within the account and
+    // not where the resource policy must allow: otherwise the request is denied whatever the
+    // identity side allows, and only its explicit denies are left to look for.
+    let may_grant = rbest.is_some() || (same && !must_allow());
     // The identity side: an account's root user is allowed everything its account can do;
     // anonymous and service callers have none.
     let mut identity_allow = matches!(p, Principal::Root { .. });
-    let wants_identity = iam && !identity_allow;
+    let wants_identity = iam && !identity_allow && may_grant;
     for pol in &set.identity {
         let want = if wants_identity && !identity_allow {
             Want::Any
@@ -235,7 +243,14 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
     let side = |pol: &Option<Policy>| -> Option<bool> {
         match pol {
             Some(b) => {
-                let w = scan(b, if iam { Want::Any } else { Want::Deny });
+                let w = scan(
+                    b,
+                    if iam && may_grant {
+                        Want::Any
+                    } else {
+                        Want::Deny
+                    },
+                );
                 (!w.denied).then_some(!iam || w.allow.is_some())
             }
             None => Some(true),
@@ -269,16 +284,13 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
     let identity_path = iam && identity_allow && pb_ok && sp_ok;
     let granted = if !iam {
         rbest.is_some()
-    } else if same_account(p, req) {
+    } else if same {
         let standalone = match rbest {
             Some(PrincipalMatch::Direct) => true,
             Some(PrincipalMatch::Role) => pb_ok && sp_ok,
             _ => false,
         };
-        // Trust and key policies must allow even within the account (§1.5).
-        // Only `sts:` and `kms:` actions can be either.
-        let must_allow = matches!(probe.svc_key, STS_KEY | KMS_KEY) && trust_or_key(req);
-        standalone || (identity_path && (rbest.is_some() || !must_allow))
+        standalone || (identity_path && (rbest.is_some() || !must_allow()))
     } else {
         identity_path && rbest.is_some()
     };
@@ -1612,5 +1624,110 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Where no resource policy allows and the identity side cannot grant alone (another
+    /// account's resource; a role's trust policy or a key policy, which must allow even within
+    /// the account), `decide` walks the identity side for its denies only: an explicit deny of
+    /// an identity policy, a boundary or a session policy is still found (§1.1), and without one
+    /// the identity side's allows do not make an allow (§1.4, §1.5). Each against `authorize`.
+    #[test]
+    fn without_a_grant_the_identity_side_is_walked_for_its_denies() {
+        const ME: &str = "111122223333";
+        const OTHER: &str = "444455556666";
+        let policy = |doc: &str, kind: PolicyKind| {
+            crate::parse::parse_policy(doc, kind, "p").expect("policy")
+        };
+        let allow = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}"#;
+        let allow_deny = r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": ["s3:GetObject", "sts:AssumeRole", "kms:Decrypt"], "Resource": "*"}]}"#;
+        // A resource policy that names someone else: it neither allows nor denies this caller.
+        let elsewhere = |kind: PolicyKind| {
+            // A trust policy has no Resource: the role is its resource.
+            let resource = if kind == PolicyKind::Trust {
+                ""
+            } else {
+                r#", "Resource": "*""#
+            };
+            policy(
+                &format!(
+                    r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow",
+                    "Principal": {{"AWS": "arn:aws:iam::777788889999:root"}}, "Action": "*"{resource}}}}}"#
+                ),
+                kind,
+            )
+        };
+        let s3 = PolicyKind::Resource(crate::model::ResourceService::S3);
+        let cases = [
+            // Another account's object.
+            (
+                "s3:GetObject",
+                format!("arn:aws:s3:::b-{OTHER}/k"),
+                Some(OTHER),
+                Some(s3),
+            ),
+            (
+                "s3:GetObject",
+                format!("arn:aws:s3:::b-{OTHER}/k"),
+                Some(OTHER),
+                None,
+            ),
+            // A role of the caller's own account: its trust policy must allow.
+            (
+                "sts:AssumeRole",
+                format!("arn:aws:iam::{ME}:role/r"),
+                None,
+                Some(PolicyKind::Trust),
+            ),
+            // A key of the caller's own account: its key policy must allow.
+            (
+                "kms:Decrypt",
+                format!("arn:aws:kms:us-east-1:{ME}:key/k"),
+                None,
+                Some(PolicyKind::Resource(crate::model::ResourceService::Kms)),
+            ),
+        ];
+        let mut seen = [0usize; 2];
+        for (action, resource, owner, rkind) in &cases {
+            for place in 0..4 {
+                for denies in [false, true] {
+                    let doc = |here: bool| if here && denies { allow_deny } else { allow };
+                    let set = PolicySet {
+                        identity: vec![
+                            policy(allow, PolicyKind::Identity),
+                            policy(doc(place == 0), PolicyKind::Identity),
+                        ],
+                        resource: rkind.map(elsewhere),
+                        boundary: (place >= 1)
+                            .then(|| policy(doc(place == 1), PolicyKind::Boundary)),
+                        session: (place >= 2).then(|| policy(doc(place == 2), PolicyKind::Session)),
+                        ..PolicySet::default()
+                    };
+                    let principal =
+                        Principal::parse(&format!("arn:aws:iam::{ME}:user/u")).expect("caller");
+                    let req = Request::new(
+                        principal,
+                        action,
+                        resource,
+                        owner.map(str::to_string),
+                        Context::new(),
+                    );
+                    let want = if denies && place < 3 {
+                        Decision::ExplicitDeny
+                    } else {
+                        Decision::ImplicitDeny
+                    };
+                    let got = decide(&set, &req);
+                    assert_eq!(
+                        got, want,
+                        "{action} {resource} place {place} denies {denies}"
+                    );
+                    assert_eq!(authorize(&set, &req).decision, got, "{action} {resource}");
+                    seen[usize::from(got == Decision::ExplicitDeny)] += 1;
+                }
+            }
+        }
+        assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
     }
 }
