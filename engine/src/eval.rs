@@ -1629,8 +1629,8 @@ mod tests {
     /// Where no resource policy allows and the identity side cannot grant alone (another
     /// account's resource; a role's trust policy or a key policy, which must allow even within
     /// the account), `decide` walks the identity side for its denies only: an explicit deny of
-    /// an identity policy, a boundary or a session policy is still found (§1.1), and without one
-    /// the identity side's allows do not make an allow (§1.4, §1.5). Each against `authorize`.
+    /// an identity policy, a boundary or a session policy is still found (§1.1), as is an SCP's,
+    /// and without one their allows do not make an allow (§1.4, §1.5). Each against `authorize`.
     #[test]
     fn without_a_grant_the_identity_side_is_walked_for_its_denies() {
         const ME: &str = "111122223333";
@@ -1690,7 +1690,7 @@ mod tests {
         ];
         let mut seen = [0usize; 2];
         for (action, resource, owner, rkind) in &cases {
-            for place in 0..4 {
+            for place in 0..5 {
                 for denies in [false, true] {
                     let doc = |here: bool| if here && denies { allow_deny } else { allow };
                     let set = PolicySet {
@@ -1702,6 +1702,11 @@ mod tests {
                         boundary: (place >= 1)
                             .then(|| policy(doc(place == 1), PolicyKind::Boundary)),
                         session: (place >= 2).then(|| policy(doc(place == 2), PolicyKind::Session)),
+                        scps: if place >= 3 {
+                            vec![vec![policy(doc(place == 3), PolicyKind::Scp)]]
+                        } else {
+                            Vec::new()
+                        },
                         ..PolicySet::default()
                     };
                     let principal =
@@ -1713,7 +1718,7 @@ mod tests {
                         owner.map(str::to_string),
                         Context::new(),
                     );
-                    let want = if denies && place < 3 {
+                    let want = if denies && place < 4 {
                         Decision::ExplicitDeny
                     } else {
                         Decision::ImplicitDeny
