@@ -217,13 +217,13 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         rbest = w.allow;
     }
     let same = same_account(p, req);
-    // Trust and key policies must allow even within the account (§1.5).
-    // Only `sts:` and `kms:` actions can be either.
-    let must_allow = || matches!(probe.svc_key, STS_KEY | KMS_KEY) && trust_or_key(req);
     // Without a resource policy's allow, the identity side grants only within the account and
-    // not where the resource policy must allow: otherwise the request is denied whatever the
-    // identity side allows, and only its explicit denies are left to look for.
-    let may_grant = rbest.is_some() || (same && !must_allow());
+    // not where the resource policy must allow: trust and key policies must allow even within
+    // the account (§1.5), and only `sts:` and `kms:` actions can be either. Otherwise the
+    // request is denied whatever the identity side allows, and only its explicit denies are
+    // left to look for.
+    let may_grant = rbest.is_some()
+        || (same && !(matches!(probe.svc_key, STS_KEY | KMS_KEY) && trust_or_key(req)));
     // The identity side: an account's root user is allowed everything its account can do;
     // anonymous and service callers have none.
     let mut identity_allow = matches!(p, Principal::Root { .. });
@@ -290,7 +290,8 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
             Some(PrincipalMatch::Role) => pb_ok && sp_ok,
             _ => false,
         };
-        standalone || (identity_path && (rbest.is_some() || !must_allow()))
+        // Within the account, `may_grant` is "a resource policy allows, or it need not".
+        standalone || (identity_path && may_grant)
     } else {
         identity_path && rbest.is_some()
     };
