@@ -63,7 +63,7 @@ impl CaseError {
 /// A line that is not JSON.
 impl From<JsonError> for CaseError {
     fn from(e: JsonError) -> CaseError {
-        CaseError::new("", e.span(), format!("invalid JSON: {}", e.message))
+        CaseError::new("", e.span(), e.to_string())
     }
 }
 

@@ -76,8 +76,10 @@ impl JsonValue<'_> {
     }
 }
 
-/// A syntax error: byte offset and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A syntax error: byte offset and message. Shown as `invalid JSON: MESSAGE`, as every reader
+/// of a document reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON: {message}")]
 pub struct JsonError {
     pub offset: usize,
     pub message: String,

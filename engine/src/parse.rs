@@ -228,8 +228,7 @@ pub fn parse_policy_with(
         })?;
         return parse_policy_with(&decoded, kind, name, opts);
     }
-    let json = Json::parse(src)
-        .map_err(|e| PolicyError::new("", e.span(), format!("invalid JSON: {}", e.message)))?;
+    let json = Json::parse(src).map_err(|e| PolicyError::new("", e.span(), e.to_string()))?;
     policy_from_json_with(&json, src, kind, name, opts)
 }
 

@@ -91,8 +91,7 @@ pub fn parse_spec(src: &str, path: &Path) -> Result<Spec, SpecError> {
         src,
         file: path.display().to_string(),
     };
-    let json = Json::parse(src)
-        .map_err(|e| r.err_at(e.offset, "", format!("invalid JSON: {}", e.message)))?;
+    let json = Json::parse(src).map_err(|e| r.err_at(e.offset, "", e.to_string()))?;
     r.spec(&json, path)
 }
 

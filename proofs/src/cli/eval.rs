@@ -444,8 +444,7 @@ pub fn read_estate_request(
         span,
         message: m,
     };
-    let j = Json::parse(line)
-        .map_err(|e| err("", Span::default(), format!("invalid JSON: {}", e.message)))?;
+    let j = Json::parse(line)?;
     if j.as_object().is_none() {
         return Err(err(
             "",
