@@ -160,6 +160,24 @@ pub fn open_world_policy() -> &'static Policy {
     })
 }
 
+/// The session policy an undescribed account's federated user holds when the request gives none:
+/// its people pass whatever they like to `GetFederationToken`, at most everything (without one
+/// the session would have no permissions, corpus/DECISIONS.md 18).
+pub fn open_world_session_policy() -> &'static Policy {
+    static P: OnceLock<Policy> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut p = crate::parse::parse_policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Session,
+            "open-world-session",
+        )
+        .unwrap_or_else(|_| Policy::new(String::new(), PolicyKind::Session, None, None, vec![]));
+        p.name = "open world: an undescribed account's federated user may pass any session policy"
+            .into();
+        p
+    })
+}
+
 impl OrgUnit {
     /// Units from this one down to the one that lists `account` directly.
     fn path_to<'a>(&'a self, account: &str, out: &mut Vec<&'a OrgUnit>) -> bool {
@@ -380,6 +398,9 @@ impl Estate {
             }
             Residence::OpenWorld => {
                 set.identity = vec![open_world_policy().clone()];
+                if matches!(p, Principal::FederatedUser { .. }) && er.session_policy.is_none() {
+                    set.session = Some(open_world_session_policy().clone());
+                }
                 if !er.session_tags.is_empty() {
                     for (k, v) in &er.session_tags {
                         ctx.insert(
@@ -392,7 +413,7 @@ impl Estate {
             Residence::Root => tags = Some(BTreeMap::new()),
             Residence::NotIam => {}
         }
-        if p.is_iam() {
+        if p.is_iam() && er.session_policy.is_some() {
             set.session = er.session_policy.clone();
         }
         if let Some(t) = tags {

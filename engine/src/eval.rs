@@ -143,10 +143,13 @@ pub fn is_trust_request(action_lc: &str, resource: &str) -> bool {
             .is_some_and(|p| p[2] == "iam" && p[5].starts_with("role/"))
 }
 
-/// Is this a request on a KMS key, governed by its key policy?
+/// Is this a request on a KMS key (`arn:…:kms:…:key/…`), governed by its key policy? An alias
+/// (`…:alias/…`, the resource of `kms:CreateAlias` and the other alias operations) is governed
+/// by IAM policies alone (KMS developer guide, "Controlling access to aliases").
 pub fn is_kms_request(action_lc: &str, resource: &str) -> bool {
     action_lc.starts_with("kms:")
-        && crate::pattern::split_arn(resource).is_some_and(|p| p[2] == "kms")
+        && crate::pattern::split_arn(resource)
+            .is_some_and(|p| p[2] == "kms" && p[5].starts_with("key/"))
 }
 
 /// Decide `req` against `set`, with the statements that decided it.
@@ -262,6 +265,7 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
     let Some(sp_ok) = side(&set.session) else {
         return Decision::ExplicitDeny;
     };
+    let sp_ok = sp_ok && !federated_without_session_policy(p, set);
 
     if scp_level_missing {
         return Decision::ImplicitDeny;
@@ -301,6 +305,18 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         Decision::ImplicitDeny
     }
 }
+
+/// Does `p` act with the credentials of a `GetFederationToken` call that passed no session
+/// policy? Those have no permissions of their own: only a resource policy that names the session
+/// grants them (IAM user guide, "Permissions for GetFederationToken": "if you do not pass a policy
+/// with the GetFederationToken API call, the resulting temporary security credentials have no
+/// permissions"; corpus/DECISIONS.md 18).
+#[inline]
+fn federated_without_session_policy(p: &Principal, set: &PolicySet) -> bool {
+    set.session.is_none() && matches!(p, Principal::FederatedUser { .. })
+}
+
+const FEDERATED_WITHOUT_SESSION_POLICY: &str = "a federated user session (GetFederationToken) with no session policy has no permissions but those a resource policy naming the session grants";
 
 /// Is `req` an action whose resource policy must allow even within the account: a role's trust
 /// policy or a KMS key policy (§1.5)?
@@ -565,7 +581,7 @@ fn run<'a>(
     };
     let sp_ok = match &set.session {
         Some(s) if iam => allow_in(Role::Session, s, &mut ident),
-        _ => true,
+        _ => !federated_without_session_policy(p, set),
     };
     let identity_path = iam && identity_allow && pb_ok && sp_ok;
 
@@ -622,6 +638,8 @@ fn run<'a>(
             "no identity-based policy allows the request, and no resource policy grants it to this principal"
         } else if !pb_ok {
             "the permissions boundary does not allow the request"
+        } else if set.session.is_none() {
+            FEDERATED_WITHOUT_SESSION_POLICY
         } else {
             "the session policy does not allow the request"
         };
@@ -635,6 +653,8 @@ fn run<'a>(
             "cross-account: no identity-based policy in the principal's account allows the request"
         } else if !pb_ok {
             "cross-account: the permissions boundary does not allow the request"
+        } else if set.session.is_none() {
+            FEDERATED_WITHOUT_SESSION_POLICY
         } else {
             "cross-account: the session policy does not allow the request"
         };

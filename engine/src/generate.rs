@@ -244,6 +244,7 @@ pub const ACTIONS: &[(&str, ResKind)] = &[
     ("kms:GenerateDataKey", ResKind::Key),
     ("kms:RetireGrant", ResKind::Key),
     ("kms:ListKeys", ResKind::Star),
+    ("kms:CreateAlias", ResKind::Key),
     ("sts:AssumeRole", ResKind::Role),
     ("sts:TagSession", ResKind::Role),
     ("sts:SetSourceIdentity", ResKind::Role),
@@ -276,9 +277,11 @@ pub fn resources_of(a: &str, kind: ResKind) -> Vec<String> {
             format!("arn:aws:dynamodb:us-east-1:{a}:table/Orders"),
             format!("arn:aws:dynamodb:eu-west-1:{a}:table/Orders/index/ByDate"),
         ],
-        ResKind::Key => vec![format!(
-            "arn:aws:kms:us-east-1:{a}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-        )],
+        // A key, and an alias (governed by IAM policies alone, not by a key policy).
+        ResKind::Key => vec![
+            format!("arn:aws:kms:us-east-1:{a}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            format!("arn:aws:kms:us-east-1:{a}:alias/app-key"),
+        ],
         ResKind::Role => vec![
             format!("arn:aws:iam::{a}:role/Admin"),
             format!("arn:aws:iam::{a}:role/service/DataRole"),
@@ -1926,6 +1929,18 @@ pub fn full_access_statement(kind: PolicyKind) -> GenStatement {
     }
 }
 
+/// An allow-everything session policy: what a session without one is relaxed to (a
+/// `GetFederationToken` session has no permissions without a session policy, DECISIONS 18, so
+/// for it the relaxation of "no session policy" is this one).
+pub fn allow_all_session_policy() -> GenPolicy {
+    GenPolicy {
+        kind: PolicyKind::Session,
+        version: Some(Version::V2012),
+        id: None,
+        statements: vec![full_access_statement(PolicyKind::Session)],
+    }
+}
+
 /// `FullAWSAccess`, as attached to every SCP level by default.
 pub fn full_aws_access() -> GenPolicy {
     GenPolicy {
@@ -2190,7 +2205,14 @@ pub fn policy_set(req: &GenRequest, s: &Settings) -> BoxedStrategy<GenSet> {
     let identity = vec(policy(PolicyKind::Identity, h, s), 0..=n_ident);
     let pb = if iam && !is_root { 0.3 } else { 0.0 };
     let boundary = maybe(pb, policy(PolicyKind::Boundary, h, s));
-    let sp = if is_session { 0.3 } else { 0.0 };
+    // A federated session holds permissions only through its session policy (DECISIONS 18).
+    let sp = if req.principal.contains(":federated-user/") {
+        0.7
+    } else if is_session {
+        0.3
+    } else {
+        0.0
+    };
     let session = maybe(sp, policy(PolicyKind::Session, h, s));
     let rp = if req.resource == "*" { 0.0 } else { 0.75 };
     let resource = maybe(rp, policy(req.resource_policy_kind(), h, s));

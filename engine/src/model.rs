@@ -2037,19 +2037,28 @@ impl Request {
             _ => None,
         };
         let is_service = matches!(principal, Principal::Service(_));
+        let anonymous = matches!(principal, Principal::Anonymous);
         context.insert_defaults([
             principal
                 .principal_arn()
                 .map(|arn| key(PRINCIPAL_ARN, ContextValue::One(arn))),
-            principal.account().map(|a| key(PRINCIPAL_ACCOUNT, one(a))),
+            // "For anonymous requests, the request context returns `anonymous`" (global
+            // condition keys, aws:PrincipalAccount; corpus/DECISIONS.md 8).
+            principal
+                .account()
+                .or(anonymous.then_some("anonymous"))
+                .map(|a| key(PRINCIPAL_ACCOUNT, one(a))),
             resource_account
                 .as_deref()
                 .map(|a| key(RESOURCE_ACCOUNT, one(a))),
             Some(key(PRINCIPAL_TYPE, one(principal.principal_type()))),
-            Some(key(
-                PRINCIPAL_IS_AWS_SERVICE,
-                one(if is_service { "true" } else { "false" }),
-            )),
+            // Present in every signed request; "Anonymous requests do not include this key".
+            (!anonymous).then(|| {
+                key(
+                    PRINCIPAL_IS_AWS_SERVICE,
+                    one(if is_service { "true" } else { "false" }),
+                )
+            }),
             who,
         ]);
         Request {

@@ -453,13 +453,35 @@ proptest! {
         }
     }
 
-    /// A session policy never grants: removing it never turns an Allow into a deny.
+    /// A session policy never grants: removing it (for a federated user session, which without
+    /// one has no permissions, DECISIONS 18: replacing it by an allow-everything one) never turns
+    /// an Allow into a deny.
     #[test]
     fn session_policies_never_grant(c in case(&S)) {
         if c.decide() == Decision::Allow {
             let mut d = c.clone();
-            d.set.session = None;
+            d.set.session = c
+                .request
+                .principal
+                .contains(":federated-user/")
+                .then(allow_all_session_policy);
             prop_assert_eq!(d.decide(), Decision::Allow);
+        }
+    }
+
+    /// DECISIONS 18: a federated user session without a session policy is granted only by a
+    /// resource policy that names it (or `"*"`) within its account: with its identity policies
+    /// removed the decision is the same (unless one of them denied).
+    #[test]
+    fn a_federated_session_without_a_session_policy_has_no_identity_side(c in case(&S)) {
+        if c.request.principal.contains(":federated-user/") && c.set.session.is_none() {
+            let mut d = c.clone();
+            d.set.identity.clear();
+            let (a, b) = (c.decide(), d.decide());
+            // Removing Deny statements may turn ExplicitDeny into anything; otherwise equal.
+            if a != Decision::ExplicitDeny {
+                prop_assert_eq!(a, b);
+            }
         }
     }
 }
@@ -1175,6 +1197,13 @@ fn spec_policy_set(c: &GenEstateCase) -> GenSet {
             }
         }
         set.session = c.request.session_policy.clone();
+        if e.account(acct).is_none()
+            && matches!(p, Principal::FederatedUser { .. })
+            && set.session.is_none()
+        {
+            // DECISIONS 18: an undescribed account's federated user passes any session policy.
+            set.session = Some(allow_all_session_policy());
+        }
         if let Some(org) = e.organization.as_ref().filter(|o| o.governs(acct)) {
             let path = org.root.path_to(acct).unwrap();
             for u in path {

@@ -635,7 +635,15 @@ const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 fn identity_policy(src: &str, name: &str) -> Policy {
-    match parse_policy_with(src, PolicyKind::Identity, name, NO_LIMITS) {
+    builtin_policy(src, PolicyKind::Identity, name)
+}
+
+fn session_policy(src: &str, name: &str) -> Policy {
+    builtin_policy(src, PolicyKind::Session, name)
+}
+
+fn builtin_policy(src: &str, kind: PolicyKind, name: &str) -> Policy {
+    match parse_policy_with(src, kind, name, NO_LIMITS) {
         Ok(p) => p,
         Err(e) => panic!("built-in policy does not parse: {e}"),
     }
@@ -724,14 +732,18 @@ pub fn eval(data: &[u8]) -> bool {
         let mut v = set.clone();
         v.boundary = None;
         variants.push(("without the permissions boundary", v));
+        // A federated user session without a session policy has no permissions (DECISIONS 18):
+        // its session policy is relaxed to an allow-everything one instead.
+        let relaxed_session = matches!(req.principal, Principal::FederatedUser { .. })
+            .then(|| session_policy(ALLOW_ALL, "fuzz allow-all session"));
         let mut v = set.clone();
-        v.session = None;
+        v.session = relaxed_session.clone();
         variants.push(("without the session policy", v));
         let mut v = set.clone();
         v.scps.clear();
         v.rcps.clear();
         v.boundary = None;
-        v.session = None;
+        v.session = relaxed_session;
         variants.push(("without any guardrail", v));
         for level in 0..set.scps.len() {
             let mut v = set.clone();

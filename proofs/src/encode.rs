@@ -870,6 +870,16 @@ fn principal_forms(sym: &mut Sym, set: &PrincipalSet) -> Result<Forms, Unsupport
                     direct.push(F::and2(rt, st));
                 }
             }
+            // A federated-user session of an undescribed account, named exactly (the engine's
+            // `principal_ref_match`: account and name, a direct match).
+            AwsPrincipalRef::FederatedUser {
+                account: a, name, ..
+            } if *a == acct => {
+                if let SymPrincipal::OpenFederated { name: v, .. } = &sym.principal {
+                    let v = *v;
+                    direct.push(sym.test(v, Lang::single(Pattern::literal(name, false))));
+                }
+            }
             AwsPrincipalRef::User {
                 account: a, name, ..
             } if *a == acct => {
@@ -1231,6 +1241,9 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
             let g = sym.guard(format!("the session policy {:?}", s.name));
             F::or2(F::not(g), f)
         }
+        // A GetFederationToken session without a session policy has no permissions of its own
+        // (corpus/DECISIONS.md 18).
+        None if sym.principal.is_federated_user() => F::no(),
         _ => F::t(),
     };
     let identity_path = F::and([F::Const(iam), identity_allow, pb_ok.clone(), sp_ok.clone()]);
@@ -1270,7 +1283,7 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
         let kr = sym.test(
             r,
             Lang::single(Pattern {
-                atoms: arn_prefix_atoms("kms", ""),
+                atoms: arn_prefix_atoms("kms", "key/"),
                 ci: false,
             }),
         );

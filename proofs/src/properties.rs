@@ -1215,10 +1215,17 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
             er.context.insert(&kv.name, v);
         }
     }
-    // Q's fixed keys the request itself carries.
+    // Q's fixed keys the request itself carries. A key derived from the principal's free name
+    // (an open federated user's `aws:userid`) is left for the replay to derive: the query's
+    // fixed context holds the representative principal's value.
     for (k, v) in q.sym.fixed.context.iter() {
         let lc = k.to_ascii_lowercase();
+        let derived = matches!(
+            q.sym.sources.get(&lc),
+            Some(Source::Prefixed { .. } | Source::LastSegment { .. })
+        );
         if !FIXED_KEYS.contains(&lc.as_str())
+            && !derived
             && !lc.starts_with("aws:principaltag/")
             && !lc.starts_with("aws:resourcetag/")
             && er.context.get(&lc).is_none()

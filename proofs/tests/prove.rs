@@ -135,3 +135,59 @@ fn prove_exit_codes_and_sarif() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// DECISIONS 18 and the open world: a `GetFederationToken` session holds permissions only
+/// through its session policy, and the people of an undescribed account pass whatever one they
+/// like. A bucket policy that names an outside federated-user session alone must therefore be
+/// refuted by that session (a prover that left the outside session without a session policy would
+/// wrongly prove it). The counterexample is replayed by the engine before it is printed.
+#[test]
+fn an_outside_federated_session_named_by_a_bucket_policy_refutes_the_perimeter() {
+    let spec = r#"{
+      "organization": {
+        "id": "o-a1b2c3d4e5", "management_account": "555555555555",
+        "policies": {"FullAWSAccess": {"Version": "2012-10-17",
+          "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}},
+        "root": {"id": "r-a1b2", "scps": ["FullAWSAccess"], "rcps": [],
+                 "accounts": ["555555555555", "222222222222"], "units": []}
+      },
+      "accounts": {
+        "222222222222": {
+          "scps": ["FullAWSAccess"], "rcps": [],
+          "resources": {
+            "arn:aws:s3:::partner-drop": {
+              "policy": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow",
+                 "Principal": {"AWS": "arn:aws:sts::999999999999:federated-user/partner"},
+                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::partner-drop/*"}]}
+            }
+          }
+        }
+      },
+      "properties": [
+        {"name": "drop-stays-home", "expect": "none", "principals": "outside-organization",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::partner-drop/*"]}
+      ]
+    }"#;
+    let dir = std::env::temp_dir().join(format!("xverify-fed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    let chain = r["counterexample"]["chain"].as_array().unwrap();
+    assert_eq!(
+        chain.last().unwrap()["principal"],
+        "arn:aws:sts::999999999999:federated-user/partner",
+        "{r}"
+    );
+}

@@ -337,8 +337,11 @@ fn fill_context(req: &mut Req) {
         ),
         _ => {}
     }
-    if let Some(a) = c.account() {
-        put("aws:PrincipalAccount", a.to_string());
+    match (&c, c.account()) {
+        (_, Some(a)) => put("aws:PrincipalAccount", a.to_string()),
+        // "For anonymous requests, the request context returns `anonymous`."
+        (Caller::Anonymous, None) => put("aws:PrincipalAccount", "anonymous".to_string()),
+        _ => {}
     }
     if let Some(a) = raccount {
         put("aws:ResourceAccount", a);
@@ -352,10 +355,13 @@ fn fill_context(req: &mut Req) {
         Caller::Federated { .. } => "FederatedUser",
     };
     put("aws:PrincipalType", ty.to_string());
-    put(
-        "aws:PrincipalIsAWSService",
-        matches!(c, Caller::Service(_)).to_string(),
-    );
+    // Every signed request; "Anonymous requests do not include this key".
+    if !matches!(c, Caller::Anonymous) {
+        put(
+            "aws:PrincipalIsAWSService",
+            matches!(c, Caller::Service(_)).to_string(),
+        );
+    }
     match &c {
         Caller::User { name, .. } => put("aws:username", name.clone()),
         Caller::Root { account } => put("aws:userid", account.clone()),
@@ -1086,7 +1092,11 @@ pub fn decide(c: &RefCase) -> Decision {
     }
     let identity_allows = matches!(caller, Caller::Root { .. }) || c.identity.iter().any(allows);
     let pb_ok = c.boundary.as_ref().is_none_or(allows);
-    let sp_ok = c.session.as_ref().is_none_or(allows);
+    // DECISIONS 18: a GetFederationToken session without a session policy has no permissions.
+    let sp_ok = match &c.session {
+        Some(p) => allows(p),
+        None => !matches!(caller, Caller::Federated { .. }),
+    };
     let identity_path = identity_allows && pb_ok && sp_ok;
 
     let parts: Vec<&str> = req.resource.splitn(6, ':').collect();
@@ -1094,7 +1104,11 @@ pub fn decide(c: &RefCase) -> Decision {
         && parts.len() == 6
         && parts[2] == "iam"
         && parts[5].starts_with("role/");
-    let key = action.starts_with("kms:") && parts.len() == 6 && parts[2] == "kms";
+    // DECISIONS 4: a key (`key/…`); an alias is governed by IAM policies alone.
+    let key = action.starts_with("kms:")
+        && parts.len() == 6
+        && parts[2] == "kms"
+        && parts[5].starts_with("key/");
     let must_allow = trust || key;
 
     let same_account = match resource_account(req) {
