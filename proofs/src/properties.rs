@@ -1146,8 +1146,14 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
                 if let Some(var) = q.sym.keys[k].var {
                     let mut p = Pattern::literal(&format!("{org}/"), false);
                     p.atoms.push(Atom::Star);
-                    let id = q.sym.lang(var, Lang::single(p));
-                    q.sym.constraints.push(F::AllIn(k, vec![id], false));
+                    if q.sym.keys[k].family == crate::encode::Family::Multi {
+                        let id = q.sym.lang(var, Lang::single(p));
+                        q.sym.constraints.push(F::AllIn(k, vec![id], false));
+                    } else {
+                        // Read by plain operators only: one value, which is not a path of ours.
+                        let f = q.sym.test(var, Lang::single(p));
+                        q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
+                    }
                 }
             }
         }

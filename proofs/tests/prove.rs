@@ -191,3 +191,39 @@ fn an_outside_federated_session_named_by_a_bucket_policy_refutes_the_perimeter()
         "{r}"
     );
 }
+
+/// A plain operator on `aws:PrincipalOrgPaths` (a multivalued key read as one value) in a policy
+/// that outsiders reach: the constraint that an outside account cannot claim the organization's
+/// paths was built as a set formula on a single-valued key, and `xverify prove` panicked (found
+/// by `tests/soundness.rs`). It must refute the property like any other.
+#[test]
+fn a_plain_operator_on_principal_org_paths_does_not_crash_the_prover() {
+    let spec = r#"{
+      "organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+                       "root": {"id": "r-a1b2", "accounts": ["111111111111"]}},
+      "accounts": {"111111111111": {"resources": {"arn:aws:sqs:us-east-1:111111111111:jobs": {
+        "policy": {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
+           "Resource": "arn:aws:sqs:us-east-1:111111111111:jobs",
+           "Condition": {"StringNotLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-a1b2/ou-a1b2-secret/*"}}}]}}}}},
+      "properties": [{"name": "outsiders-cannot-send", "expect": "none",
+                      "principals": "outside-organization", "actions": ["sqs:SendMessage"],
+                      "resources": ["arn:aws:sqs:us-east-1:111111111111:jobs"]}]
+    }"#;
+    let dir = std::env::temp_dir().join(format!("xverify-orgpaths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json", "--jobs", "1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(v["results"][0]["status"], "refuted", "{v}");
+    assert_eq!(out.status.code(), Some(1));
+}
