@@ -115,6 +115,11 @@ pub const ASSUME_ROLE_ACTIONS: &[&str] = &[
     "sts:assumerolewithwebidentity",
 ];
 
+/// STS operations that only long-term credentials (an IAM user's or the root user's) can call,
+/// never a role session (STS API reference, GetFederationToken and GetSessionToken: "must be
+/// called by using the long-term AWS security credentials of an IAM user"; corpus/DECISIONS.md 19).
+pub const LONG_TERM_ONLY_ACTIONS: &[&str] = &["sts:getfederationtoken", "sts:getsessiontoken"];
+
 /// Services whose resources RCPs restrict (corpus/DECISIONS.md 6).
 pub const RCP_SERVICES: &[&str] = &[
     "s3",
@@ -278,6 +283,10 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         // (corpus/DECISIONS.md 3).
         Principal::Root { .. } => ASSUME_ROLE_ACTIONS.contains(&req.action_lc.as_str()),
         Principal::Anonymous => req.action_lc == "sts:assumerole",
+        // A role session's credentials are temporary (corpus/DECISIONS.md 19).
+        Principal::AssumedRole { .. } | Principal::Role { .. } => {
+            LONG_TERM_ONLY_ACTIONS.contains(&req.action_lc.as_str())
+        }
         _ => false,
     };
     if barred {
@@ -529,6 +538,16 @@ fn run<'a>(
         return (
             Decision::ImplicitDeny,
             Some("a federated user session (GetFederationToken) cannot call IAM operations, nor STS operations other than GetCallerIdentity".to_string()),
+        );
+    }
+    // GetFederationToken and GetSessionToken take long-term credentials, which a role session
+    // does not hold (STS API reference; corpus/DECISIONS.md 19).
+    if matches!(p, Principal::AssumedRole { .. } | Principal::Role { .. })
+        && LONG_TERM_ONLY_ACTIONS.contains(&req.action_lc.as_str())
+    {
+        return (
+            Decision::ImplicitDeny,
+            Some("sts:GetFederationToken and sts:GetSessionToken need an IAM user's or the root user's long-term credentials; a role session cannot call them".to_string()),
         );
     }
     if root_assumes || anonymous_assumes {

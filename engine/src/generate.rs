@@ -249,6 +249,8 @@ pub const ACTIONS: &[(&str, ResKind)] = &[
     ("sts:TagSession", ResKind::Role),
     ("sts:SetSourceIdentity", ResKind::Role),
     ("sts:GetCallerIdentity", ResKind::Star),
+    ("sts:GetFederationToken", ResKind::Star),
+    ("sts:GetSessionToken", ResKind::Star),
     ("iam:PassRole", ResKind::Role),
     ("iam:GetUser", ResKind::User),
     ("iam:CreateUser", ResKind::User),

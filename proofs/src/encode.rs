@@ -32,7 +32,8 @@
 use std::collections::HashMap;
 
 use xverify_engine::eval::{
-    principal_set_match, PrincipalMatch, ASSUME_ROLE_ACTIONS, RCP_SERVICES, TRUST_ACTIONS,
+    principal_set_match, PrincipalMatch, ASSUME_ROLE_ACTIONS, LONG_TERM_ONLY_ACTIONS, RCP_SERVICES,
+    TRUST_ACTIONS,
 };
 use xverify_engine::model::*;
 use xverify_engine::pattern::{self as epat, ArnTemplate, Template};
@@ -252,6 +253,14 @@ impl SymPrincipal {
     }
     fn is_anonymous(&self) -> bool {
         matches!(self, SymPrincipal::Concrete(Principal::Anonymous))
+    }
+    /// A role session (temporary credentials), concrete or symbolic.
+    fn is_role_session(&self) -> bool {
+        matches!(
+            self,
+            SymPrincipal::Concrete(Principal::AssumedRole { .. } | Principal::Role { .. })
+                | SymPrincipal::RoleSession { .. }
+        )
     }
     fn is_federated_user(&self) -> bool {
         matches!(
@@ -1211,6 +1220,9 @@ pub fn allow_formula(sym: &mut Sym, set: &PolicySet) -> Result<F, Unsupported> {
             alts: vec![Pattern::glob("iam:*", true), Pattern::glob("sts:*", true)],
         };
         F::not(sym.test(a, barred))
+    } else if sym.principal.is_role_session() {
+        // DECISIONS 19: GetFederationToken and GetSessionToken take long-term credentials.
+        F::not(action_is(sym, LONG_TERM_ONLY_ACTIONS))
     } else {
         F::t()
     };

@@ -1068,6 +1068,16 @@ pub fn decide(c: &RefCase) -> Decision {
     {
         return Decision::ImplicitDeny;
     }
+    // DECISIONS 19: a role session holds temporary credentials; GetFederationToken and
+    // GetSessionToken take long-term ones.
+    if matches!(caller, Caller::Role { .. } | Caller::Session { .. })
+        && matches!(
+            action.as_str(),
+            "sts:getfederationtoken" | "sts:getsessiontoken"
+        )
+    {
+        return Decision::ImplicitDeny;
+    }
     // DECISIONS 16: a GetFederationToken session calls no IAM operation and no STS operation
     // but GetCallerIdentity (answered above).
     if matches!(caller, Caller::Federated { .. })
