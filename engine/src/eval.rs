@@ -285,7 +285,7 @@ pub fn decide(set: &PolicySet, req: &Request) -> Decision {
         Principal::Anonymous => req.action_lc == "sts:assumerole",
         // A role session's credentials are temporary (corpus/DECISIONS.md 19).
         Principal::AssumedRole { .. } | Principal::Role { .. } => {
-            LONG_TERM_ONLY_ACTIONS.contains(&req.action_lc.as_str())
+            probe.svc_key == STS_KEY && LONG_TERM_ONLY_ACTIONS.contains(&req.action_lc.as_str())
         }
         _ => false,
     };

@@ -10,7 +10,7 @@
 //! Unknown (a timeout, an unsupported construct) is not a proof and passes; the share of cases
 //! that end in it is bounded so that the test cannot pass by giving up.
 //!
-//! `PROPTEST_CASES=n` runs n cases (default 48):
+//! `PROPTEST_CASES=n` runs n cases (default 200):
 //!
 //! ```text
 //! PROPTEST_CASES=2000 cargo test --release -p xverify-proofs --test soundness
@@ -42,7 +42,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(48)
+        .unwrap_or(200)
 }
 
 #[test]
