@@ -495,7 +495,10 @@ impl Estate {
         } else {
             ctx.remove("aws:PrincipalArn");
         }
-        match p.account() {
+        // As `Request::new` fills them (corpus/DECISIONS.md 8): an anonymous caller's account is
+        // `anonymous`, and its request carries no aws:PrincipalIsAWSService.
+        let anonymous = matches!(p, Principal::Anonymous);
+        match p.account().or(anonymous.then_some("anonymous")) {
             Some(a) => ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_string())),
             None => ctx.remove("aws:PrincipalAccount"),
         }
@@ -503,17 +506,21 @@ impl Estate {
             "aws:PrincipalType",
             ContextValue::One(p.principal_type().into()),
         );
-        ctx.insert(
-            "aws:PrincipalIsAWSService",
-            ContextValue::One(
-                if matches!(p, Principal::Service(_)) {
-                    "true"
-                } else {
-                    "false"
-                }
-                .into(),
-            ),
-        );
+        if anonymous {
+            ctx.remove("aws:PrincipalIsAWSService");
+        } else {
+            ctx.insert(
+                "aws:PrincipalIsAWSService",
+                ContextValue::One(
+                    if matches!(p, Principal::Service(_)) {
+                        "true"
+                    } else {
+                        "false"
+                    }
+                    .into(),
+                ),
+            );
+        }
         match p {
             Principal::User { name, .. } => {
                 ctx.insert("aws:username", ContextValue::One(name.clone()))

@@ -198,6 +198,17 @@ fn scan_policy(
             for v in &c.raw {
                 add_str(v, accounts);
             }
+            // A service a condition names (`"*"` narrowed to it): one more caller to try.
+            if matches!(
+                c.key_lc.as_str(),
+                "aws:principalservicename" | "aws:principalservicenameslist"
+            ) {
+                for v in &c.raw {
+                    if !v.is_empty() && !v.contains(['*', '?', '$']) {
+                        services.insert(v.to_ascii_lowercase());
+                    }
+                }
+            }
         }
         if let Some(r) = &st.resource {
             for t in &r.patterns {

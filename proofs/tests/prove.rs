@@ -227,3 +227,61 @@ fn a_plain_operator_on_principal_org_paths_does_not_crash_the_prover() {
     assert_eq!(v["results"][0]["status"], "refuted", "{v}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Run `xverify prove --format json` on a spec given as text.
+fn prove_text(tag: &str, spec: &str) -> (serde_json::Value, Option<i32>) {
+    let dir = std::env::temp_dir().join(format!("xverify-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spec.json");
+    std::fs::write(&path, spec).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json", "--jobs", "1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out.status.code())
+}
+
+/// Two open-world callers the prover missed (session 12's prover audit), each now the
+/// counterexample: an anonymous reader past a perimeter whose plain `Bool` on
+/// aws:PrincipalIsAWSService an anonymous request does not carry (the estate filled it with
+/// "false"), and a service named only in an aws:PrincipalServiceName condition.
+#[test]
+fn audit_open_world_callers_refute() {
+    let anonymous = r#"{
+      "organization": {"id": "o-a1b2c3d4e5", "management_account": "555555555555",
+                       "root": {"id": "r-a1b2", "accounts": ["555555555555", "111111111111"],
+                                "rcps": ["Perimeter"]},
+                       "policies": {"Perimeter": {"Version": "2012-10-17", "Statement": [
+                         {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                          "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+                                        "Bool": {"aws:PrincipalIsAWSService": "false"}}}]}}},
+      "accounts": {"111111111111": {"resources": {"arn:aws:s3:::public-site": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-site/*"}]}}}}},
+      "properties": [{"name": "no-anonymous", "expect": "none", "principals": "anonymous",
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::public-site/*"]}]
+    }"#;
+    let service = r#"{
+      "accounts": {"222222222222": {"resources": {"arn:aws:s3:::logs": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/*",
+          "Condition": {"StringEquals": {"aws:PrincipalServiceName": "delivery.logs.amazonaws.com"}}}]}}}}},
+      "properties": [{"name": "logs", "expect": "none", "principals": "outside-account",
+                      "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::logs/*"]}]
+    }"#;
+    for (tag, spec, who) in [
+        ("anonymous", anonymous, "anonymous"),
+        ("service", service, "delivery.logs.amazonaws.com"),
+    ] {
+        let (v, code) = prove_text(tag, spec);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{tag}: {r}");
+        assert_eq!(code, Some(1), "{tag}");
+        let chain = r["counterexample"]["chain"].as_array().unwrap();
+        assert_eq!(chain.last().unwrap()["principal"], who, "{tag}: {r}");
+    }
+}
