@@ -994,6 +994,19 @@ fn session_tags_allowed(w: &World<'_>, account: &str, role: &str) -> bool {
     })
 }
 
+/// Does a selector's ARN language name a described role itself: its ARN with its path, or
+/// without it (a role's name is unique in its account, corpus/DECISIONS.md 13)? Then every
+/// session of the role is in the set.
+fn role_arn_selected(l: &Lang, account: &str, path: &str, name: &str) -> bool {
+    l.matches(&format!("arn:aws:iam::{account}:role{path}{name}"))
+        || l.matches(&format!("arn:aws:iam::{account}:role/{name}"))
+}
+
+/// The sessions of a described role an ARN language names, as a language of session names.
+fn role_sessions_selected(l: &Lang, account: &str, name: &str) -> Lang {
+    crate::encode::derive_lang(l, &format!("arn:aws:sts::{account}:assumed-role/{name}/"))
+}
+
 /// Can a principal of this kind belong to the selector's set? (Symbolic parts are constrained later.)
 fn kind_may_match(
     w: &World<'_>,
@@ -1019,13 +1032,15 @@ fn kind_may_match(
             matches!(kind, Kind::Service { name: n } if n.eq_ignore_ascii_case(name))
         }
         Selector::Arns(pats) => match kind {
+            // The role, or some of its sessions (`selector_constraints` narrows the session).
             Kind::Role {
                 account,
                 name,
                 path,
             } => {
-                let arn = format!("arn:aws:iam::{account}:role{path}{name}");
-                glob_lang(pats).matches(&arn)
+                let l = glob_lang(pats);
+                role_arn_selected(&l, account, path, name)
+                    || !role_sessions_selected(&l, account, name).alts.is_empty()
             }
             Kind::User {
                 account,
@@ -1046,11 +1061,12 @@ fn kind_may_match(
             Kind::Anonymous => false,
         },
         Selector::NotArns(pats) => match kind {
+            // Sessions a pattern names are left out by `selector_constraints`.
             Kind::Role {
                 account,
                 name,
                 path,
-            } => !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:role{path}{name}")),
+            } => !role_arn_selected(&glob_lang(pats), account, path, name),
             Kind::User {
                 account,
                 name,
@@ -1089,6 +1105,23 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                     let l = crate::encode::derive_lang(&glob_lang(pats), &prefix);
                     let f = q.sym.test(n, l);
                     q.sym.constraints.push(if positive { f } else { F::not(f) });
+                } else if let (
+                    Kind::Role {
+                        account,
+                        name,
+                        path,
+                    },
+                    Some(sv),
+                ) = (&q.kind, q.session_var)
+                {
+                    // A described role's sessions: all of them when the role itself is named,
+                    // else those whose session ARN a pattern names.
+                    let l = glob_lang(pats);
+                    if !role_arn_selected(&l, account, path, name) {
+                        let sessions = role_sessions_selected(&l, account, name);
+                        let f = q.sym.test(sv, sessions);
+                        q.sym.constraints.push(if positive { f } else { F::not(f) });
+                    }
                 }
             }
             Selector::OutsideOrganization | Selector::OutsideAccount | Selector::NotAccounts(_) => {

@@ -285,3 +285,58 @@ fn audit_open_world_callers_refute() {
         assert_eq!(chain.last().unwrap()["principal"], who, "{tag}: {r}");
     }
 }
+
+/// An `{"arns": …}` selector names a described role by its ARN without its path (role names are
+/// unique in an account, DECISIONS 13) or by its sessions' ARNs: both used to select nothing, so
+/// the property was PROVED while the role's sessions read the bucket (session 12's prover audit).
+/// A session pattern selects only the sessions it names.
+#[test]
+fn arn_selectors_name_a_role_without_its_path_and_by_its_sessions() {
+    let spec = |arns: &str| {
+        format!(
+            r#"{{
+      "accounts": {{"222222222222": {{
+        "roles": {{"R": {{"path": "/team/",
+          "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+            "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": "sts:AssumeRole"}}]}},
+          "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::secret/*"}}]}}]}}}},
+        "resources": {{"arn:aws:s3:::secret": {{}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": {{"arns": [{arns}]}},
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::secret/*"]}}]
+    }}"#
+        )
+    };
+    for (arns, want) in [
+        (r#""arn:aws:iam::222222222222:role/R""#, "refuted"),
+        (r#""arn:aws:iam::222222222222:role/team/R""#, "refuted"),
+        (r#""arn:aws:sts::222222222222:assumed-role/R/*""#, "refuted"),
+        (
+            r#""arn:aws:sts::222222222222:assumed-role/R/ci-*""#,
+            "refuted",
+        ),
+        (
+            r#""arn:aws:sts::222222222222:assumed-role/Other/*""#,
+            "proved",
+        ),
+    ] {
+        let (v, _) = prove_text("arns", &spec(arns));
+        let r = &v["results"][0];
+        assert_eq!(r["status"], want, "{arns}: {r}");
+        if want == "refuted" {
+            let p = r["counterexample"]["chain"][0]["principal"]
+                .as_str()
+                .unwrap();
+            assert!(
+                p.starts_with("arn:aws:sts::222222222222:assumed-role/R/"),
+                "{arns}: {p}"
+            );
+            if arns.contains("ci-") {
+                assert!(
+                    p.starts_with("arn:aws:sts::222222222222:assumed-role/R/ci-"),
+                    "{p}"
+                );
+            }
+        }
+    }
+}
