@@ -149,14 +149,10 @@ pub enum Residence<'e> {
 pub fn open_world_policy() -> &'static Policy {
     static P: OnceLock<Policy> = OnceLock::new();
     P.get_or_init(|| {
-        let mut p = crate::parse::parse_policy(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        allow_everything(
             PolicyKind::Identity,
-            "open-world",
+            "open world: an undescribed account's principals may be allowed anything",
         )
-        .unwrap_or_else(|_| Policy::new(String::new(), PolicyKind::Identity, None, None, vec![]));
-        p.name = "open world: an undescribed account's principals may be allowed anything".into();
-        p
     })
 }
 
@@ -166,16 +162,23 @@ pub fn open_world_policy() -> &'static Policy {
 pub fn open_world_session_policy() -> &'static Policy {
     static P: OnceLock<Policy> = OnceLock::new();
     P.get_or_init(|| {
-        let mut p = crate::parse::parse_policy(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        allow_everything(
             PolicyKind::Session,
-            "open-world-session",
+            "open world: an undescribed account's federated user may pass any session policy",
         )
-        .unwrap_or_else(|_| Policy::new(String::new(), PolicyKind::Session, None, None, vec![]));
-        p.name = "open world: an undescribed account's federated user may pass any session policy"
-            .into();
-        p
     })
+}
+
+/// `Allow * on *` as a policy of `kind` named `name`.
+fn allow_everything(kind: PolicyKind, name: &str) -> Policy {
+    let mut p = crate::parse::parse_policy(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        kind,
+        "open-world",
+    )
+    .unwrap_or_else(|_| Policy::new(String::new(), kind, None, None, vec![]));
+    p.name = name.into();
+    p
 }
 
 impl OrgUnit {

@@ -102,6 +102,15 @@ impl Settings {
         type_mismatches: true,
         hit_rate: 60,
     };
+    /// Estates hold dozens of policies: smaller ones keep them fast to generate and readable
+    /// when shrunk (the case invariants cover the policy language itself).
+    pub const ESTATE: Settings = Settings {
+        max_statements: 3,
+        max_conditions: 1,
+        max_values: 2,
+        max_list: 2,
+        ..Settings::DEFAULT
+    };
     /// Larger inputs, for fuzzing and deep runs.
     pub const DEEP: Settings = Settings {
         max_statements: 6,

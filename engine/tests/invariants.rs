@@ -28,15 +28,8 @@ use xverify_engine::*;
 
 const S: Settings = Settings::DEFAULT;
 
-/// Estates hold dozens of policies: smaller ones keep them fast to generate and readable when
-/// shrunk (the case invariants cover the policy language itself).
-const ES: Settings = Settings {
-    max_statements: 3,
-    max_conditions: 1,
-    max_values: 2,
-    max_list: 2,
-    ..Settings::DEFAULT
-};
+/// Estates: smaller policies (`Settings::ESTATE`).
+const ES: Settings = Settings::ESTATE;
 
 /// `cases` by default; `PROPTEST_CASES` overrides it (the deep run).
 fn cfg(cases: u32) -> ProptestConfig {

@@ -169,19 +169,8 @@ fn an_outside_federated_session_named_by_a_bucket_policy_refutes_the_perimeter()
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::partner-drop/*"]}
       ]
     }"#;
-    let dir = std::env::temp_dir().join(format!("xverify-fed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("spec.json");
-    std::fs::write(&path, spec).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
-        .args(["prove", "--format", "json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(out.status.code(), Some(1), "{v}");
+    let (v, code) = prove_text("fed", spec);
+    assert_eq!(code, Some(1), "{v}");
     let r = &v["results"][0];
     assert_eq!(r["status"], "refuted", "{r}");
     let chain = r["counterexample"]["chain"].as_array().unwrap();
@@ -210,22 +199,10 @@ fn a_plain_operator_on_principal_org_paths_does_not_crash_the_prover() {
                       "principals": "outside-organization", "actions": ["sqs:SendMessage"],
                       "resources": ["arn:aws:sqs:us-east-1:111111111111:jobs"]}]
     }"#;
-    let dir = std::env::temp_dir().join(format!("xverify-orgpaths-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("spec.json");
-    std::fs::write(&path, spec).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
-        .args(["prove", "--format", "json", "--jobs", "1"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    // A panic prints no JSON: `prove_text` fails with the panic's message.
+    let (v, code) = prove_text("orgpaths", spec);
     assert_eq!(v["results"][0]["status"], "refuted", "{v}");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 }
 
 /// Run `xverify prove --format json` on a spec given as text.

@@ -28,15 +28,8 @@ use xverify_proofs::properties::{prove_property, Status};
 use xverify_proofs::solve::Config;
 use xverify_proofs::spec::parse_spec;
 
-/// Small policies, as the engine's estate invariants use (the case invariants cover the policy
-/// language itself).
-const ES: Settings = Settings {
-    max_statements: 3,
-    max_conditions: 1,
-    max_values: 2,
-    max_list: 2,
-    ..Settings::DEFAULT
-};
+/// Small policies, as the engine's estate invariants use.
+const ES: Settings = Settings::ESTATE;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
