@@ -446,18 +446,17 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
             }
         }
         for arn in a.resources.keys() {
-            let is_bucket =
-                arn.starts_with("arn:aws:s3:::") && !arn["arn:aws:s3:::".len()..].contains('/');
+            let sub = sub_prefix(arn);
             let mut l = Lang::single(Pattern::literal(arn, false));
-            if is_bucket {
-                let mut p = Pattern::literal(&format!("{arn}/"), false);
+            if let Some(prefix) = &sub {
+                let mut p = Pattern::literal(prefix, false);
                 p.atoms.push(Atom::Star);
                 l.alts.push(p);
             }
             if meets(&l) {
                 out.push(Target::Described {
                     arn: arn.clone(),
-                    objects: is_bucket,
+                    objects: sub.is_some(),
                     account: id.clone(),
                 });
             }
@@ -465,6 +464,19 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
     }
     out.push(Target::Undescribed);
     out
+}
+
+/// Where a described resource's sub-resources start, when the engine applies its policy to them
+/// too (`Estate`'s resource lookup): a bucket's objects (`bucket/…`), a DynamoDB table's indexes
+/// (`table/T/index/…`).
+fn sub_prefix(arn: &str) -> Option<String> {
+    if arn.starts_with("arn:aws:s3:::") && !arn["arn:aws:s3:::".len()..].contains('/') {
+        return Some(format!("{arn}/"));
+    }
+    let parts = xverify_engine::pattern::split_arn(arn)?;
+    let res = parts[5];
+    (parts[2] == "dynamodb" && res.starts_with("table/") && !res["table/".len()..].contains('/'))
+        .then(|| format!("{arn}/index/"))
 }
 
 /// Langs of every described resource (and bucket object space), to keep the undescribed target apart.
@@ -479,8 +491,8 @@ fn described_langs(w: &World<'_>) -> Vec<Lang> {
         }
         for arn in a.resources.keys() {
             out.push(Lang::single(Pattern::literal(arn, false)));
-            if arn.starts_with("arn:aws:s3:::") {
-                let mut p = Pattern::literal(&format!("{arn}/"), false);
+            if let Some(prefix) = sub_prefix(arn) {
+                let mut p = Pattern::literal(&prefix, false);
                 p.atoms.push(Atom::Star);
                 out.push(Lang::single(p));
             }
@@ -647,10 +659,9 @@ fn build(
             objects,
             account,
         } => (
-            if *objects {
-                format!("{arn}/xverify")
-            } else {
-                arn.clone()
+            match sub_prefix(arn).filter(|_| *objects) {
+                Some(prefix) => format!("{prefix}xverify"),
+                None => arn.clone(),
             },
             Some(account.clone()),
         ),
@@ -907,8 +918,8 @@ fn build(
     match target {
         Target::Described { arn, objects, .. } => {
             let mut l = Lang::single(Pattern::literal(arn, false));
-            if *objects {
-                let mut p = Pattern::literal(&format!("{arn}/"), false);
+            if let Some(prefix) = sub_prefix(arn).filter(|_| *objects) {
+                let mut p = Pattern::literal(&prefix, false);
                 p.atoms.push(Atom::Star);
                 l.alts.push(p);
             }

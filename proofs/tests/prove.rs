@@ -317,3 +317,31 @@ fn arn_selectors_name_a_role_without_its_path_and_by_its_sessions() {
         }
     }
 }
+
+/// A DynamoDB table's policy covers its indexes (`table/T/index/…`, as the estate applies it):
+/// a property over the indexes used to be PROVED with the table's grant to another account
+/// ignored (session 12's prover audit, finding 1).
+#[test]
+fn a_table_policy_covers_its_indexes() {
+    let spec = r#"{
+      "accounts": {"222222222222": {"resources": {"arn:aws:dynamodb:us-east-1:222222222222:table/T": {
+        "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "999999999999"}, "Action": "dynamodb:Query", "Resource": "*"}]}}}}},
+      "properties": [{"name": "p", "expect": "none", "principals": "outside-account",
+                      "actions": ["dynamodb:Query"],
+                      "resources": ["arn:aws:dynamodb:us-east-1:222222222222:table/T/index/*"]}]
+    }"#;
+    let (v, code) = prove_text("index", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let step = &r["counterexample"]["chain"][0];
+    assert!(step["principal"]
+        .as_str()
+        .unwrap()
+        .contains(":999999999999:"));
+    assert!(step["resource"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:dynamodb:us-east-1:222222222222:table/T/index/"));
+}
