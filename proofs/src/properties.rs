@@ -939,8 +939,8 @@ fn build(
                 let f = sym.test(r, union);
                 sym.constraints.push(F::not(f));
             }
-            // A well-formed ARN of the target's account: S3 ARNs have no account, every other
-            // service's carry it.
+            // A well-formed ARN of the target's account (S3 ARNs have no account, every other
+            // service's carry it), or `*`.
             if let Some(acct) = &resource_account {
                 let seg = |service: Option<&str>, acct: &str| {
                     let mut atoms = vec![
@@ -963,8 +963,13 @@ fn build(
                     atoms.push(Atom::Star);
                     Pattern { atoms, ci: false }
                 };
+                // Or `*`, the resource of actions that take none (`ec2:DescribeInstances`).
                 let l = Lang {
-                    alts: vec![seg(None, acct), seg(Some("s3"), "")],
+                    alts: vec![
+                        seg(None, acct),
+                        seg(Some("s3"), ""),
+                        Pattern::literal("*", false),
+                    ],
                 };
                 let f = sym.test(r, l);
                 sym.constraints.push(f);

@@ -345,3 +345,26 @@ fn a_table_policy_covers_its_indexes() {
         .unwrap()
         .starts_with("arn:aws:dynamodb:us-east-1:222222222222:table/T/index/"));
 }
+
+/// `*` is a resource too (actions that take none, such as `ec2:DescribeInstances`): a role
+/// allowed `ec2:*` on `*` and denied it on `arn:*` describes instances, and the property used
+/// to be PROVED (session 12's prover audit, finding 8).
+#[test]
+fn the_star_resource_is_among_the_undescribed_resources() {
+    let spec = r#"{
+      "accounts": {"222222222222": {"roles": {"Dev": {
+        "trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}]},
+        "policies": [{"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+          {"Effect": "Deny", "Action": "ec2:*", "Resource": "arn:*"}]}]}}}},
+      "properties": [{"name": "p", "expect": "none",
+                      "principals": {"arns": ["arn:aws:iam::222222222222:role/Dev"]},
+                      "actions": ["ec2:DescribeInstances"], "resources": ["*"]}]
+    }"#;
+    let (v, code) = prove_text("star", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    assert_eq!(r["counterexample"]["chain"][0]["resource"], "*", "{r}");
+}
