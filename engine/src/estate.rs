@@ -498,10 +498,8 @@ impl Estate {
         } else {
             ctx.remove("aws:PrincipalArn");
         }
-        // As `Request::new` fills them (corpus/DECISIONS.md 8): an anonymous caller's account is
-        // `anonymous`, and its request carries no aws:PrincipalIsAWSService.
-        let anonymous = matches!(p, Principal::Anonymous);
-        match p.account().or(anonymous.then_some("anonymous")) {
+        // As `Request::new` fills them (corpus/DECISIONS.md 8).
+        match p.principal_account_key() {
             Some(a) => ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_string())),
             None => ctx.remove("aws:PrincipalAccount"),
         }
@@ -509,20 +507,9 @@ impl Estate {
             "aws:PrincipalType",
             ContextValue::One(p.principal_type().into()),
         );
-        if anonymous {
-            ctx.remove("aws:PrincipalIsAWSService");
-        } else {
-            ctx.insert(
-                "aws:PrincipalIsAWSService",
-                ContextValue::One(
-                    if matches!(p, Principal::Service(_)) {
-                        "true"
-                    } else {
-                        "false"
-                    }
-                    .into(),
-                ),
-            );
+        match p.is_aws_service_key() {
+            Some(v) => ctx.insert("aws:PrincipalIsAWSService", ContextValue::One(v.into())),
+            None => ctx.remove("aws:PrincipalIsAWSService"),
         }
         match p {
             Principal::User { name, .. } => {

@@ -1316,6 +1316,26 @@ impl Principal {
         }
     }
 
+    /// The value of `aws:PrincipalAccount`: the principal's account, or `anonymous` for an
+    /// anonymous caller ("For anonymous requests, the request context returns `anonymous`",
+    /// global condition keys; corpus/DECISIONS.md 8).
+    pub fn principal_account_key(&self) -> Option<&str> {
+        match self {
+            Principal::Anonymous => Some("anonymous"),
+            p => p.account(),
+        }
+    }
+
+    /// The value of `aws:PrincipalIsAWSService`: present in every signed request, absent from an
+    /// anonymous one ("Anonymous requests do not include this key"; corpus/DECISIONS.md 8).
+    pub fn is_aws_service_key(&self) -> Option<&'static str> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Service(_) => Some("true"),
+            _ => Some("false"),
+        }
+    }
+
     /// Is this an IAM principal of some account (signed with its credentials)?
     pub fn is_iam(&self) -> bool {
         self.account().is_some()
@@ -2036,29 +2056,20 @@ impl Request {
             Principal::Service(s) => Some(key(PRINCIPAL_SERVICE_NAME, one(s))),
             _ => None,
         };
-        let is_service = matches!(principal, Principal::Service(_));
-        let anonymous = matches!(principal, Principal::Anonymous);
         context.insert_defaults([
             principal
                 .principal_arn()
                 .map(|arn| key(PRINCIPAL_ARN, ContextValue::One(arn))),
-            // "For anonymous requests, the request context returns `anonymous`" (global
-            // condition keys, aws:PrincipalAccount; corpus/DECISIONS.md 8).
             principal
-                .account()
-                .or(anonymous.then_some("anonymous"))
+                .principal_account_key()
                 .map(|a| key(PRINCIPAL_ACCOUNT, one(a))),
             resource_account
                 .as_deref()
                 .map(|a| key(RESOURCE_ACCOUNT, one(a))),
             Some(key(PRINCIPAL_TYPE, one(principal.principal_type()))),
-            // Present in every signed request; "Anonymous requests do not include this key".
-            (!anonymous).then(|| {
-                key(
-                    PRINCIPAL_IS_AWS_SERVICE,
-                    one(if is_service { "true" } else { "false" }),
-                )
-            }),
+            principal
+                .is_aws_service_key()
+                .map(|v| key(PRINCIPAL_IS_AWS_SERVICE, one(v))),
             who,
         ]);
         Request {

@@ -141,10 +141,11 @@ struct Cand {
 
 #[derive(Debug, Clone)]
 enum Target {
-    /// A described resource: ARN; `objects`: also the objects of this bucket.
+    /// A described resource: ARN; `sub`: where the sub-resources its policy also governs start
+    /// ([`sub_prefix`]: a bucket's objects, a table's indexes).
     Described {
         arn: String,
-        objects: bool,
+        sub: Option<String>,
         account: String,
     },
     /// Resources the estate does not describe.
@@ -440,7 +441,7 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
             if meets(&Lang::single(Pattern::literal(&arn, false))) {
                 out.push(Target::Described {
                     arn,
-                    objects: false,
+                    sub: None,
                     account: id.clone(),
                 });
             }
@@ -456,7 +457,7 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
             if meets(&l) {
                 out.push(Target::Described {
                     arn: arn.clone(),
-                    objects: sub.is_some(),
+                    sub,
                     account: id.clone(),
                 });
             }
@@ -654,12 +655,8 @@ fn build(
     // A representative concrete principal and resource, to gather the policies that apply.
     let rep_principal = kind.principal("xverify".into(), Some("xverify-open-world".into()));
     let (rep_resource, resource_account) = match target {
-        Target::Described {
-            arn,
-            objects,
-            account,
-        } => (
-            match sub_prefix(arn).filter(|_| *objects) {
+        Target::Described { arn, sub, account } => (
+            match sub {
                 Some(prefix) => format!("{prefix}xverify"),
                 None => arn.clone(),
             },
@@ -916,10 +913,10 @@ fn build(
     let fr = sym.test(r, q_resource_lang(prop_resources));
     sym.constraints.push(fr);
     match target {
-        Target::Described { arn, objects, .. } => {
+        Target::Described { arn, sub, .. } => {
             let mut l = Lang::single(Pattern::literal(arn, false));
-            if let Some(prefix) = sub_prefix(arn).filter(|_| *objects) {
-                let mut p = Pattern::literal(&prefix, false);
+            if let Some(prefix) = sub {
+                let mut p = Pattern::literal(prefix, false);
                 p.atoms.push(Atom::Star);
                 l.alts.push(p);
             }
@@ -1977,7 +1974,7 @@ fn reach(
                 // Search who can assume it among everything reached so far.
                 let ts = [Target::Described {
                     arn: arn.clone(),
-                    objects: false,
+                    sub: None,
                     account: id.clone(),
                 }];
                 let no_context = BTreeMap::new();
@@ -2572,7 +2569,7 @@ pub mod assume_graph {
                     format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
                     Target::Described {
                         arn: format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
-                        objects: false,
+                        sub: None,
                         account: id.clone(),
                     },
                 ));
