@@ -25,6 +25,10 @@
 //!   policy; the resource policy by the way it names the principal; same- vs cross-account; trust and
 //!   key policies that must allow.
 //!
+//! A service's key read by plain operators only may still be given as an array of several values
+//! (every plain operator on it is then false, DECISIONS 1): a bit per such key ([`F::Many`]). Global
+//! keys AWS documents as single-valued never are.
+//!
 //! Anything outside this fragment (a policy variable over a free key, `BinaryEquals` on a free key, a
 //! plain operator on a multivalued key, one key used with two operator families) is
 //! [`Unsupported`]: the property's answer is then `unknown`, never `proved`.
@@ -76,6 +80,10 @@ pub enum F {
     /// as absent everywhere except `ForAnyValue:...IfExists`, which an empty array does not
     /// rescue (corpus/DECISIONS.md 2).
     Given(KeyId),
+    /// A key read by plain operators only, given as an array of two or more values: every plain
+    /// operator on it is false, negated and `IfExists` ones included (corpus/DECISIONS.md 1).
+    /// Implies [`F::Present`].
+    Many(KeyId),
     /// Multivalued key: some element's class is (`pos`) / is not in one of the languages.
     AnyIn(KeyId, Vec<LangId>, bool),
     /// Multivalued key: every element's class is (`pos`) / is not in one of the languages.
@@ -193,6 +201,27 @@ pub struct KeyVar {
     pub var: Option<VarId>,
     /// Must be absent (`false`), present (`true`) or free (`None`).
     pub presence: Option<bool>,
+    /// Never given as several values ([`F::Many`] false): see [`single_valued`].
+    pub single: bool,
+}
+
+/// Global condition keys that AWS documents as multivalued (IAM User Guide, "AWS global
+/// condition context keys"), lower-cased.
+const MULTIVALUED_GLOBAL_KEYS: &[&str] = &[
+    "aws:calledvia",
+    "aws:principalorgpaths",
+    "aws:principalservicenameslist",
+    "aws:resourceorgpaths",
+    "aws:sourceorgpaths",
+    "aws:tagkeys",
+];
+
+/// A key no AWS request carries as several values: every global (`aws:`) key but the documented
+/// multivalued ones; tags included (a tag is one string). A service's own keys may be
+/// multivalued (the service decides, and no list here says which are), so a request may give
+/// them arrays, and a plain operator then reads false (DECISIONS 1): [`F::Many`].
+pub fn single_valued(key_lc: &str) -> bool {
+    key_lc.starts_with("aws:") && !MULTIVALUED_GLOBAL_KEYS.contains(&key_lc)
 }
 
 /// Where a context key's value comes from in one query.
@@ -416,6 +445,7 @@ impl Sym {
             family,
             var,
             presence: None,
+            single: single_valued(&lc),
         });
         self.key_index.insert(lc, self.keys.len() - 1);
         Ok(self.keys.len() - 1)
@@ -788,9 +818,10 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
         _ => return Err(Unsupported("internal: family".into())),
     };
     let test = if negated { F::not(positive) } else { positive };
+    // Several values: a plain operator is false (DECISIONS 1); `Many` implies presence.
     Ok(F::or2(
         F::and2(F::not(present.clone()), F::Const(absent_value)),
-        F::and2(present, test),
+        F::and([present, F::not(F::Many(k)), test]),
     ))
 }
 
@@ -1369,6 +1400,7 @@ pub fn eval_formula(sym: &Sym, f: &F, a: &Assignment) -> bool {
         F::In(v, l) => a.strs[*v].as_deref().is_some_and(|s| str_in(*v, *l, s)),
         F::Present(k) => a.keys[*k].as_ref().is_some_and(|v| !v.is_empty()),
         F::Given(k) => a.keys[*k].is_some(),
+        F::Many(k) => a.keys[*k].as_ref().is_some_and(|v| v.len() > 1),
         F::AnyIn(k, ls, pos) => {
             let var = sym.keys[*k].var.unwrap_or(0);
             a.keys[*k].as_ref().is_some_and(|vals| {

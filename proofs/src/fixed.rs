@@ -153,12 +153,8 @@ pub fn assignment_of(sym: &Sym, req: &Request) -> Option<Assignment> {
             .get(&fold(&k.name))
             .map(|v| v.values().to_vec())
             .filter(|v| !v.is_empty() || k.family == Family::Multi);
-        if k.family != Family::Multi && k.family != Family::Untyped {
-            if let Some(vs) = &vals {
-                if vs.len() > 1 {
-                    return None;
-                }
-            }
+        if k.single && vals.as_ref().is_some_and(|vs| vs.len() > 1) {
+            return None;
         }
         if let (Some(var), Some(vs)) = (k.var, &vals) {
             if k.family == Family::Str {
@@ -194,11 +190,19 @@ pub fn pin(sym: &mut Sym, req: &Request) -> Result<(), Unsupported> {
         if !present {
             continue;
         }
-        if !matches!(sym.keys[k].family, Family::Multi | Family::Untyped) && vals.len() > 1 {
-            return Err(Unsupported(format!(
-                "several values for {}, a key the encoding holds single-valued",
-                sym.keys[k].name
-            )));
+        if !matches!(sym.keys[k].family, Family::Multi | Family::Untyped) {
+            if vals.len() > 1 {
+                if sym.keys[k].single {
+                    return Err(Unsupported(format!(
+                        "several values for {}, a key the encoding holds single-valued",
+                        sym.keys[k].name
+                    )));
+                }
+                // Every plain operator on the key is false (DECISIONS 1): the values are moot.
+                sym.constraints.push(F::Many(k));
+                continue;
+            }
+            sym.constraints.push(F::not(F::Many(k)));
         }
         match sym.keys[k].family {
             Family::Str => {

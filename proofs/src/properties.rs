@@ -1257,7 +1257,7 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     er.resource_account = q.target_account.clone();
     for (k, kv) in q.sym.keys.iter().enumerate() {
         if let Some(vals) = &a.keys[k] {
-            let v = if kv.family == crate::encode::Family::Multi {
+            let v = if kv.family == crate::encode::Family::Multi || vals.len() > 1 {
                 ContextValue::Many(vals.clone())
             } else {
                 ContextValue::One(vals.first().cloned().unwrap_or_default())
@@ -1689,6 +1689,7 @@ impl Remap<'_> {
             F::In(v, l) => F::In(*self.var_map.get(*v)?, *self.lang_map.get(*v)?.get(*l)?),
             F::Present(x) => F::Present(k(x)?),
             F::Given(x) => F::Given(k(x)?),
+            F::Many(x) => F::Many(k(x)?),
             F::AnyIn(x, ls, pos) => F::AnyIn(k(x)?, self.langs_of_key(*x, ls)?, *pos),
             F::AllIn(x, ls, pos) => F::AllIn(k(x)?, self.langs_of_key(*x, ls)?, *pos),
             F::Num(x, op, n) => F::Num(k(x)?, *op, *n),

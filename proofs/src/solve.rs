@@ -229,6 +229,8 @@ struct KeyZ3 {
     present: Bool,
     /// The key is in the request, possibly as an empty array (multivalued keys; else `present`).
     given: Bool,
+    /// Given as several values (keys read by plain operators only; false for the others).
+    many: Bool,
     /// Per class: the set holds a value of this class (Multi keys).
     members: Vec<Bool>,
     num: Option<(Int, Bool)>,
@@ -306,6 +308,13 @@ impl<'a> Lower<'a> {
             if let Some(p) = kv.presence {
                 side.push(present.eq(Bool::from_bool(p)));
             }
+            let many = if kv.single || matches!(kv.family, Family::Multi | Family::Untyped) {
+                Bool::from_bool(false)
+            } else {
+                let m = Bool::new_const(format!("{base}_many"));
+                side.push(m.implies(&present));
+                m
+            };
             let num = (kv.family == Family::Num).then(|| {
                 (
                     Int::new_const(format!("{base}_num")),
@@ -338,6 +347,7 @@ impl<'a> Lower<'a> {
             keys.push(KeyZ3 {
                 present,
                 given,
+                many,
                 members,
                 num,
                 date,
@@ -398,6 +408,7 @@ impl<'a> Lower<'a> {
             }
             F::Present(k) => self.keys[*k].present.clone(),
             F::Given(k) => self.keys[*k].given.clone(),
+            F::Many(k) => self.keys[*k].many.clone(),
             F::Guard(g) => self.guards[*g].clone(),
             F::AnyIn(k, ls, pos) | F::AllIn(k, ls, pos) => {
                 let var = self.sym.keys[*k].var.unwrap_or(0);
@@ -494,7 +505,11 @@ impl<'a> Lower<'a> {
                 a.keys.push(given.then(Vec::new));
                 continue;
             }
-            let vals: Vec<String> = match kv.family {
+            let many = m
+                .eval(&kz.many, true)
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
+            let mut vals: Vec<String> = match kv.family {
                 Family::Untyped => vec!["x".to_string()],
                 Family::Str => {
                     let var = kv.var.unwrap_or(0);
@@ -550,6 +565,21 @@ impl<'a> Lower<'a> {
                     }
                 }
             };
+            if many && kv.family != Family::Multi {
+                // Every plain operator on the key is false whatever the values: a second one.
+                let second = match kv.family {
+                    Family::Num => "0.5".to_string(),
+                    Family::Date => "2001-02-03T04:05:06Z".to_string(),
+                    Family::Ip => "192.0.2.1".to_string(),
+                    _ => "xverify-second-value".to_string(),
+                };
+                let second = if vals.first() == Some(&second) {
+                    format!("{second}0")
+                } else {
+                    second
+                };
+                vals.push(second);
+            }
             a.keys.push(Some(vals));
         }
         Ok(a)

@@ -368,3 +368,38 @@ fn the_star_resource_is_among_the_undescribed_resources() {
     assert_eq!(code, Some(1));
     assert_eq!(r["counterexample"]["chain"][0]["resource"], "*", "{r}");
 }
+
+/// A service's key read only by plain operators can be given as an array of several values, and
+/// every plain operator on it is then false, negated ones included (corpus/DECISIONS.md 1). Two
+/// denies that between them catch every single value (or none) are both evaded by an array: the
+/// prover used to hold the key to one value and PROVED the write impossible (session 12's list of
+/// open gaps, 4).
+#[test]
+fn an_array_evades_plain_operators_on_a_service_key() {
+    let spec = r#"{
+      "accounts": {"222222222222": {"roles": {"Dev": {
+        "trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}]},
+        "policies": [{"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
+           "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
+           "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}}]}]}}}},
+      "properties": [{"name": "p", "expect": "none",
+                      "principals": {"arns": ["arn:aws:iam::222222222222:role/Dev"]},
+                      "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::b/*"]}]
+    }"#;
+    let (v, code) = prove_text("many", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let vals = &r["counterexample"]["chain"][0]["context"]["s3:x-amz-server-side-encryption"];
+    assert!(vals.as_array().is_some_and(|a| a.len() == 2), "{r}");
+    // A global key AWS documents as single-valued is never given as an array: the same policy on
+    // aws:RequestedRegion leaves nothing.
+    let global = spec.replace("s3:x-amz-server-side-encryption", "aws:RequestedRegion");
+    let (v, code) = prove_text("many-global", &global);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
