@@ -2,6 +2,7 @@
 //!
 //! The estate, the SMT encoding and the `xverify` command line, built on `xverify-engine`.
 
+pub mod accounts;
 pub mod classes;
 pub mod cli;
 pub mod encode;

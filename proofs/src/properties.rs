@@ -6,8 +6,9 @@
 //!
 //! - **Principal kinds**: every described role (any session name) and user; the root user of every
 //!   account the estate mentions; for every mentioned account the estate does not describe, and for
-//!   one fresh account standing for all the others, a role session and a user with free names (the
-//!   open world, allow-all identity policies); every service principal the policies name, and one
+//!   one fresh account standing for all the others (and one more per class of those others that
+//!   the policies' account patterns tell apart, `accounts.rs`), a role session and a user with free
+//!   names (the open world, allow-all identity policies); every service principal the policies name, and one
 //!   fresh service; anonymous callers. Q's principal selectors keep the kinds that can be in Q and
 //!   constrain their free parts.
 //! - **Resource targets**: every described resource whose ARN (or, for a bucket, object space) meets
@@ -157,14 +158,21 @@ struct World<'s> {
     spec: &'s Spec,
     org_accounts: BTreeSet<String>,
     org_id: Option<String>,
-    /// Accounts mentioned anywhere but not described.
+    /// Accounts mentioned anywhere but not described, then one per class of the others that the
+    /// policies' account patterns tell apart, the fresh account (standing for the rest) last.
     open_accounts: Vec<String>,
+    /// Why the open world misses some principals (the account classes could not be enumerated):
+    /// no property over it is `proved`.
+    incomplete: Option<String>,
     services: Vec<String>,
     idps: Vec<String>,
     service_linked_roles: bool,
     /// Described resources (and roles, for `sts:AssumeRole*`) by ARN: their policy.
     policies: std::collections::HashMap<String, Option<&'s Policy>>,
 }
+
+/// Most accounts tried for the classes of unmentioned accounts that patterns tell apart.
+const MAX_PATTERN_ACCOUNTS: usize = 32;
 
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -173,6 +181,7 @@ fn is_account(s: &str) -> bool {
 fn scan_policy(
     p: &Policy,
     accounts: &mut BTreeSet<String>,
+    globs: &mut BTreeSet<String>,
     services: &mut BTreeSet<String>,
     idps: &mut BTreeSet<String>,
 ) {
@@ -198,6 +207,7 @@ fn scan_policy(
         for c in &st.conditions {
             for v in &c.raw {
                 add_str(v, accounts);
+                crate::accounts::add_globs(v, globs);
             }
             // A service a condition names (`"*"` narrowed to it): one more caller to try.
             if matches!(
@@ -222,6 +232,7 @@ fn scan_policy(
 impl<'s> World<'s> {
     fn new(spec: &'s Spec, extra: &[&Spec], prop: Option<&Property>) -> World<'s> {
         let mut accounts = BTreeSet::new();
+        let mut globs = BTreeSet::new();
         let mut services = BTreeSet::new();
         let mut idps = BTreeSet::new();
         let mut org_accounts = BTreeSet::new();
@@ -236,7 +247,7 @@ impl<'s> World<'s> {
                 }
             }
             for_each_policy(e, &mut |p| {
-                scan_policy(p, &mut accounts, &mut services, &mut idps)
+                scan_policy(p, &mut accounts, &mut globs, &mut services, &mut idps)
             });
             for a in e.accounts.keys() {
                 accounts.insert(a.clone());
@@ -253,6 +264,7 @@ impl<'s> World<'s> {
                     }
                     Selector::Arns(l) | Selector::NotArns(l) => {
                         for a in l {
+                            crate::accounts::add_globs(a, &mut globs);
                             for w in a.split(':') {
                                 if is_account(w) {
                                     accounts.insert(w.to_string());
@@ -281,7 +293,21 @@ impl<'s> World<'s> {
             .filter(|a| !spec.estate.accounts.contains_key(*a))
             .cloned()
             .collect();
-        open.push(fresh.to_string());
+        // Accounts nobody mentions that a pattern tells apart: one per class (the fresh one last).
+        let mut incomplete = None;
+        match crate::accounts::representatives(
+            &globs,
+            &accounts,
+            &fresh.to_string(),
+            1_000_000,
+            MAX_PATTERN_ACCOUNTS,
+        ) {
+            Ok(reps) => open.extend(reps),
+            Err(e) => {
+                open.push(fresh.to_string());
+                incomplete = Some(e.0);
+            }
+        }
         let mut services: Vec<String> = services.into_iter().collect();
         services.push("xverify-any-service.amazonaws.com".to_string());
         World {
@@ -289,6 +315,7 @@ impl<'s> World<'s> {
             org_accounts,
             org_id,
             open_accounts: open,
+            incomplete,
             services,
             idps: idps.into_iter().collect(),
             service_linked_roles: false,
@@ -2142,6 +2169,9 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
         ),
         (_, Search::Unknown(u)) => result(Status::Unknown, vec![], Some(u), queries),
         (_, Search::NotFound(why)) => match reach_unknown {
+            _ if w.incomplete.is_some() => {
+                result(Status::Unknown, vec![], w.incomplete.clone(), queries)
+            }
             Some(u) => result(
                 Status::Unknown,
                 vec![],
@@ -2185,7 +2215,7 @@ fn no_new_access(
             kinds.push(k);
         }
     }
-    let mut unknown: Option<String> = None;
+    let mut unknown: Option<String> = w_new.incomplete.clone().or(w_old.incomplete.clone());
     let mut ts = targets(&w_new, &prop.resources);
     for t in targets(&w_old, &prop.resources) {
         if let Target::Described { arn, .. } = &t {

@@ -403,3 +403,72 @@ fn an_array_evades_plain_operators_on_a_service_key() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// An outside account that only a pattern admits (`StringLike` on aws:PrincipalAccount, `ArnLike`
+/// on aws:PrincipalArn) is among the principals tried: the prover used to try only the accounts
+/// the spec names literally and one fresh account, which no such pattern matches, and PROVED the
+/// bucket closed to outsiders (session 12's list of open gaps, 5).
+#[test]
+fn an_account_only_a_pattern_admits_is_tried() {
+    for (op, key, value) in [
+        ("StringLike", "aws:PrincipalAccount", "5555*"),
+        (
+            "ArnLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::12345678901?:role/*",
+        ),
+        ("StringLike", "aws:PrincipalArn", "arn:aws:iam::*7:*"),
+    ] {
+        let spec = format!(
+            r#"{{
+          "organization": {{"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+                           "root": {{"id": "r-a1b2", "accounts": ["111111111111"]}}}},
+          "accounts": {{"111111111111": {{"resources": {{"arn:aws:s3:::data": {{"policy": {{
+            "Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*",
+              "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*",
+              "Condition": {{"{op}": {{"{key}": "{value}"}}}}}}]}}}}}}}}}},
+          "properties": [{{"name": "p", "expect": "none",
+                          "principals": "outside-organization",
+                          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::data/*"]}}]
+        }}"#
+        );
+        let (v, code) = prove_text("pattern-account", &spec);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{op} {value}: {r}");
+        assert_eq!(code, Some(1));
+        let who = r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap_or("");
+        let account = who.split(':').nth(4).unwrap_or("");
+        assert!(
+            xverify_proofs::classes::matches(
+                &xverify_proofs::classes::Pattern::glob(
+                    value.split(':').nth(4).unwrap_or(value),
+                    false
+                ),
+                account
+            ),
+            "{op} {value}: {who}"
+        );
+    }
+    // More classes than the prover tries: unknown, never proved.
+    let many: Vec<String> = (0..40).map(|i| format!("\"{i:02}*\"")).collect();
+    let spec = format!(
+        r#"{{
+      "accounts": {{"111111111111": {{"resources": {{"arn:aws:s3:::data": {{"policy": {{
+        "Version": "2012-10-17", "Statement": [{{"Effect": "Deny", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*",
+          "Condition": {{"StringLike": {{"aws:PrincipalAccount": [{}]}}}}}}]}}}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": "outside-account",
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::data/*"]}}]
+    }}"#,
+        many.join(", ")
+    );
+    let (v, _) = prove_text("pattern-accounts-many", &spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+    assert!(
+        r["reason"].as_str().is_some_and(|s| s.contains("classes")),
+        "{r}"
+    );
+}
