@@ -13,7 +13,8 @@
 //! - **Context keys** the caller controls are free: a presence bit plus a value of the key's family
 //!   (string class; a set of classes for multivalued keys used with `ForAnyValue`/`ForAllValues`,
 //!   with a second bit telling a key given as an empty array from a missing one ([`F::Given`]);
-//!   an integer for numbers, scaled by 10^6; milliseconds for dates; a 128-bit vector for IPs).
+//!   an integer for numbers, in half-millionths (policy numbers, of six
+//!   decimals at most, are even: a value lies strictly between any two); milliseconds for dates; a 128-bit vector for IPs).
 //!   Keys the estate determines (the principal's account, organization, tags; the resource's account
 //!   and tags; the property's fixed context) are constants, so conditions on them fold to true or false
 //!   before the solver sees them.
@@ -88,7 +89,7 @@ pub enum F {
     AnyIn(KeyId, Vec<LangId>, bool),
     /// Multivalued key: every element's class is (`pos`) / is not in one of the languages.
     AllIn(KeyId, Vec<LangId>, bool),
-    /// Numeric key: the value is a number (scaled by 10^6) and compares.
+    /// Numeric key: the value is a number (in half-millionths, [`scale`]) and compares.
     Num(KeyId, Cmp, i128),
     Date(KeyId, Cmp, i64),
     Ip(KeyId, epat::Cidr),
@@ -636,9 +637,23 @@ fn last_segment_lang(l: &Lang) -> Lang {
 // Conditions.
 
 /// Scale a decimal to an integer number of millionths; `None` when not exact.
+/// Free numbers range over ±`NUM_BOUND` half-millionths (±2^31). Policy numbers have six
+/// decimals at most (even in half-millionths), so between two of them that differ there is a
+/// value of the grid; and below 2^31 a double's spacing is under half a millionth, so grid values
+/// that differ are doubles that differ, in the same order: the engine, which compares doubles,
+/// orders every grid value against the policy numbers as the solver does. A policy number at or
+/// beyond the bound is unsupported (values past it would be missed).
+pub const NUM_BOUND: i128 = (1 << 31) * 2_000_000;
+
+/// Free dates range over the years 1 to 9999, in milliseconds (what an ISO 8601 witness can
+/// print). A policy date outside, exclusive, is unsupported: dates past it would be missed.
+pub const DATE_MIN: i64 = -62_135_596_800_000;
+pub const DATE_MAX: i64 = 253_402_300_799_000;
+
+/// A number in half-millionths, when it is a whole number of them.
 pub fn scale(x: f64) -> Option<i128> {
-    let s = (x * 1e6).round();
-    ((s / 1e6 - x).abs() <= 1e-9 * x.abs().max(1.0)).then_some(s as i128)
+    let s = (x * 2e6).round();
+    ((s / 2e6 - x).abs() <= 1e-9 * x.abs().max(1.0)).then_some(s as i128)
 }
 
 fn string_langs(sym: &Sym, c: &Condition) -> Result<Vec<Lang>, Unsupported> {
@@ -799,7 +814,14 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
             let mut hits = Vec::new();
             for &n in ns {
                 let s = scale(n)
+                    .filter(|s| s % 2 == 0)
                     .ok_or_else(|| Unsupported(format!("number {n} has more than six decimals")))?;
+                if s.abs() >= NUM_BOUND {
+                    return Err(Unsupported(format!(
+                        "number {n} on {}: beyond ±2^31, where comparing doubles is not exact",
+                        c.key
+                    )));
+                }
                 hits.push(F::Num(k, op, s));
             }
             F::or(hits)
@@ -812,6 +834,12 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
                 BaseOp::DateGreaterThan => Cmp::Gt,
                 _ => Cmp::Ge,
             };
+            if let Some(d) = ds.iter().find(|&&d| d <= DATE_MIN || d >= DATE_MAX) {
+                return Err(Unsupported(format!(
+                    "date {d} ms on {}: outside the years 1 to 9999",
+                    c.key
+                )));
+            }
             F::or(ds.iter().map(|&d| F::Date(k, op, d)))
         }
         CondValues::Ips(cs) => F::or(cs.iter().map(|&c| F::Ip(k, c))),

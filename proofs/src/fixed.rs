@@ -222,14 +222,14 @@ pub fn pin(sym: &mut Sym, req: &Request) -> Result<(), Unsupported> {
             }
             Family::Untyped => {}
             Family::Num => {
-                // Within the bounds `solve.rs` gives numbers (±2^60 millionths).
+                // Within the bounds `solve.rs` gives numbers (encode::NUM_BOUND).
                 let f = match parse_number(&vals[0]) {
                     None => invalid_value(k, Family::Num),
-                    Some(x) => match scale(x).filter(|n| n.abs() <= 1 << 60) {
+                    Some(x) => match scale(x).filter(|n| n.abs() <= crate::encode::NUM_BOUND) {
                         Some(n) => F::Num(k, Cmp::Eq, n),
                         None => {
                             return Err(Unsupported(format!(
-                                "number {x} is not a whole number of millionths"
+                                "number {x} is not a whole number of half-millionths within ±2^31"
                             )))
                         }
                     },
@@ -240,7 +240,7 @@ pub fn pin(sym: &mut Sym, req: &Request) -> Result<(), Unsupported> {
                 // Within the years 1 to 9999 (the bounds `solve.rs` gives dates).
                 let f = match parse_date(&vals[0]) {
                     None => invalid_value(k, Family::Date),
-                    Some(d) if (-62_135_596_800_000..=253_402_300_799_000).contains(&d) => {
+                    Some(d) if (crate::encode::DATE_MIN..=crate::encode::DATE_MAX).contains(&d) => {
                         F::Date(k, Cmp::Eq, d)
                     }
                     Some(d) => {

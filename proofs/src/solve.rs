@@ -2,7 +2,7 @@
 //! concrete values.
 //!
 //! Z3 4.8.12's core only: booleans, integers, bit-vectors. Each string variable becomes a bounded
-//! integer (its class index); a set-valued key a boolean per class; numbers integers (millionths);
+//! integer (its class index); a set-valued key a boolean per class; numbers integers (half-millionths);
 //! dates integers (milliseconds); IPs 128-bit vectors with an IPv4 flag. `check()` is called
 //! directly so that `unknown` (timeout, resource limit) is never mistaken for "no model".
 
@@ -335,14 +335,15 @@ impl<'a> Lower<'a> {
                 (bv, v4, Bool::new_const(format!("{base}_ipvalid")))
             });
             if let Some((n, _)) = &num {
-                // Keep witnesses printable as i64 millionths.
-                side.push(n.ge(Int::from_i64(-(1 << 60))));
-                side.push(n.le(Int::from_i64(1 << 60)));
+                // Where the engine's doubles compare as exactly (encode::NUM_BOUND).
+                let b = crate::encode::NUM_BOUND as i64;
+                side.push(n.ge(Int::from_i64(-b)));
+                side.push(n.le(Int::from_i64(b)));
             }
             if let Some((d, _)) = &date {
                 // Years 1 to 9999.
-                side.push(d.ge(Int::from_i64(-62_135_596_800_000)));
-                side.push(d.le(Int::from_i64(253_402_300_799_000)));
+                side.push(d.ge(Int::from_i64(crate::encode::DATE_MIN)));
+                side.push(d.le(Int::from_i64(crate::encode::DATE_MAX)));
             }
             keys.push(KeyZ3 {
                 present,
@@ -603,15 +604,16 @@ fn cmp_int(x: &Int, op: Cmp, n: i64) -> Bool {
     }
 }
 
-/// Millionths → decimal text.
+/// Half-millionths → decimal text.
 pub fn unscale(n: i64) -> String {
     let sign = if n < 0 { "-" } else { "" };
-    let a = n.unsigned_abs();
-    let (i, f) = (a / 1_000_000, a % 1_000_000);
+    // Half-millionths → ten-millionths.
+    let a = n.unsigned_abs() * 5;
+    let (i, f) = (a / 10_000_000, a % 10_000_000);
     if f == 0 {
         format!("{sign}{i}")
     } else {
-        format!("{sign}{i}.{}", format!("{f:06}").trim_end_matches('0'))
+        format!("{sign}{i}.{}", format!("{f:07}").trim_end_matches('0'))
     }
 }
 
@@ -686,8 +688,19 @@ mod tests {
                 "{ms}"
             );
         }
-        assert_eq!(unscale(3_500_000), "3.5");
-        assert_eq!(unscale(-1), "-0.000001");
-        assert_eq!(unscale(7_000_000), "7");
+        assert_eq!(unscale(7_000_000), "3.5");
+        assert_eq!(unscale(-2), "-0.000001");
+        assert_eq!(unscale(-1), "-0.0000005");
+        assert_eq!(unscale(14_000_000), "7");
+        for n in [
+            1i64,
+            3,
+            4_294_967_295,
+            4_294_967_295_999_999,
+            -4_294_967_296_000_000,
+        ] {
+            let x = xverify_engine::pattern::parse_number(&unscale(n)).unwrap();
+            assert_eq!(crate::encode::scale(x), Some(i128::from(n)), "{n}");
+        }
     }
 }

@@ -472,3 +472,52 @@ fn an_account_only_a_pattern_admits_is_tried() {
         "{r}"
     );
 }
+
+/// Numbers and dates at the edges of the solver's domain (session 12's list of open gaps, 7).
+/// A value strictly between two policy numbers one millionth apart exists for the engine (it
+/// compares doubles) and is now on the solver's grid (half-millionths); a policy number or date
+/// beyond the domain (±2^31, the years 1 to 9999) is unknown, not a proof that nothing passes.
+#[test]
+fn numbers_and_dates_at_the_edges_of_the_domain() {
+    let spec = |cond: &str| {
+        format!(
+            r#"{{
+      "accounts": {{"222222222222": {{"roles": {{"Dev": {{
+        "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+          "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": "sts:AssumeRole"}}]}},
+        "policies": [{{"Version": "2012-10-17", "Statement": [
+          {{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*", "Condition": {cond}}}]}}]}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none",
+                      "principals": {{"arns": ["arn:aws:iam::222222222222:role/Dev"]}},
+                      "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::b/*"]}}]
+    }}"#
+        )
+    };
+    let between = spec(
+        r#"{"NumericGreaterThan": {"s3:x-amz-copy-source-size": "0"},
+            "NumericLessThan": {"s3:x-amz-copy-source-size": "0.000001"}}"#,
+    );
+    let (v, code) = prove_text("num-between", &between);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        r["counterexample"]["chain"][0]["context"]["s3:x-amz-copy-source-size"], "0.0000005",
+        "{r}"
+    );
+    for (tag, cond) in [
+        (
+            "num-big",
+            r#"{"NumericGreaterThan": {"s3:x-amz-copy-source-size": "10000000000000"}}"#,
+        ),
+        (
+            "date-far",
+            r#"{"DateGreaterThan": {"s3:object-lock-retain-until-date": "9999-12-31T23:59:59Z"}}"#,
+        ),
+    ] {
+        let (v, code) = prove_text(tag, &spec(cond));
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "unknown", "{tag}: {r}");
+        assert_eq!(code, Some(3), "{tag}");
+    }
+}
