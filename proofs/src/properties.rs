@@ -1047,6 +1047,60 @@ fn role_sessions_selected(l: &Lang, account: &str, name: &str) -> Lang {
     crate::encode::derive_lang(l, &format!("arn:aws:sts::{account}:assumed-role/{name}/"))
 }
 
+/// The sessions of an open-world role (free name and session name) that an ARN language names:
+/// `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`, where NAME is the role name's last segment
+/// and neither part holds a `/`. The derived language over `NAME/SESSION` is split at each atom
+/// that may consume the one `/`, into pairs of a language over the name variable (path and name:
+/// the name may follow a path) and one over the session variable; the sessions named are the
+/// union of the pairs.
+fn open_role_sessions_selected(l: &Lang, account: &str) -> Vec<(Lang, Lang)> {
+    let d = crate::encode::derive_lang(l, &format!("arn:aws:sts::{account}:assumed-role/"));
+    // Within one segment: wildcards do not cross a `/`.
+    let seg = |atoms: &[Atom]| -> Vec<Atom> {
+        atoms
+            .iter()
+            .map(|a| match *a {
+                Atom::Star => Atom::StarNot('/'),
+                Atom::Any => Atom::AnyNot('/'),
+                a => a,
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for p in &d.alts {
+        for (i, a) in p.atoms.iter().enumerate() {
+            let (name, session) = match *a {
+                Atom::Char('/') | Atom::Any => (seg(&p.atoms[..i]), seg(&p.atoms[i + 1..])),
+                Atom::AnyNot(c) if c != '/' => (seg(&p.atoms[..i]), seg(&p.atoms[i + 1..])),
+                Atom::Star => (seg(&p.atoms[..=i]), seg(&p.atoms[i..])),
+                Atom::StarNot(c) if c != '/' => (seg(&p.atoms[..=i]), seg(&p.atoms[i..])),
+                _ => continue,
+            };
+            let mut after_path = vec![Atom::Star, Atom::Char('/')];
+            after_path.extend(name.iter().copied());
+            out.push((
+                Lang {
+                    alts: vec![
+                        Pattern {
+                            atoms: name,
+                            ci: p.ci,
+                        },
+                        Pattern {
+                            atoms: after_path,
+                            ci: p.ci,
+                        },
+                    ],
+                },
+                Lang::single(Pattern {
+                    atoms: session,
+                    ci: p.ci,
+                }),
+            ));
+        }
+    }
+    out
+}
+
 /// Can a principal of this kind belong to the selector's set? (Symbolic parts are constrained later.)
 fn kind_may_match(
     w: &World<'_>,
@@ -1092,9 +1146,11 @@ fn kind_may_match(
             }
             // Open-world names are constrained symbolically.
             Kind::OpenRole { .. } | Kind::OpenUser { .. } | Kind::OpenFederated { .. } => true,
-            Kind::OpenServiceLinkedRole { account } => glob_lang(pats).matches(&format!(
-                "arn:aws:iam::{account}:role/aws-service-role/{SLR_NAME}"
-            )),
+            Kind::OpenServiceLinkedRole { account } => {
+                let l = glob_lang(pats);
+                role_arn_selected(&l, account, "/aws-service-role/", SLR_NAME)
+                    || !role_sessions_selected(&l, account, SLR_NAME).alts.is_empty()
+            }
             Kind::Service { name } | Kind::IdentityProvider { name } => {
                 glob_lang(pats).matches(name)
             }
@@ -1143,17 +1199,32 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                         _ => format!("arn:aws:iam::{acct}:user/"),
                     };
                     let l = crate::encode::derive_lang(&glob_lang(pats), &prefix);
-                    let f = q.sym.test(n, l);
+                    let mut f = q.sym.test(n, l);
+                    // An open role is also named by the ARNs of its sessions.
+                    if let (Kind::OpenRole { .. }, Some(sv)) = (&q.kind, q.session_var) {
+                        let mut any = vec![f];
+                        for (nl, sl) in open_role_sessions_selected(&glob_lang(pats), &acct) {
+                            let a = q.sym.test(n, nl);
+                            let b = q.sym.test(sv, sl);
+                            any.push(F::and2(a, b));
+                        }
+                        f = F::or(any);
+                    }
                     q.sym.constraints.push(if positive { f } else { F::not(f) });
-                } else if let (
-                    Kind::Role {
-                        account,
-                        name,
-                        path,
+                } else if let (Some((account, path, name)), Some(sv)) = (
+                    match &q.kind {
+                        Kind::Role {
+                            account,
+                            name,
+                            path,
+                        } => Some((account.as_str(), path.as_str(), name.as_str())),
+                        Kind::OpenServiceLinkedRole { account } => {
+                            Some((account.as_str(), "/aws-service-role/", SLR_NAME))
+                        }
+                        _ => None,
                     },
-                    Some(sv),
-                ) = (&q.kind, q.session_var)
-                {
+                    q.session_var,
+                ) {
                     // A described role's sessions: all of them when the role itself is named,
                     // else those whose session ARN a pattern names.
                     let l = glob_lang(pats);

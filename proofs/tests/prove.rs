@@ -521,3 +521,47 @@ fn numbers_and_dates_at_the_edges_of_the_domain() {
         assert_eq!(code, Some(3), "{tag}");
     }
 }
+
+/// Sessions of an undescribed account's roles are named by session-ARN patterns in a selector
+/// (`arn:aws:sts::999999999999:assumed-role/*`): the prover matched open roles by their role ARN
+/// only, so such a selector chose none of them and the property was PROVED (session 12's list of
+/// open gaps, 3).
+#[test]
+fn session_patterns_select_open_role_sessions() {
+    let spec = |selector: &str| {
+        format!(
+            r#"{{
+      "accounts": {{"111111111111": {{"resources": {{"arn:aws:s3:::data": {{"policy": {{
+        "Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+          "Principal": {{"AWS": "arn:aws:iam::999999999999:root"}},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}}]}}}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": {selector},
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::data/*"]}}]
+    }}"#
+        )
+    };
+    for pattern in [
+        "arn:aws:sts::999999999999:assumed-role/*",
+        "arn:aws:sts::999999999999:assumed-role/Deployer/ci-*",
+        "arn:aws:sts::999999999999:assumed-role/*/ci-?",
+    ] {
+        let (v, code) = prove_text("open-sessions", &spec(&format!(r#"{{"arns": ["{pattern}"]}}"#)));
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{pattern}: {r}");
+        assert_eq!(code, Some(1));
+        let who = r["counterexample"]["chain"][0]["principal"].as_str().unwrap_or("");
+        assert!(
+            xverify_proofs::classes::matches(&xverify_proofs::classes::Pattern::glob(pattern, false), who),
+            "{pattern}: {who}"
+        );
+    }
+    // Leaving every session of the account out leaves its users and root.
+    let (v, _) = prove_text(
+        "open-sessions-not",
+        &spec(r#"[{"not_arns": ["arn:aws:sts::999999999999:assumed-role/*"]}, {"accounts": ["999999999999"]}]"#),
+    );
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    let who = r["counterexample"]["chain"][0]["principal"].as_str().unwrap_or("");
+    assert!(!who.contains(":assumed-role/"), "{who}");
+}
