@@ -740,6 +740,19 @@ fn read_context_at(path: &Path<'_>, v: &Json<'_>) -> Result<Context, CaseError> 
         let value = match &x.value {
             JsonValue::Null => continue,
             JsonValue::Array(items) => {
+                if items.len() > 1
+                    && crate::model::is_single_valued_key(&crate::pattern::fold(&k.name))
+                {
+                    return Err(CaseError::at(
+                        &kp,
+                        x.span,
+                        format!(
+                            "{} is a single-valued key (AWS global condition keys): no request carries {} values for it",
+                            k.name,
+                            items.len()
+                        ),
+                    ));
+                }
                 let mut vals = Vec::with_capacity(items.len());
                 for (i, it) in items.iter().enumerate() {
                     vals.push(scalar(&kp.index(i), it)?);

@@ -2136,7 +2136,13 @@ fn build_request(plan: RequestPlan, org_keys: (bool, bool, bool), plans: &[CtxPl
             match p.shape {
                 0 => GenCtx::Many(vec![]),
                 1 => GenCtx::Many(vals.into_iter().take(1).collect()),
-                2 if vals.len() > 1 => GenCtx::Many(vals),
+                // Several values only where a request can carry them (not on a global key
+                // AWS documents as single-valued: reading such a case is an error).
+                2 if vals.len() > 1
+                    && !crate::model::is_single_valued_key(&crate::pattern::fold(def.name)) =>
+                {
+                    GenCtx::Many(vals)
+                }
                 _ => GenCtx::One(vals.into_iter().next().unwrap_or_default()),
             }
         };

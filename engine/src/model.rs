@@ -1448,6 +1448,25 @@ impl ContextValue {
     }
 }
 
+/// Global condition keys that AWS documents as multivalued (IAM User Guide, "AWS global condition
+/// context keys"; ../shared/iam-semantics.md §4.4, §6), lower-cased.
+pub const MULTIVALUED_GLOBAL_KEYS: &[&str] = &[
+    "aws:calledvia",
+    "aws:principalorgpaths",
+    "aws:principalservicenameslist",
+    "aws:resourceorgpaths",
+    "aws:sourceorgpaths",
+    "aws:tagkeys",
+];
+
+/// A key (lower-cased) that no AWS request carries with several values: every global (`aws:`)
+/// key but the documented multivalued ones, tags included (a tag is one string). A service's own
+/// keys may be multivalued: the service decides. A request giving a single-valued key an array of
+/// several values is rejected when it is read (corpus/DECISIONS.md 1).
+pub fn is_single_valued_key(key_lc: &str) -> bool {
+    key_lc.starts_with("aws:") && !MULTIVALUED_GLOBAL_KEYS.contains(&key_lc)
+}
+
 /// Global condition keys (IAM User Guide, "AWS global condition context keys"), lower-cased and
 /// sorted. Each has a fixed slot in every [`Context`], so a condition on one of them is looked up by
 /// index ([`Condition::key_id`]) instead of by comparing strings.

@@ -206,23 +206,11 @@ pub struct KeyVar {
     pub single: bool,
 }
 
-/// Global condition keys that AWS documents as multivalued (IAM User Guide, "AWS global
-/// condition context keys"), lower-cased.
-const MULTIVALUED_GLOBAL_KEYS: &[&str] = &[
-    "aws:calledvia",
-    "aws:principalorgpaths",
-    "aws:principalservicenameslist",
-    "aws:resourceorgpaths",
-    "aws:sourceorgpaths",
-    "aws:tagkeys",
-];
-
-/// A key no AWS request carries as several values: every global (`aws:`) key but the documented
-/// multivalued ones; tags included (a tag is one string). A service's own keys may be
-/// multivalued (the service decides, and no list here says which are), so a request may give
-/// them arrays, and a plain operator then reads false (DECISIONS 1): [`F::Many`].
+/// A key no AWS request carries as several values ([`is_single_valued_key`]; the engine rejects
+/// such a request). A service's own keys may be multivalued, so a request may give them arrays,
+/// and a plain operator then reads false (DECISIONS 1): [`F::Many`].
 pub fn single_valued(key_lc: &str) -> bool {
-    key_lc.starts_with("aws:") && !MULTIVALUED_GLOBAL_KEYS.contains(&key_lc)
+    is_single_valued_key(key_lc)
 }
 
 /// Where a context key's value comes from in one query.

@@ -1149,7 +1149,9 @@ fn kind_may_match(
             Kind::OpenServiceLinkedRole { account } => {
                 let l = glob_lang(pats);
                 role_arn_selected(&l, account, "/aws-service-role/", SLR_NAME)
-                    || !role_sessions_selected(&l, account, SLR_NAME).alts.is_empty()
+                    || !role_sessions_selected(&l, account, SLR_NAME)
+                        .alts
+                        .is_empty()
             }
             Kind::Service { name } | Kind::IdentityProvider { name } => {
                 glob_lang(pats).matches(name)

@@ -820,6 +820,22 @@ impl Reader<'_> {
                 let kp = join_path(&o.p("context"), &k.name);
                 let value = match &val.value {
                     JsonValue::Null => None,
+                    JsonValue::Array(items)
+                        if items.len() > 1
+                            && xverify_engine::model::is_single_valued_key(
+                                &xverify_engine::pattern::fold(&k.name),
+                            ) =>
+                    {
+                        return Err(self.err(
+                            val.span,
+                            &kp,
+                            format!(
+                                "{} is a single-valued key (AWS global condition keys): no request carries {} values for it",
+                                k.name,
+                                items.len()
+                            ),
+                        ));
+                    }
                     JsonValue::Array(_) => Some(ContextValue::Many(
                         self.strings(&kp, val)?
                             .into_iter()

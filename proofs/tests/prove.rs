@@ -545,23 +545,35 @@ fn session_patterns_select_open_role_sessions() {
         "arn:aws:sts::999999999999:assumed-role/Deployer/ci-*",
         "arn:aws:sts::999999999999:assumed-role/*/ci-?",
     ] {
-        let (v, code) = prove_text("open-sessions", &spec(&format!(r#"{{"arns": ["{pattern}"]}}"#)));
+        let (v, code) = prove_text(
+            "open-sessions",
+            &spec(&format!(r#"{{"arns": ["{pattern}"]}}"#)),
+        );
         let r = &v["results"][0];
         assert_eq!(r["status"], "refuted", "{pattern}: {r}");
         assert_eq!(code, Some(1));
-        let who = r["counterexample"]["chain"][0]["principal"].as_str().unwrap_or("");
+        let who = r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap_or("");
         assert!(
-            xverify_proofs::classes::matches(&xverify_proofs::classes::Pattern::glob(pattern, false), who),
+            xverify_proofs::classes::matches(
+                &xverify_proofs::classes::Pattern::glob(pattern, false),
+                who
+            ),
             "{pattern}: {who}"
         );
     }
     // Leaving every session of the account out leaves its users and root.
     let (v, _) = prove_text(
         "open-sessions-not",
-        &spec(r#"[{"not_arns": ["arn:aws:sts::999999999999:assumed-role/*"]}, {"accounts": ["999999999999"]}]"#),
+        &spec(
+            r#"[{"not_arns": ["arn:aws:sts::999999999999:assumed-role/*"]}, {"accounts": ["999999999999"]}]"#,
+        ),
     );
     let r = &v["results"][0];
     assert_eq!(r["status"], "refuted", "{r}");
-    let who = r["counterexample"]["chain"][0]["principal"].as_str().unwrap_or("");
+    let who = r["counterexample"]["chain"][0]["principal"]
+        .as_str()
+        .unwrap_or("");
     assert!(!who.contains(":assumed-role/"), "{who}");
 }
