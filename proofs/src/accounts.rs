@@ -7,6 +7,11 @@
 //! account per class of accounts that every such pattern treats alike, so an outsider that only a
 //! pattern admits is among the principals the prover tries.
 //!
+//! An ordering test tells them apart too: `NumericGreaterThan` or `DateLessThan` on
+//! `aws:PrincipalAccount` reads the twelve digits as a number (or as epoch seconds). Each such
+//! test becomes a threshold ([`add_thresholds`]): the accounts below it, at it and above it are
+//! three classes.
+//!
 //! The patterns come from [`add_globs`], which reads a policy value (or a selector's ARN pattern)
 //! piece by piece between `:`. A piece of digits, `*` and `?` is an account test; a piece that
 //! mixes them with other characters contributes what a star may let meet an account (the part up
@@ -47,6 +52,24 @@ pub fn add_globs(value: &str, out: &mut BTreeSet<String>) {
                 add(&piece[i..]);
             }
         }
+    }
+}
+
+/// The thresholds at which a `Numeric*` comparison with one of `numbers`, or a `Date*` comparison
+/// with one of `dates_ms` (an account read as epoch seconds), splits the twelve-digit accounts.
+pub fn add_thresholds(numbers: &[f64], dates_ms: &[i64], out: &mut BTreeSet<u64>) {
+    let mut add = |x: f64| {
+        for t in [x.floor(), x.ceil()] {
+            if (0.0..1e12).contains(&t) {
+                out.insert(t as u64);
+            }
+        }
+    };
+    for &n in numbers {
+        add(n);
+    }
+    for &d in dates_ms {
+        add(d as f64 / 1000.0);
     }
 }
 
@@ -107,18 +130,25 @@ impl Glob {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooMany(pub String);
 
-/// One unmentioned account per class of twelve-digit IDs that the `globs` treat alike, among the
-/// classes with a member outside `mentioned`; `fresh` (unmentioned) stands for its own class and
-/// comes last. At most `max_accounts` accounts, and `max_states` states of the search.
+/// One unmentioned account per class of twelve-digit IDs that the `globs` and the `thresholds`
+/// treat alike, among the classes with a member outside `mentioned`; `fresh` (unmentioned) stands
+/// for its own class and comes last. At most `max_accounts` accounts, and `max_states` states of
+/// the search.
 pub fn representatives(
     globs: &BTreeSet<String>,
+    thresholds: &BTreeSet<u64>,
     mentioned: &BTreeSet<String>,
     fresh: &str,
     max_states: usize,
     max_accounts: usize,
 ) -> Result<Vec<String>, TooMany> {
     let globs: Vec<Glob> = globs.iter().filter_map(|g| Glob::new(g)).collect();
-    if globs.is_empty() {
+    // Each threshold's digits. Its state: 0 equal so far, 1 below, 2 above.
+    let limits: Vec<Vec<u8>> = thresholds
+        .iter()
+        .map(|t| format!("{t:012}").into_bytes())
+        .collect();
+    if globs.is_empty() && limits.is_empty() {
         return Ok(vec![fresh.to_string()]);
     }
     // The mentioned accounts as a trie, so that a class member outside them is found without a
@@ -139,33 +169,52 @@ pub fn representatives(
             n = trie[n][d] as usize;
         }
     }
-    let signature = |sets: &[u64]| -> Vec<bool> {
-        globs.iter().zip(sets).map(|(g, &s)| g.accepts(s)).collect()
+    // A state: each glob's positions, then each threshold's order.
+    let n = globs.len();
+    let signature = |sets: &[u64]| -> Vec<u64> {
+        globs
+            .iter()
+            .zip(sets)
+            .map(|(g, &s)| u64::from(g.accepts(s)))
+            .chain(sets[n..].iter().copied())
+            .collect()
+    };
+    let start: Vec<u64> = globs
+        .iter()
+        .map(Glob::start)
+        .chain(limits.iter().map(|_| 0))
+        .collect();
+    let step = |sets: &[u64], i: usize, d: u8| -> Vec<u64> {
+        let order = |s: u64, l: &[u8]| match s {
+            0 if d < l[i] => 1,
+            0 if d > l[i] => 2,
+            s => s,
+        };
+        globs
+            .iter()
+            .zip(sets)
+            .map(|(g, &s)| g.step(s, d))
+            .chain(sets[n..].iter().zip(&limits).map(|(&s, l)| order(s, l)))
+            .collect()
     };
     let fresh_sig = {
-        let mut sets: Vec<u64> = globs.iter().map(Glob::start).collect();
-        for d in fresh.bytes() {
-            for (s, g) in sets.iter_mut().zip(&globs) {
-                *s = g.step(*s, d);
-            }
+        let mut sets = start.clone();
+        for (i, d) in fresh.bytes().enumerate() {
+            sets = step(&sets, i, d);
         }
         signature(&sets)
     };
     // Breadth first, digit by digit; the first prefix to reach a state is kept.
     let mut level: HashMap<(Vec<u64>, u32), String> = HashMap::new();
-    level.insert((globs.iter().map(Glob::start).collect(), 0), String::new());
+    level.insert((start, 0), String::new());
     let mut states = 1usize;
-    for _ in 0..LEN {
+    for i in 0..LEN {
         let mut next: HashMap<(Vec<u64>, u32), String> = HashMap::new();
         let mut ordered: Vec<_> = level.into_iter().collect();
         ordered.sort_by(|a, b| a.1.cmp(&b.1));
         for ((sets, node), prefix) in ordered {
             for d in b'0'..=b'9' {
-                let ns: Vec<u64> = sets
-                    .iter()
-                    .zip(&globs)
-                    .map(|(&s, g)| g.step(s, d))
-                    .collect();
+                let ns = step(&sets, i, d);
                 let nn = if node == OFF {
                     OFF
                 } else {
@@ -188,7 +237,7 @@ pub fn representatives(
         level = next;
     }
     // A full-length string in the trie is a mentioned account: only `OFF` states count.
-    let mut by_sig: BTreeMap<Vec<bool>, String> = BTreeMap::new();
+    let mut by_sig: BTreeMap<Vec<u64>, String> = BTreeMap::new();
     let mut ordered: Vec<_> = level
         .into_iter()
         .filter(|((_, node), _)| *node == OFF)
@@ -263,17 +312,18 @@ mod tests {
     fn one_account_per_class_outside_the_mentioned_ones() {
         let fresh = "100000000000";
         let none = BTreeSet::new();
+        let no_t = BTreeSet::new();
         // No pattern: the fresh account alone.
         assert_eq!(
-            representatives(&none, &none, fresh, 1000, 10).unwrap(),
+            representatives(&none, &no_t, &none, fresh, 1000, 10).unwrap(),
             vec![fresh.to_string()]
         );
         // "5555*" splits the accounts in two: the fresh one is outside it.
-        let r = representatives(&globs(&["5555*"]), &none, fresh, 1000, 10).unwrap();
+        let r = representatives(&globs(&["5555*"]), &no_t, &none, fresh, 1000, 10).unwrap();
         assert_eq!(r.len(), 2, "{r:?}");
         assert!(matches("5555*", &r[0]) && !matches("5555*", fresh));
         // Two nested prefixes: three classes.
-        let r = representatives(&globs(&["1*", "10*"]), &none, fresh, 1000, 10).unwrap();
+        let r = representatives(&globs(&["1*", "10*"]), &no_t, &none, fresh, 1000, 10).unwrap();
         assert_eq!(r.len(), 3, "{r:?}");
         let sigs: BTreeSet<(bool, bool)> = r
             .iter()
@@ -283,14 +333,35 @@ mod tests {
         // A class whose only member is mentioned has no representative.
         let only = globs(&["12345678901?"]);
         let mentioned: BTreeSet<String> = (0..10).map(|d| format!("12345678901{d}")).collect();
-        let r = representatives(&only, &mentioned, fresh, 1000, 10).unwrap();
+        let r = representatives(&only, &no_t, &mentioned, fresh, 1000, 10).unwrap();
         assert_eq!(r, vec![fresh.to_string()]);
         let mut fewer = mentioned.clone();
         fewer.remove("123456789017");
-        let r = representatives(&only, &fewer, fresh, 1000, 10).unwrap();
+        let r = representatives(&only, &no_t, &fewer, fresh, 1000, 10).unwrap();
         assert_eq!(r, vec!["123456789017".to_string(), fresh.to_string()]);
+        // A threshold: below, at and above it (the fresh account is below 900000000000).
+        let mut t = BTreeSet::new();
+        add_thresholds(&[900_000_000_000.0], &[], &mut t);
+        let r = representatives(&none, &t, &none, fresh, 1000, 10).unwrap();
+        assert_eq!(r, vec!["900000000000", "900000000001", fresh]);
+        // A date is read in seconds; a fraction splits at both neighbours.
+        let mut t = BTreeSet::new();
+        add_thresholds(&[], &[32_503_680_000_500], &mut t);
+        assert_eq!(t, BTreeSet::from([32_503_680_000, 32_503_680_001]));
+        let r = representatives(&globs(&["9*"]), &t, &none, fresh, 1000, 10).unwrap();
+        let class = |a: &String| {
+            let n = a.parse::<u64>().unwrap();
+            (
+                matches("9*", a),
+                n.cmp(&32_503_680_000),
+                n.cmp(&32_503_680_001),
+            )
+        };
+        let classes: BTreeSet<_> = r.iter().map(class).collect();
+        // Not 9*: below, at each threshold, above; 9*: above only.
+        assert_eq!((classes.len(), r.len()), (5, 5), "{r:?}");
         // Too many classes: an error, never a silent cut.
         let many: BTreeSet<String> = (0..20).map(|i| format!("{i:02}*")).collect();
-        assert!(representatives(&many, &none, fresh, 100_000, 10).is_err());
+        assert!(representatives(&many, &no_t, &none, fresh, 100_000, 10).is_err());
     }
 }

@@ -178,10 +178,33 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A value that reaches a condition through a policy variable (a tag, the property's context):
+/// the accounts it names, its account patterns, and the service it names.
+fn scan_value(
+    v: &str,
+    accounts: &mut BTreeSet<String>,
+    globs: &mut BTreeSet<String>,
+    services: &mut BTreeSet<String>,
+) {
+    for w in v.split(|c: char| !c.is_ascii_digit()) {
+        if is_account(w) {
+            accounts.insert(w.to_string());
+        }
+    }
+    crate::accounts::add_globs(v, globs);
+    let lc = v.to_ascii_lowercase();
+    if (lc.ends_with(".amazonaws.com") || lc.ends_with(".amazonaws.com.cn"))
+        && !lc.contains(['*', '?', '$', ' ', ':', '/'])
+    {
+        services.insert(lc);
+    }
+}
+
 fn scan_policy(
     p: &Policy,
     accounts: &mut BTreeSet<String>,
     globs: &mut BTreeSet<String>,
+    thresholds: &mut BTreeSet<u64>,
     services: &mut BTreeSet<String>,
     idps: &mut BTreeSet<String>,
 ) {
@@ -205,6 +228,14 @@ fn scan_policy(
             }
         }
         for c in &st.conditions {
+            // An ordering test on the caller's account (a root's aws:userid is its account).
+            if matches!(c.key_lc.as_str(), "aws:principalaccount" | "aws:userid") {
+                match &c.values {
+                    CondValues::Numbers(ns) => crate::accounts::add_thresholds(ns, &[], thresholds),
+                    CondValues::Dates(ds) => crate::accounts::add_thresholds(&[], ds, thresholds),
+                    _ => {}
+                }
+            }
             for v in &c.raw {
                 add_str(v, accounts);
                 crate::accounts::add_globs(v, globs);
@@ -233,6 +264,7 @@ impl<'s> World<'s> {
     fn new(spec: &'s Spec, extra: &[&Spec], prop: Option<&Property>) -> World<'s> {
         let mut accounts = BTreeSet::new();
         let mut globs = BTreeSet::new();
+        let mut thresholds = BTreeSet::new();
         let mut services = BTreeSet::new();
         let mut idps = BTreeSet::new();
         let mut org_accounts = BTreeSet::new();
@@ -247,10 +279,38 @@ impl<'s> World<'s> {
                 }
             }
             for_each_policy(e, &mut |p| {
-                scan_policy(p, &mut accounts, &mut globs, &mut services, &mut idps)
+                scan_policy(
+                    p,
+                    &mut accounts,
+                    &mut globs,
+                    &mut thresholds,
+                    &mut services,
+                    &mut idps,
+                )
             });
             for a in e.accounts.keys() {
                 accounts.insert(a.clone());
+            }
+            // Values a policy variable may bring into a condition (`${aws:ResourceTag/partner}`):
+            // the tags of roles, users and resources.
+            for a in e.accounts.values() {
+                let tags = a
+                    .roles
+                    .values()
+                    .flat_map(|r| r.tags.values())
+                    .chain(a.users.values().flat_map(|u| u.tags.values()))
+                    .chain(a.resources.values().flat_map(|r| r.tags.values()));
+                for v in tags {
+                    scan_value(v, &mut accounts, &mut globs, &mut services);
+                }
+            }
+        }
+        if let Some(p) = prop {
+            // The property's own context, likewise.
+            for v in p.context.values().flatten() {
+                for v in v.values() {
+                    scan_value(v, &mut accounts, &mut globs, &mut services);
+                }
             }
         }
         if let Some(p) = prop {
@@ -297,6 +357,7 @@ impl<'s> World<'s> {
         let mut incomplete = None;
         match crate::accounts::representatives(
             &globs,
+            &thresholds,
             &accounts,
             &fresh.to_string(),
             1_000_000,

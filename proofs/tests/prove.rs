@@ -577,3 +577,71 @@ fn session_patterns_select_open_role_sessions() {
         .unwrap_or("");
     assert!(!who.contains(":assumed-role/"), "{who}");
 }
+
+/// Outside callers that a policy admits only through a value the spec holds elsewhere (a tag
+/// a policy variable reads, the property's own context) or through an ordering test on the
+/// account (`NumericGreaterThan aws:PrincipalAccount`) are tried: the open world held only the
+/// accounts and services policies name literally, so each of these was PROVED (audit 3, bugs 6
+/// and 7).
+#[test]
+fn callers_named_by_tags_context_and_ranges_are_tried() {
+    let bucket = |cond: &str, tags: &str, context: &str| {
+        format!(
+            r#"{{
+      "accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"tags": {tags},
+        "policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*", "Condition": {cond}}}]}}}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": "outside-account",
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+                      "context": {context}}}]
+    }}"#
+        )
+    };
+    for (tag, spec, who) in [
+        (
+            "tag-account",
+            bucket(
+                r#"{"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceTag/partner}"}}"#,
+                r#"{"partner": "666666666666"}"#,
+                "{}",
+            ),
+            ":666666666666:",
+        ),
+        (
+            "tag-service",
+            bucket(
+                r#"{"StringEquals": {"aws:PrincipalServiceName": "${aws:ResourceTag/svc}"}}"#,
+                r#"{"svc": "sns.amazonaws.com"}"#,
+                "{}",
+            ),
+            "sns.amazonaws.com",
+        ),
+        (
+            "context-account",
+            bucket(
+                r#"{"StringEquals": {"aws:PrincipalAccount": "${s3:ExistingObjectTag/acct}"}}"#,
+                "{}",
+                r#"{"s3:ExistingObjectTag/acct": "777777777777"}"#,
+            ),
+            ":777777777777:",
+        ),
+        (
+            "numeric-account",
+            bucket(
+                r#"{"NumericGreaterThan": {"aws:PrincipalAccount": "900000000000"}}"#,
+                "{}",
+                "{}",
+            ),
+            ":900000000001:",
+        ),
+    ] {
+        let (v, code) = prove_text(tag, &spec);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{tag}: {r}");
+        assert_eq!(code, Some(1), "{tag}");
+        let p = r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap_or("");
+        assert!(p.contains(who), "{tag}: {p}");
+    }
+}
