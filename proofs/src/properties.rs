@@ -171,6 +171,12 @@ struct World<'s> {
     policies: std::collections::HashMap<String, Option<&'s Policy>>,
 }
 
+/// Identity providers nobody names (a `"*"` principal admits their users).
+const OPEN_IDPS: [&str; 2] = [
+    "arn:aws:iam::100000000000:oidc-provider/xverify.invalid",
+    "arn:aws:iam::100000000000:saml-provider/xverify",
+];
+
 /// Most accounts tried for the classes of unmentioned accounts that patterns tell apart.
 const MAX_PATTERN_ACCOUNTS: usize = 32;
 
@@ -225,6 +231,13 @@ fn scan_policy(
             }
             for f in &pe.set.federated {
                 idps.insert(f.clone());
+            }
+            // `"*"` (or a NotPrincipal) admits every identity provider's federated users: one
+            // provider nobody names, of each kind, stands for them.
+            if pe.not || pe.set.bare_star || pe.set.aws.contains(&AwsPrincipalRef::Any) {
+                for p in OPEN_IDPS {
+                    idps.insert(p.to_string());
+                }
             }
         }
         for c in &st.conditions {

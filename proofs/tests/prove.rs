@@ -645,3 +645,37 @@ fn callers_named_by_tags_context_and_ranges_are_tried() {
         assert!(p.contains(who), "{tag}: {p}");
     }
 }
+
+/// A trust policy whose Principal is `"*"` admits the federated users of identity providers
+/// nobody names (AssumeRoleWithWebIdentity): the prover tried only the providers named in
+/// `Federated` entries and PROVED that no outsider reaches the role or what it reads (session 12's
+/// list of open gaps, 6; audit 3, bug 3).
+#[test]
+fn a_star_trust_admits_unnamed_identity_providers() {
+    let spec = r#"{"accounts": {"222222222222": {
+       "roles": {"R": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+           "Principal": "*", "Action": "sts:AssumeRoleWithWebIdentity",
+           "Condition": {"StringEquals": {"aws:PrincipalType": "WebIdentityUser"}}}]},
+         "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}]}},
+       "resources": {"arn:aws:s3:::bkt": {}}}},
+     "properties": [{"name": "p", "expect": "none", "principals": "outside-account",
+                     "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+                     "via_assume_role": true}]}"#;
+    let (v, code) = prove_text("star-idp", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let chain = r["counterexample"]["chain"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(chain.len(), 2, "{r}");
+    assert_eq!(chain[0]["action"], "sts:AssumeRoleWithWebIdentity", "{r}");
+    assert!(
+        chain[0]["principal"]
+            .as_str()
+            .is_some_and(|p| p.contains(":oidc-provider/")),
+        "{r}"
+    );
+}
