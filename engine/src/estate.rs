@@ -314,11 +314,23 @@ impl Estate {
         Option<&BTreeMap<String, String>>,
     ) {
         let parts = split_arn(arn);
-        // IAM roles are the resource of sts:AssumeRole: the trust policy is their policy.
-        if let Some([_, _, "iam", _, acct, res]) = parts {
+        // IAM roles are the resource of sts:AssumeRole: the trust policy is their policy. A role
+        // is found under its own ARN only (no region, its path): another spelling names no role
+        // of the estate (corpus/DECISIONS.md 20).
+        if let Some([_, partition, "iam", region, acct, res]) = parts {
             if let Some(rest) = res.strip_prefix("role/") {
                 let name = rest.rsplit('/').next().unwrap_or(rest);
-                if let Some(r) = self.accounts.get(acct).and_then(|a| a.roles.get(name)) {
+                if let Some(r) = self
+                    .accounts
+                    .get(acct)
+                    .and_then(|a| a.roles.get(name))
+                    .filter(|r| {
+                        partition == "aws"
+                            && region.is_empty()
+                            && rest.strip_prefix(r.path.strip_prefix('/').unwrap_or(&r.path))
+                                == Some(r.name.as_str())
+                    })
+                {
                     return (
                         Some(acct.to_string()),
                         r.trust_policy.as_ref(),

@@ -169,3 +169,29 @@ fn estate_keys_cannot_be_overridden_by_the_caller() {
         Some("arn:aws:iam::222222222222:role/TableReaderRole")
     );
 }
+
+/// A role is the resource of sts:AssumeRole under its own ARN only (corpus/DECISIONS.md 20):
+/// another path, a region or another partition names no role of the estate, so no trust policy
+/// allows the call. A looser lookup let a caller pick a spelling that a Deny on the role's ARN
+/// does not name, while the prover tried the role's own ARN only (audit 3, bug 1).
+#[test]
+fn a_role_is_found_under_its_own_arn_only() {
+    let e = estate();
+    let hop = |resource: &str| {
+        let r = step(
+            "arn:aws:iam::999999999999:user/vendor",
+            "sts:AssumeRole",
+            resource,
+            &[("sts:ExternalId", "vendor-c41e-2024")],
+        );
+        e.replay_chain(&[r]).unwrap()[0].decision
+    };
+    assert_eq!(hop(R1), Decision::Allow);
+    for variant in [
+        "arn:aws:iam::111111111111:role/x/VendorGatewayRole",
+        "arn:aws:iam:us-east-1:111111111111:role/VendorGatewayRole",
+        "arn:aws-cn:iam::111111111111:role/VendorGatewayRole",
+    ] {
+        assert_eq!(hop(variant), Decision::ImplicitDeny, "{variant}");
+    }
+}
