@@ -679,3 +679,47 @@ fn a_star_trust_admits_unnamed_identity_providers() {
         "{r}"
     );
 }
+
+/// `no-new-access` and role chains: the only change lets R1's sessions assume R2, which reads the
+/// bucket, and R1 is open to account 999999999999, so an outsider newly reads the bucket through
+/// a chain. The direct comparison sees nothing new in s3:GetObject and PROVED it (session 12's
+/// list of open gaps, 9; audit 3, bug 5); a new AssumeRole hop now makes it unknown. Without the
+/// change the same property is proved.
+#[test]
+fn no_new_access_sees_new_chains() {
+    let spec = |r2_trusts: &str, before: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{
+      "roles": {{
+        "R1": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                 "Principal": {{"AWS": "arn:aws:iam::999999999999:root"}}, "Action": "sts:AssumeRole"}}]}},
+               "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                 "Action": "sts:AssumeRole", "Resource": "*"}}]}}]}},
+        "R2": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                 "Principal": {{"AWS": "arn:aws:iam::222222222222:role/{r2_trusts}"}}, "Action": "sts:AssumeRole"}}]}},
+               "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}}]}}]}}}},
+      "resources": {{"arn:aws:s3:::bkt": {{}}}}}}}},
+     "properties": [{{"name": "p", "expect": "no-new-access", "before": "{before}",
+                     "principals": "outside-account", "actions": ["s3:GetObject"],
+                     "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("xverify-nna-before-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.json");
+    std::fs::write(&old, spec("Other", "old.json")).unwrap();
+    let before = old.display().to_string();
+    let (v, code) = prove_text("nna-chains", &spec("R1", &before));
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+    assert_eq!(code, Some(3));
+    assert!(
+        r["reason"].as_str().is_some_and(|s| s.contains("role/R2")),
+        "{r}"
+    );
+    let (v, code) = prove_text("nna-same", &spec("Other", &before));
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
