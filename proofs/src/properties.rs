@@ -149,8 +149,9 @@ enum Target {
         sub: Option<String>,
         account: String,
     },
-    /// Resources the estate does not describe.
-    Undescribed,
+    /// Resources the estate does not describe: in `account`, or (`None`) in the account of Q's
+    /// ARNs when they name one, else the caller's own (the most permissive choice).
+    Undescribed { account: Option<String> },
 }
 
 /// Everything mentioned in the estate and the property.
@@ -564,7 +565,25 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
             }
         }
     }
-    out.push(Target::Undescribed);
+    out.push(Target::Undescribed { account: None });
+    out
+}
+
+/// The targets of a search for a denied request (`all`): an undescribed resource is searched in
+/// other accounts too (no resource policy: a cross-account request is denied), every account Q's
+/// ARNs name and two nobody names (one of them is not the caller's).
+fn targets_for_denial(w: &World<'_>, resources: &[String]) -> Vec<Target> {
+    let mut out = targets(w, resources);
+    let mut accounts: BTreeSet<String> = resources
+        .iter()
+        .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
+        .filter(|a| is_account(a))
+        .collect();
+    accounts.insert("100000000000".into());
+    accounts.insert("100000000001".into());
+    for a in accounts {
+        out.push(Target::Undescribed { account: Some(a) });
+    }
     out
 }
 
@@ -763,7 +782,10 @@ fn build(
             },
             Some(account.clone()),
         ),
-        Target::Undescribed => {
+        Target::Undescribed { account: Some(a) } => {
+            ("arn:aws:xverify:::undescribed".to_string(), Some(a.clone()))
+        }
+        Target::Undescribed { account: None } => {
             // The account in the ARN when Q fixes it, else the caller's own (most permissive).
             let from_q: BTreeSet<String> = prop_resources
                 .iter()
@@ -1024,7 +1046,7 @@ fn build(
             let f = sym.test(r, l);
             sym.constraints.push(f);
         }
-        Target::Undescribed => {
+        Target::Undescribed { .. } => {
             // Outside every described resource: one language, the union of theirs (the same
             // constraint as one negated test per resource, with one language on the variable).
             let union = Lang {
@@ -1523,7 +1545,8 @@ fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[Strin
             w.policies.get(arn).copied().flatten(),
             Some(account.as_str()),
         ),
-        Target::Undescribed => {
+        Target::Undescribed { account: Some(a) } => (None, Some(a.as_str())),
+        Target::Undescribed { account: None } => {
             let from_q: BTreeSet<&str> = q_resources
                 .iter()
                 .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4]))
@@ -1667,7 +1690,11 @@ fn search(
     cfg: &Config,
     queries: &mut usize,
 ) -> Search {
-    let ts = targets(w, ask.resources);
+    let ts = if ask.want_allow {
+        targets(w, ask.resources)
+    } else {
+        targets_for_denial(w, ask.resources)
+    };
     search_in(w, cands, &ts, ask, cfg, queries)
 }
 

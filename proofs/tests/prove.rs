@@ -723,3 +723,42 @@ fn no_new_access_sees_new_chains() {
     assert_eq!(code, Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `all` over resources the spec does not describe: a user allowed everything is still denied a
+/// queue of another account that has no queue policy. The undescribed target sat in the caller's
+/// own account (the most permissive choice, right for `none`), so `all` was PROVED (audit 4,
+/// bug 7); a search for a denied request now tries other accounts too. Over the caller's own
+/// account's queues `all` still holds.
+#[test]
+fn all_over_undescribed_resources_tries_other_accounts() {
+    let spec = |resources: &str| {
+        format!(
+            r#"{{"accounts": {{"333333333333": {{"users": {{"u": {{"policies": [{{"Version": "2012-10-17",
+          "Statement": [{{"Effect": "Allow", "Action": "*", "Resource": "*"}}]}}]}}}}}}}},
+      "properties": [{{"name": "p", "expect": "all",
+        "principals": {{"arns": ["arn:aws:iam::333333333333:user/u"]}},
+        "actions": ["sqs:SendMessage"], "resources": [{resources}], "via_assume_role": false}}]}}"#
+        )
+    };
+    let (v, code) = prove_text("all-elsewhere", &spec(r#""arn:aws:sqs:*:*:*""#));
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let res = r["counterexample"]["chain"][0]["resource"]
+        .as_str()
+        .unwrap_or("");
+    assert!(!res.contains(":333333333333:"), "{r}");
+    // Two named accounts: the other one's queues are denied.
+    let (v, _) = prove_text(
+        "all-two",
+        &spec(r#""arn:aws:sqs:*:333333333333:*", "arn:aws:sqs:*:444444444444:*""#),
+    );
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert!(r["counterexample"]["chain"][0]["resource"]
+        .as_str()
+        .is_some_and(|s| s.contains(":444444444444:")));
+    let (v, code) = prove_text("all-own", &spec(r#""arn:aws:sqs:*:333333333333:*""#));
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
