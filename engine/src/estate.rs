@@ -461,6 +461,7 @@ impl Estate {
             ctx.remove("aws:PrincipalOrgID");
             ctx.remove("aws:PrincipalOrgPaths");
             // A service acting for a source account: the source's org keys follow from it.
+            // Without one, the caller's (a service may name only the source's organization).
             if let Some(src) = ctx.get_single("aws:sourceaccount").map(str::to_string) {
                 self.set_org_keys(&mut ctx, &src, "aws:SourceOrgID", "aws:SourceOrgPaths");
             }
@@ -468,7 +469,11 @@ impl Estate {
 
         // The resource side.
         let (racct, rpolicy, rtags) = self.resource(&er.resource);
-        let resource_account = racct.or_else(|| er.resource_account.clone());
+        // A resource whose account neither the estate nor the request gives is the caller's own,
+        // as `decide` counts it for the grant: its RCPs and keys follow.
+        let resource_account = racct
+            .or_else(|| er.resource_account.clone())
+            .or_else(|| p.account().map(str::to_string));
         // A role's trust policy governs the sts:AssumeRole* family only; IAM has no resource
         // policy for its other actions on the role.
         let is_role =

@@ -1431,13 +1431,17 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
                         .collect(),
                 },
             );
-            let member = F::and2(F::Present(sa), in_org);
-            // member → SourceOrgID = org; ¬member → SourceOrgID ≠ org.
+            let member = F::and2(F::Present(sa), in_org.clone());
+            let outsider = F::and2(F::Present(sa), F::not(in_org));
+            // With a source account the estate derives the source's organization: a member's is
+            // ours, an outsider's is not. Without one the service names it itself (free).
             let so_org = F::and2(F::Present(so), org_is);
             q.sym
                 .constraints
-                .push(F::or2(F::not(member.clone()), so_org.clone()));
-            q.sym.constraints.push(F::or2(member, F::not(so_org)));
+                .push(F::or2(F::not(member), so_org.clone()));
+            q.sym
+                .constraints
+                .push(F::or2(F::not(outsider), F::not(so_org)));
         }
     }
 }

@@ -762,3 +762,69 @@ fn all_over_undescribed_resources_tries_other_accounts() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// `xverify eval --spec` on case lines: one decision per line.
+fn eval_spec(tag: &str, spec: &str, cases: &str) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("xverify-eval-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("spec.json"), spec).unwrap();
+    std::fs::write(dir.join("cases.jsonl"), cases).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["eval", "--spec"])
+        .arg(dir.join("spec.json"))
+        .arg(dir.join("cases.jsonl"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Where the estate and the prover disagreed (audit 4, bugs 4 and 2): a resource whose account
+/// neither the estate nor the request gives counted as the caller's own for the grant but escaped
+/// that account's RCPs (now they apply); and a service's aws:SourceOrgID without aws:SourceAccount,
+/// which the estate keeps as the caller gives it, was held to be another organization's by the
+/// prover (now free), which PROVED such a service unable to write.
+#[test]
+fn the_estate_fills_the_resource_account_and_source_org_keys() {
+    let spec = r#"{"organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+        "policies": {"DenyS3Read": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+          "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}},
+        "root": {"id": "r-a1b2", "rcps": ["DenyS3Read"], "accounts": ["111111111111", "222222222222"]}},
+      "accounts": {"222222222222": {
+        "roles": {"R": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}]},
+          "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]}},
+        "resources": {"arn:aws:s3:::logs": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"Service": "logs.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/*",
+          "Condition": {"StringEquals": {"aws:SourceOrgID": "o-a1b2c3d4e5"}}}]}}}}},
+      "properties": [
+        {"name": "r", "expect": "none", "principals": {"accounts": ["222222222222"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::*", "*"]},
+        {"name": "s", "expect": "some", "principals": {"service": "logs.amazonaws.com"},
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::logs/*"]}]}"#;
+    let cases = r#"{"id": "no-account", "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::other/o"}
+{"id": "star", "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "*"}
+{"id": "org-only", "principal": "logs.amazonaws.com", "action": "s3:PutObject", "resource": "arn:aws:s3:::logs/o", "context": {"aws:SourceOrgID": "o-a1b2c3d4e5"}}
+{"id": "member", "principal": "logs.amazonaws.com", "action": "s3:PutObject", "resource": "arn:aws:s3:::logs/o", "context": {"aws:SourceAccount": "111111111111"}}
+"#;
+    let ds: Vec<String> = eval_spec("fill", spec, cases)
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ds, ["ExplicitDeny", "ExplicitDeny", "Allow", "Allow"]);
+    // The prover agrees: the role reads nothing; the service writes, also when it names only the
+    // source's organization.
+    let (v, _) = prove_text("fill", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+    let only_org = spec.replace(
+        r#"{"StringEquals": {"aws:SourceOrgID": "o-a1b2c3d4e5"}}"#,
+        r#"{"StringEquals": {"aws:SourceOrgID": "o-a1b2c3d4e5"}, "Null": {"aws:SourceAccount": "true"}}"#,
+    );
+    assert_ne!(only_org, spec);
+    let (v, _) = prove_text("fill-org", &only_org);
+    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+}
