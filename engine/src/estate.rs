@@ -66,6 +66,25 @@ pub struct RoleDef {
     pub tags: BTreeMap<String, String>,
 }
 
+impl RoleDef {
+    /// May whoever assumes the role pass session tags: does some Allow statement of its trust
+    /// policy name `sts:TagSession`? AWS refuses tags otherwise, so the role's sessions carry its
+    /// own tags only.
+    pub fn may_tag_sessions(&self) -> bool {
+        self.trust_policy.as_ref().is_some_and(|t| {
+            t.statements().iter().any(|st| {
+                st.effect == crate::model::Effect::Allow
+                    && (st
+                        .action
+                        .patterns
+                        .iter()
+                        .any(|p| p.matches_plain("sts:tagsession"))
+                        != st.action.not)
+            })
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserDef {
     pub name: String,
@@ -386,6 +405,12 @@ impl Estate {
         let mut tags: Option<BTreeMap<String, String>> = None;
         match residence {
             Residence::Role(_, r) => {
+                if !er.session_tags.is_empty() && !r.may_tag_sessions() {
+                    return Err(EstateError(format!(
+                        "role {}'s trust policy allows no sts:TagSession: its sessions carry no session tags",
+                        crate::json::quote(&r.name)
+                    )));
+                }
                 set.identity = r.policies.clone();
                 set.boundary = r.permissions_boundary.clone();
                 let mut t = r.tags.clone();

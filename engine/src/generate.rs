@@ -2923,8 +2923,24 @@ pub fn estate_case(s: &Settings) -> BoxedStrategy<GenEstateCase> {
     let s = *s;
     estate_request(&s)
         .prop_flat_map(move |request| {
-            (estate(&request, &s), Just(request))
-                .prop_map(|(estate, request)| GenEstateCase { estate, request })
+            (estate(&request, &s), Just(request)).prop_map(|(estate, mut request)| {
+                // Session tags only where the role's trust policy allows sts:TagSession (else
+                // AWS refuses them and the estate rejects the request).
+                if !request.session_tags.is_empty() {
+                    let built = estate.build();
+                    let may = Principal::parse(&request.request.principal)
+                        .ok()
+                        .and_then(|p| match built.residence(&p) {
+                            Ok(crate::estate::Residence::Role(_, r)) => Some(r.may_tag_sessions()),
+                            _ => None,
+                        })
+                        .unwrap_or(true);
+                    if !may {
+                        request.session_tags.clear();
+                    }
+                }
+                GenEstateCase { estate, request }
+            })
         })
         .boxed()
 }

@@ -1109,25 +1109,11 @@ fn build(
 /// May whoever assumes this role pass session tags (does its trust policy allow `sts:TagSession`)?
 /// Then the session's `aws:PrincipalTag/*` are the caller's choice.
 fn session_tags_allowed(w: &World<'_>, account: &str, role: &str) -> bool {
-    let Some(r) = w
-        .estate()
+    w.estate()
         .accounts
         .get(account)
         .and_then(|a| a.roles.get(role))
-    else {
-        return true;
-    };
-    r.trust_policy.as_ref().is_some_and(|t| {
-        t.statements().iter().any(|st| {
-            st.effect == Effect::Allow
-                && (st
-                    .action
-                    .patterns
-                    .iter()
-                    .any(|p| p.matches_plain("sts:tagsession"))
-                    != st.action.not)
-        })
-    })
+        .is_none_or(|r| r.may_tag_sessions())
 }
 
 /// Does a selector's ARN language name a described role itself: its ARN with its path, or

@@ -195,3 +195,24 @@ fn a_role_is_found_under_its_own_arn_only() {
         assert_eq!(hop(variant), Decision::ImplicitDeny, "{variant}");
     }
 }
+
+/// Session tags need a trust policy that allows sts:TagSession: without one AWS refuses them, and
+/// the role's sessions carry the role's own tags only. The estate merged any tags the request
+/// gave, so eval allowed what a tag condition denies to every real session of the role, which the
+/// prover (holding the role's tags fixed) PROVED (audit 4, bug 8).
+#[test]
+fn session_tags_need_a_trust_policy_that_allows_tag_session() {
+    let e = estate();
+    let mut r = step(
+        "arn:aws:sts::222222222222:assumed-role/TableReaderRole/job-1",
+        "dynamodb:GetItem",
+        T,
+        &[],
+    );
+    assert!(e.gather(&r).is_ok());
+    r.session_tags.insert("team".into(), "admin".into());
+    let err = e.gather(&r).unwrap_err().to_string();
+    assert!(err.contains("sts:TagSession"), "{err}");
+    let role = &e.accounts["222222222222"].roles["TableReaderRole"];
+    assert!(!role.may_tag_sessions());
+}
