@@ -1227,7 +1227,9 @@ impl Principal {
                     crate::json::quote(s)
                 )));
             }
-            return Ok(Principal::Service(s.to_string()));
+            // Service principal names are lower-case (`logs.amazonaws.com`); the Principal
+            // element compares them ignoring case, condition keys do not.
+            return Ok(Principal::Service(s.to_ascii_lowercase()));
         }
         let bad =
             |why: &str| PrincipalParseError(format!("principal {}: {why}", crate::json::quote(s)));

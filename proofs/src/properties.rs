@@ -185,6 +185,34 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Services that only a pattern on aws:PrincipalServiceName(sList) tells apart from the named ones
+/// (`logging.s3.*`): one per class of service names the patterns induce that no service already
+/// tried falls in (a service principal holds a `.` and is lower-case).
+fn add_pattern_services(globs: &[String], services: &mut Vec<String>) -> Result<(), String> {
+    if globs.is_empty() {
+        return Ok(());
+    }
+    let langs: Vec<Lang> = globs
+        .iter()
+        .map(|g| Lang::single(Pattern::glob(g, false)))
+        .collect();
+    let sig = |s: &str| -> Vec<bool> { langs.iter().map(|l| l.matches(s)).collect() };
+    let domain = Lang::single(Pattern::glob("*.*", false));
+    let cs = crate::classes::classes(&langs, Some(&domain), &crate::classes::Limits::default())
+        .map_err(|e| format!("service name patterns: {e}"))?;
+    for c in cs {
+        if services.iter().any(|s| sig(s) == c.sig) {
+            continue;
+        }
+        let w = c.witness.to_lowercase();
+        // A class only an upper-case or blank name reaches holds no service principal.
+        if sig(&w) == c.sig && !w.contains(char::is_whitespace) && w.contains('.') {
+            services.push(w);
+        }
+    }
+    Ok(())
+}
+
 /// A value that reaches a condition through a policy variable (a tag, the property's context):
 /// the accounts it names, its account patterns, and the service it names.
 fn scan_value(
@@ -254,13 +282,14 @@ fn scan_policy(
                 add_str(v, accounts);
                 crate::accounts::add_globs(v, globs);
             }
-            // A service a condition names (`"*"` narrowed to it): one more caller to try.
+            // A service a condition names (`"*"` narrowed to it): one more caller to try. A
+            // pattern (`logging.s3.*`) is kept as such: `World::new` gives it callers.
             if matches!(
                 c.key_lc.as_str(),
                 "aws:principalservicename" | "aws:principalservicenameslist"
             ) {
                 for v in &c.raw {
-                    if !v.is_empty() && !v.contains(['*', '?', '$']) {
+                    if !v.is_empty() && !v.contains('$') {
                         services.insert(v.to_ascii_lowercase());
                     }
                 }
@@ -383,8 +412,13 @@ impl<'s> World<'s> {
                 incomplete = Some(e.0);
             }
         }
-        let mut services: Vec<String> = services.into_iter().collect();
+        let (service_globs, names): (Vec<String>, Vec<String>) =
+            services.into_iter().partition(|s| s.contains(['*', '?']));
+        let mut services = names;
         services.push("xverify-any-service.amazonaws.com".to_string());
+        if let Err(e) = add_pattern_services(&service_globs, &mut services) {
+            incomplete.get_or_insert(e);
+        }
         World {
             spec,
             org_accounts,

@@ -828,3 +828,24 @@ fn the_estate_fills_the_resource_account_and_source_org_keys() {
     let (v, _) = prove_text("fill-org", &only_org);
     assert_eq!(v["results"][1]["status"], "proved", "{v}");
 }
+
+/// A service admitted only by a pattern on aws:PrincipalServiceName (`logging.s3.*`) is among the
+/// callers tried: the prover tried the services named literally and one stand-in, which the
+/// pattern does not match, and PROVED the bucket closed (audit 4, bug 6).
+#[test]
+fn a_service_only_a_pattern_admits_is_tried() {
+    let spec = r#"{"accounts": {"111111111111": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"StringLike": {"aws:PrincipalServiceName": "logging.s3.*"}}}]}}}}},
+      "properties": [{"name": "p", "expect": "none", "principals": "outside-account",
+                      "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, code) = prove_text("service-pattern", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let who = r["counterexample"]["chain"][0]["principal"]
+        .as_str()
+        .unwrap_or("");
+    assert!(who.starts_with("logging.s3."), "{who}");
+}

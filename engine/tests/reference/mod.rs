@@ -82,7 +82,7 @@ impl Caller {
             return Caller::Anonymous;
         }
         if !s.starts_with("arn:") {
-            return Caller::Service(s.to_string());
+            return Caller::Service(s.to_ascii_lowercase());
         }
         let parts: Vec<&str> = s.splitn(6, ':').collect();
         let (service, account, res) = (parts[2], parts[4].to_string(), parts[5]);
