@@ -1233,7 +1233,9 @@ fn spec_policy_set(c: &GenEstateCase) -> GenSet {
     }
     let owner = owner
         .or_else(|| (parts.len() == 6 && parts[4].len() == 12).then(|| parts[4].to_string()))
-        .or_else(|| r.resource_account.clone());
+        .or_else(|| r.resource_account.clone())
+        // No account anywhere: the caller's own (as the grant counts it).
+        .or_else(|| p.account().map(str::to_string));
     if let (Some(b), Some(org)) = (owner, e.organization.as_ref()) {
         if org.governs(&b) {
             for u in org.root.path_to(&b).unwrap() {
