@@ -2244,6 +2244,28 @@ fn reach(
     (all, unknown)
 }
 
+/// The world of a property (with the accounts `extra` specs mention) and its principal kinds,
+/// each a candidate of Q's own.
+fn world_and_kinds<'s>(
+    spec: &'s Spec,
+    extra: &[&Spec],
+    prop: &Property,
+    cfg: &Config,
+) -> (World<'s>, Vec<Cand>) {
+    let mut w = World::new(spec, extra, Some(prop));
+    w.service_linked_roles = cfg.service_linked_roles;
+    let start = w
+        .kinds()
+        .into_iter()
+        .map(|k| Cand {
+            kind: k,
+            chain: vec![],
+            selected: true,
+        })
+        .collect();
+    (w, start)
+}
+
 /// Prove one property of a spec.
 pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyResult {
     let t0 = Instant::now();
@@ -2268,17 +2290,7 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
             Ok(old) => no_new_access(spec, &old, prop, cfg, t0),
         };
     }
-    let mut w = World::new(spec, &[], Some(prop));
-    w.service_linked_roles = cfg.service_linked_roles;
-    let start: Vec<Cand> = w
-        .kinds()
-        .into_iter()
-        .map(|k| Cand {
-            kind: k,
-            chain: vec![],
-            selected: true,
-        })
-        .collect();
+    let (w, start) = world_and_kinds(spec, &[], prop, cfg);
     let (cands, reach_unknown) = if prop.via_assume_role {
         // Sessions reached through chains join Q's principals; Q's selectors apply to the chain's start.
         let selected: Vec<Cand> = start;
@@ -2412,17 +2424,7 @@ fn no_new_access(
     // the same last request; otherwise the answer is unknown (a `none` property with
     // `via_assume_role` tells what the chains reach).
     let mut queries = direct.queries;
-    let mut w = World::new(spec, &[old], Some(prop));
-    w.service_linked_roles = cfg.service_linked_roles;
-    let start: Vec<Cand> = w
-        .kinds()
-        .into_iter()
-        .map(|k| Cand {
-            kind: k,
-            chain: vec![],
-            selected: true,
-        })
-        .collect();
+    let (w, start) = world_and_kinds(spec, &[old], prop, cfg);
     let (all, u) = reach(
         &w,
         &start,
