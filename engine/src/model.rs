@@ -1221,6 +1221,14 @@ impl Principal {
             return Ok(Principal::Anonymous);
         }
         if !s.starts_with("arn:") {
+            // `ARN:…` is neither an ARN nor a service (whose name is read lower-case, and would
+            // then read back as an ARN).
+            if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("arn:")) {
+                return Err(PrincipalParseError(format!(
+                    "principal {}: an ARN starts with \"arn:\" in lower case",
+                    crate::json::quote(s)
+                )));
+            }
             if s.is_empty() || s.contains(char::is_whitespace) || !s.contains('.') {
                 return Err(PrincipalParseError(format!(
                     "principal {}: expected an ARN, a service principal such as \"cloudtrail.amazonaws.com\", or \"anonymous\"",
