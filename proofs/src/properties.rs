@@ -172,6 +172,13 @@ struct World<'s> {
     policies: std::collections::HashMap<String, Option<&'s Policy>>,
 }
 
+/// The `sts:AssumeRole*` actions, as a property names them.
+const ASSUME_ROLE_ACTION_NAMES: [&str; 3] = [
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+];
+
 /// Identity providers nobody names (a `"*"` principal admits their users).
 const OPEN_IDPS: [&str; 2] = [
     "arn:aws:iam::100000000000:oidc-provider/xverify.invalid",
@@ -2191,11 +2198,7 @@ fn reach(
                     continue;
                 }
                 let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
-                let actions = vec![
-                    "sts:AssumeRole".to_string(),
-                    "sts:AssumeRoleWithWebIdentity".to_string(),
-                    "sts:AssumeRoleWithSAML".to_string(),
-                ];
+                let actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
                 let resources = vec![arn.clone()];
                 // Search who can assume it among everything reached so far.
                 let ts = [Target::Described {
@@ -2467,25 +2470,22 @@ fn no_new_access(
         &|k| matches!(k, Kind::Role { account, name, .. } if reached.contains(&(account.clone(), name.clone()))),
     );
     queries += roles.queries;
-    if roles.status != Status::Proved {
-        let what = roles
-            .chain
+    // What a non-proved result found: its first request, else its reason.
+    let first_request = |r: &PropertyResult| {
+        r.chain
             .first()
             .map(|s| format!("{} {} {}", s.principal, s.action, s.resource))
-            .unwrap_or_else(|| roles.reason.clone().unwrap_or_default());
+            .unwrap_or_else(|| r.reason.clone().unwrap_or_default())
+    };
+    if roles.status != Status::Proved {
+        let what = first_request(&roles);
         return unknown(
             format!("a role the principals reach by AssumeRole has new access ({what}); whether a chain's start had it before is not compared"),
             queries,
         );
     }
     let mut edges = anyone;
-    edges.actions = [
-        "sts:AssumeRole",
-        "sts:AssumeRoleWithWebIdentity",
-        "sts:AssumeRoleWithSAML",
-    ]
-    .map(String::from)
-    .to_vec();
+    edges.actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
     edges.resources = [spec, old]
         .iter()
         .flat_map(|s| s.estate.accounts.iter())
@@ -2499,11 +2499,7 @@ fn no_new_access(
     let hops = no_new_access_direct(spec, old, &edges, cfg, t0, &|_| true);
     queries += hops.queries;
     if hops.status != Status::Proved {
-        let what = hops
-            .chain
-            .first()
-            .map(|s| format!("{} {} {}", s.principal, s.action, s.resource))
-            .unwrap_or_else(|| hops.reason.clone().unwrap_or_default());
+        let what = first_request(&hops);
         return unknown(
             format!("a new AssumeRole hop ({what}) may start chains that were not possible before; they are not compared"),
             queries,
