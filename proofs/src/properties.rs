@@ -66,6 +66,14 @@ pub struct Step {
     pub action: String,
     pub resource: String,
     pub context: BTreeMap<String, ContextValue>,
+    /// The session tags the caller passed when its role session was made (a described role's
+    /// trust policy allowing `sts:TagSession`); they override the role's tags.
+    pub session_tags: BTreeMap<String, String>,
+    /// The keys of `context` the estate works out itself from the principal and the resource
+    /// (`aws:PrincipalArn`, a described role's `aws:PrincipalTag/*`...): the request says nothing
+    /// by giving them, so reports leave them out. Every other key is printed, so that the step
+    /// replays through `eval --spec` as printed.
+    pub derived: BTreeSet<String>,
     pub decision: Decision,
     /// The statements that decided it (`policy statement N (Sid)`).
     pub explain: Vec<String>,
@@ -1558,11 +1566,37 @@ fn replay(e: &Estate, er: &EstateRequest) -> Result<Step, String> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        session_tags: er.session_tags.clone(),
+        derived: derived_keys(e, er, &req),
         decision: r.decision,
         explain,
         note: r.note.clone(),
         resource_account: er.resource_account.clone(),
     })
+}
+
+/// The keys of `er`'s context that the estate works out itself: the request it gathers (`req`)
+/// is the same without them. Each key is tried alone, then the keys found are checked together;
+/// when that check fails, every key counts as the request's own (printing too much is harmless,
+/// printing too little would not replay).
+fn derived_keys(e: &Estate, er: &EstateRequest, req: &Request) -> BTreeSet<String> {
+    let without = |keys: &[&str]| {
+        let mut er2 = er.clone();
+        for k in keys {
+            er2.context.remove(k);
+        }
+        e.gather(&er2).ok().map(|(_, r)| r)
+    };
+    let found: Vec<&str> = er
+        .context
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| without(&[k]).is_some_and(|r| r == *req))
+        .collect();
+    if found.is_empty() || without(&found).is_none_or(|r| r != *req) {
+        return BTreeSet::new();
+    }
+    found.iter().map(|k| k.to_string()).collect()
 }
 
 /// A cheap necessary condition for an allowed request of `kind` on `target`: an IAM principal of the
@@ -1661,6 +1695,7 @@ fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), Stri
         for (k, v) in &s.context {
             er.context.insert(k, v.clone());
         }
+        er.session_tags = s.session_tags.clone();
         reqs.push(er);
     }
     let steps = e.replay_chain(&reqs).map_err(|x| x.to_string())?;
@@ -1671,8 +1706,29 @@ fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), Stri
     if last_ok {
         Ok(())
     } else {
+        // The step that went wrong, as the solver wrote it, so that the mismatch can be
+        // reproduced with `eval --spec`.
+        let at = steps
+            .len()
+            .saturating_sub(1)
+            .min(chain.len().saturating_sub(1));
+        let shown = chain.get(at).map_or(String::new(), |s| {
+            let ctx: Vec<String> = s
+                .context
+                .iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect();
+            format!(
+                "; step {}: {} {} {} [{}]",
+                at + 1,
+                s.principal,
+                s.action,
+                s.resource,
+                ctx.join(", ")
+            )
+        });
         Err(format!(
-            "the chain of {} steps did not replay (stopped after {} with {})",
+            "the chain of {} steps did not replay (stopped after {} with {}){shown}",
             chain.len(),
             steps.len(),
             steps.last().map_or("nothing", |s| s.decision.as_str())

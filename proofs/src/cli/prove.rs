@@ -119,14 +119,13 @@ pub fn exit_code(results: &[PropertyResult]) -> u8 {
     }
 }
 
+/// A step as an `xverify eval --spec` line would give it (interfaces.md §2): the keys the estate
+/// works out itself are left out, the session tags are kept.
 fn step_json(s: &Step) -> Value {
     let ctx: serde_json::Map<String, Value> = s
         .context
         .iter()
-        .filter(|(k, _)| {
-            !k.to_ascii_lowercase().starts_with("aws:principal")
-                && !k.to_ascii_lowercase().starts_with("aws:resource")
-        })
+        .filter(|(k, _)| !s.derived.contains(*k))
         .map(|(k, v)| {
             (
                 k.clone(),
@@ -137,7 +136,14 @@ fn step_json(s: &Step) -> Value {
             )
         })
         .collect();
-    json!({"principal": s.principal, "action": s.action, "resource": s.resource, "context": ctx})
+    let mut o = json!({"principal": s.principal, "action": s.action, "resource": s.resource, "context": ctx});
+    if !s.session_tags.is_empty() {
+        o["session_tags"] = json!(s.session_tags);
+    }
+    if let Some(a) = &s.resource_account {
+        o["resource_account"] = json!(a);
+    }
+    o
 }
 
 /// The JSON report of interfaces.md §3.
@@ -219,14 +225,19 @@ pub fn text_report(spec_path: &Path, results: &[PropertyResult]) -> String {
             let ctx: Vec<String> = s
                 .context
                 .iter()
-                .filter(|(k, _)| {
-                    !k.to_ascii_lowercase().starts_with("aws:principal")
-                        && !k.to_ascii_lowercase().starts_with("aws:resource")
-                })
+                .filter(|(k, _)| !s.derived.contains(*k))
                 .map(|(k, v)| format!("{k}={}", v.values().join(",")))
                 .collect();
             if !ctx.is_empty() {
                 out.push_str(&format!("            context: {}\n", ctx.join(" ")));
+            }
+            if !s.session_tags.is_empty() {
+                let tags: Vec<String> = s
+                    .session_tags
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                out.push_str(&format!("            session tags: {}\n", tags.join(" ")));
             }
             if s.decision == xverify_engine::Decision::Allow {
                 for e in &s.explain {
