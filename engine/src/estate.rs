@@ -545,6 +545,12 @@ impl Estate {
             Some(a) => ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_string())),
             None => ctx.remove("aws:PrincipalAccount"),
         }
+        // KMS puts the calling principal's account in every KMS request; no other service sends
+        // it, and no caller can choose it (corpus/DECISIONS.md 21).
+        match p.account().filter(|_| is_kms_action(&er.action)) {
+            Some(a) => ctx.insert("kms:CallerAccount", ContextValue::One(a.to_string())),
+            None => ctx.remove("kms:CallerAccount"),
+        }
         ctx.insert(
             "aws:PrincipalType",
             ContextValue::One(p.principal_type().into()),
@@ -696,6 +702,14 @@ impl ChainStep {
     pub fn explain(&self) -> Response<'_> {
         authorize(&self.set, &self.request)
     }
+}
+
+/// Is `action` a KMS action (`kms:` in any case)? Those requests carry `kms:CallerAccount`.
+pub fn is_kms_action(action: &str) -> bool {
+    action
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"kms:"))
 }
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.

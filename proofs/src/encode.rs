@@ -454,6 +454,12 @@ impl Sym {
 // Templates → languages.
 
 fn resolve_var(sym: &Sym, v: &epat::Var) -> Result<Option<String>, Unsupported> {
+    if v.key_lc == KMS_CALLER_ACCOUNT {
+        return Err(Unsupported(format!(
+            "policy variable ${{{}}} depends on the action (present on KMS requests only)",
+            v.key
+        )));
+    }
     match sym.source(&v.key_lc) {
         Source::Fixed => Ok(sym
             .fixed_value(&v.key_lc)
@@ -652,6 +658,43 @@ fn string_langs(sym: &Sym, c: &Condition) -> Result<Vec<Lang>, Unsupported> {
     }
 }
 
+/// The key the estate sets on KMS requests only (corpus/DECISIONS.md 21).
+const KMS_CALLER_ACCOUNT: &str = "kms:calleraccount";
+
+/// A condition on `kms:CallerAccount`: on a KMS action (`kms:*`, any case, as
+/// `estate::is_kms_action` reads it) the key is the caller's account, on any other absent. The
+/// condition is evaluated both ways on the fixed request and tied to the action.
+fn kms_caller_account(sym: &mut Sym, c: &Condition, vars_on: bool) -> F {
+    let mut on_kms = sym.fixed.clone();
+    match sym.principal.account() {
+        Some(a) => on_kms
+            .context
+            .insert("kms:CallerAccount", ContextValue::One(a.to_string())),
+        None => on_kms.context.remove("kms:CallerAccount"),
+    }
+    let mut elsewhere = sym.fixed.clone();
+    elsewhere.context.remove("kms:CallerAccount");
+    let (a, b) = (
+        xverify_engine::eval::condition_holds(c, &on_kms, vars_on),
+        xverify_engine::eval::condition_holds(c, &elsewhere, vars_on),
+    );
+    if a == b {
+        return F::Const(a);
+    }
+    let kms = Lang {
+        alts: vec![Pattern {
+            atoms: "kms:".chars().map(Atom::Char).chain([Atom::Star]).collect(),
+            ci: true,
+        }],
+    };
+    let is_kms = sym.test(sym.action, kms);
+    if a {
+        is_kms
+    } else {
+        F::not(is_kms)
+    }
+}
+
 fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupported> {
     let key = c.key_lc.clone();
     let negated = c.op.base.is_negated();
@@ -672,6 +715,9 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
                 "a condition on {} compares with a policy variable the request chooses",
                 c.key
             )));
+        }
+        if key == KMS_CALLER_ACCOUNT {
+            return Ok(kms_caller_account(sym, c, vars_on));
         }
         return Ok(F::Const(xverify_engine::eval::condition_holds(
             c, &sym.fixed, vars_on,

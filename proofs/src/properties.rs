@@ -286,7 +286,10 @@ fn scan_policy(
         }
         for c in &st.conditions {
             // An ordering test on the caller's account (a root's aws:userid is its account).
-            if matches!(c.key_lc.as_str(), "aws:principalaccount" | "aws:userid") {
+            if matches!(
+                c.key_lc.as_str(),
+                "aws:principalaccount" | "aws:userid" | "kms:calleraccount"
+            ) {
                 match &c.values {
                     CondValues::Numbers(ns) => crate::accounts::add_thresholds(ns, &[], thresholds),
                     CondValues::Dates(ds) => crate::accounts::add_thresholds(&[], ds, thresholds),
@@ -736,6 +739,9 @@ const FIXED_KEYS: &[&str] = &[
     "aws:resourceorgpaths",
     "aws:principalorgid",
     "aws:principalorgpaths",
+    // Set by the estate on KMS requests only: the encoding ties it to the action
+    // (`encode::cond_formula`).
+    "kms:calleraccount",
 ];
 
 impl Kind {

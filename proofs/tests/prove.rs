@@ -977,3 +977,49 @@ fn session_tags_are_printed_and_replayed() {
     printed_steps_replay(&dir.join("open.json"), r);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kms:CallerAccount` is the caller's account on KMS requests and absent on all others
+/// (corpus/DECISIONS.md 21): the default key policy's grant to `"AWS": "*"` with
+/// `kms:CallerAccount` and `kms:ViaService` admits no outsider (it was a free key: a false
+/// counterexample), while a bucket grant on `Null kms:CallerAccount` is open to everyone. Both
+/// sides agree: `eval --spec` ignores the key where a request gives it.
+#[test]
+fn kms_caller_account_is_the_callers_on_kms_requests_only() {
+    let spec = r#"{"accounts": {"111111111111": {
+       "roles": {"App": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+           "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "sts:AssumeRole"}]},
+         "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+           "Action": ["kms:Decrypt", "s3:GetObject"], "Resource": "*"}]}]}},
+       "resources": {
+        "arn:aws:kms:us-east-1:111111111111:key/k1": {"policy": {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:Encrypt"],
+           "Resource": "*", "Condition": {"StringEquals": {"kms:CallerAccount": "111111111111",
+             "kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]}},
+        "arn:aws:s3:::b": {"policy": {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+           "Condition": {"Null": {"kms:CallerAccount": "true"}}}]}}}}},
+     "properties": [
+      {"name": "key-outside", "expect": "none", "principals": "outside-account", "actions": ["kms:*"],
+       "resources": ["arn:aws:kms:us-east-1:111111111111:key/k1"]},
+      {"name": "key-inside", "expect": "some", "principals": {"accounts": ["111111111111"]},
+       "actions": ["kms:Decrypt"], "resources": ["arn:aws:kms:us-east-1:111111111111:key/k1"]},
+      {"name": "bucket-outside", "expect": "none", "principals": "outside-account",
+       "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}]}"#;
+    let (v, _) = prove_text("kms-caller-account", spec);
+    let status: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["proved", "proved", "refuted"], "{v}");
+    let cases = r#"{"id": "claims", "principal": "arn:aws:iam::999999999999:user/m", "action": "kms:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:CallerAccount": "111111111111", "kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+{"id": "inside", "principal": "arn:aws:sts::111111111111:assumed-role/App/s", "action": "KMS:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+{"id": "s3", "principal": "arn:aws:iam::999999999999:user/m", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/o", "context": {"kms:CallerAccount": "999999999999"}}
+"#;
+    let got: Vec<String> = eval_spec("kms-caller-account", spec, cases)
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, ["ImplicitDeny", "Allow", "Allow"]);
+}
