@@ -300,6 +300,21 @@ impl Estate {
         let Some(acct) = p.account() else {
             return Ok(Residence::NotIam);
         };
+        // The estate's accounts and the prover's open world are in the `aws` partition.
+        if let Principal::Root { partition, .. }
+        | Principal::User { partition, .. }
+        | Principal::Role { partition, .. }
+        | Principal::AssumedRole { partition, .. }
+        | Principal::FederatedUser { partition, .. } = p
+        {
+            if partition != "aws" {
+                return Err(EstateError(format!(
+                    "{}: the estate models the aws partition only, not {}",
+                    p.to_arn_string(),
+                    crate::json::quote(partition)
+                )));
+            }
+        }
         if matches!(p, Principal::Root { .. }) {
             return Ok(Residence::Root);
         }
@@ -307,9 +322,21 @@ impl Estate {
             return Ok(Residence::OpenWorld);
         };
         match p {
-            Principal::User { name, .. } => a.users.get(name).map(|u| Residence::User(a, u)).ok_or_else(|| {
-                EstateError(format!("account {acct} is described and has no user {}", crate::json::quote(name)))
-            }),
+            // A user's ARN holds its path: another spelling names no user.
+            Principal::User { name, path, .. } => match a.users.get(name) {
+                Some(u) if u.path == *path => Ok(Residence::User(a, u)),
+                Some(u) => Err(EstateError(format!(
+                    "user {} of account {acct} is at path {}: its ARN is arn:aws:iam::{acct}:user{}{}",
+                    crate::json::quote(name),
+                    crate::json::quote(&u.path),
+                    u.path,
+                    u.name
+                ))),
+                None => Err(EstateError(format!(
+                    "account {acct} is described and has no user {}",
+                    crate::json::quote(name)
+                ))),
+            },
             Principal::Role { name, .. } | Principal::AssumedRole { role: name, .. } => {
                 a.roles.get(name).map(|r| Residence::Role(a, r)).ok_or_else(|| {
                     EstateError(format!("account {acct} is described and has no role {}", crate::json::quote(name)))
@@ -511,9 +538,19 @@ impl Estate {
             };
         if let Some(b) = &resource_account {
             ctx.insert("aws:ResourceAccount", ContextValue::One(b.clone()));
-            self.set_org_keys(&mut ctx, b, "aws:ResourceOrgID", "aws:ResourceOrgPaths");
             if self.governed(b) {
                 set.rcps = self.levels(b, false);
+            }
+        }
+        // The resource's organization is a fact of the estate: the spec's organization for its
+        // member accounts, none for any other (corpus/DECISIONS.md 22).
+        match &resource_account {
+            Some(b) if self.in_org(b) => {
+                self.set_org_keys(&mut ctx, b, "aws:ResourceOrgID", "aws:ResourceOrgPaths")
+            }
+            _ => {
+                ctx.remove("aws:ResourceOrgID");
+                ctx.remove("aws:ResourceOrgPaths");
             }
         }
         if let Some(t) = rtags {
@@ -564,6 +601,23 @@ impl Estate {
                 ctx.insert("aws:username", ContextValue::One(name.clone()))
             }
             _ => ctx.remove("aws:username"),
+        }
+        // The unique IDs AWS documents for these principals; a user's or a role session's ID
+        // (AIDA…, AROA…:session) is not modelled and stays the request's.
+        match p {
+            Principal::Root { account, .. } => {
+                ctx.insert("aws:userid", ContextValue::One(account.clone()))
+            }
+            Principal::FederatedUser { account, name, .. } => {
+                ctx.insert("aws:userid", ContextValue::One(format!("{account}:{name}")))
+            }
+            _ => {}
+        }
+        match p {
+            Principal::Service(s) => {
+                ctx.insert("aws:PrincipalServiceName", ContextValue::One(s.clone()))
+            }
+            _ => ctx.remove("aws:PrincipalServiceName"),
         }
         if let Principal::AssumedRole { .. } = p {
             // AssumeRole sets the session name; the trust-policy key follows the next session.

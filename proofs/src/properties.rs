@@ -882,6 +882,7 @@ fn build(
         if fixed_keys.contains(&lc)
             || lc.starts_with("aws:principaltag/")
                 && matches!(kind, Kind::Role { .. } | Kind::User { .. })
+            || lc == "aws:userid" && matches!(kind, Kind::Root { .. })
         {
             continue; // the estate decides these
         }
@@ -970,6 +971,10 @@ fn build(
     }
     for k in &fixed_keys {
         sym.sources.insert(k.clone(), Source::Fixed);
+    }
+    // A root user's aws:userid is its account ID: the estate sets it.
+    if matches!(kind, Kind::Root { .. }) {
+        sym.sources.insert("aws:userid".into(), Source::Fixed);
     }
     let estate_knows_tags = match kind {
         Kind::Role { account, name, .. } => !session_tags_allowed(w, account, name),

@@ -1023,3 +1023,117 @@ fn kms_caller_account_is_the_callers_on_kms_requests_only() {
         .collect();
     assert_eq!(got, ["ImplicitDeny", "Allow", "Allow"]);
 }
+
+/// Keys that follow from the caller or the resource are the estate's (corpus/DECISIONS.md 22;
+/// audit 5, bugs 1, 2 and 5): a request that claims a federated user's or a root's
+/// `aws:userid`, a service's `aws:PrincipalServiceName` or the resource's `aws:ResourceOrgID`
+/// gets the estate's value, as the prover reasons, and a caller spelled in another partition or
+/// a described user without its path is an input error (each got past a policy the prover had
+/// PROVED closed).
+#[test]
+fn the_estate_owns_the_keys_of_caller_and_resource() {
+    let spec = r#"{"accounts": {"222222222222": {
+      "users": {"bob": {"path": "/dev/", "policies": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]}},
+      "resources": {"arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+         "Condition": {"StringEquals": {"aws:userid": "AIDAEXAMPLE",
+           "aws:PrincipalType": ["FederatedUser", "Account"]}}},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+         "Condition": {"StringEquals": {"aws:ResourceOrgID": "o-zzzzzzzzzz"}}},
+        {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::bkt/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt/*",
+         "Condition": {"StringEquals": {"aws:PrincipalServiceName": "logs.amazonaws.com"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::bkt/*",
+         "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:user/dev/*"}}}]}}}}},
+      "properties": [
+        {"name": "read", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "write", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "delete", "expect": "none", "principals": {"arns": ["arn:aws:iam::222222222222:user/*"]},
+         "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, code) = prove_text("estate-owns-keys", spec);
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["status"], "proved", "{r}");
+    }
+    assert_eq!(code, Some(0));
+    let line = |id: &str, p: &str, a: &str, ctx: &str| {
+        format!(
+            r#"{{"id": "{id}", "principal": "{p}", "action": "s3:{a}", "resource": "arn:aws:s3:::bkt/k", "context": {{{ctx}}}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line(
+            "fed",
+            "arn:aws:sts::999999999999:federated-user/f",
+            "GetObject",
+            r#""aws:userid": "AIDAEXAMPLE""#,
+        ),
+        line(
+            "root",
+            "arn:aws:iam::999999999999:root",
+            "GetObject",
+            r#""aws:userid": "AIDAEXAMPLE""#,
+        ),
+        line(
+            "org",
+            "anonymous",
+            "GetObject",
+            r#""aws:ResourceOrgID": "o-zzzzzzzzzz""#,
+        ),
+        line(
+            "svc",
+            "logs.amazonaws.com",
+            "PutObject",
+            r#""aws:PrincipalServiceName": "x.amazonaws.com""#,
+        ),
+        line(
+            "bob",
+            "arn:aws:iam::222222222222:user/dev/bob",
+            "DeleteObject",
+            "",
+        ),
+        line(
+            "not-svc",
+            "arn:aws:iam::999999999999:user/u",
+            "PutObject",
+            r#""aws:PrincipalServiceName": "logs.amazonaws.com""#,
+        ),
+        line(
+            "bob-no-path",
+            "arn:aws:iam::222222222222:user/bob",
+            "DeleteObject",
+            "",
+        ),
+        line(
+            "cn",
+            "arn:aws-cn:iam::999999999999:user/u",
+            "GetObject",
+            r#""aws:userid": "AIDAEXAMPLE""#,
+        ),
+    ]
+    .concat();
+    let got: Vec<String> = eval_spec("estate-owns-keys", spec, &cases)
+        .iter()
+        .map(|r| match r.get("decision") {
+            Some(d) => d.as_str().unwrap().to_string(),
+            None => r["error"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    assert_eq!(
+        got[..6],
+        [
+            "ImplicitDeny",
+            "ImplicitDeny",
+            "ImplicitDeny",
+            "ExplicitDeny",
+            "ExplicitDeny",
+            "ImplicitDeny"
+        ],
+        "{got:?}"
+    );
+    assert!(got[6].contains("is at path \"/dev/\""), "{}", got[6]);
+    assert!(got[7].contains("aws partition only"), "{}", got[7]);
+}
