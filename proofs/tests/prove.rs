@@ -849,3 +849,36 @@ fn a_service_only_a_pattern_admits_is_tried() {
         .unwrap_or("");
     assert!(who.starts_with("logging.s3."), "{who}");
 }
+
+/// A role calls AWS only through a session, and the prover reasons about sessions only; `eval
+/// --spec` took the role's own ARN as the caller and decided it with role-level rules (exempt from
+/// a Deny whose NotPrincipal lists the account and the role, which lists none of its sessions), so
+/// it allowed a request of a property PROVED impossible (audit 4, bug 3). The estate now refuses
+/// the role ARN as a caller, with the session form to use; the session is denied, as proved.
+#[test]
+fn the_estate_refuses_a_role_arn_as_the_caller() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"},
+          {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::999999999999:root",
+             "arn:aws:iam::999999999999:role/R"]}, "Action": "s3:*", "Resource": "*"}]}}}}},
+      "properties": [{"name": "p", "expect": "none",
+        "principals": [{"accounts": ["999999999999"]}, {"not_arns": ["arn:aws:iam::999999999999:root"]}],
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let cases = r#"{"id": "role", "principal": "arn:aws:iam::999999999999:role/R", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+{"id": "session", "principal": "arn:aws:sts::999999999999:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+"#;
+    let out = eval_spec("role-caller", spec, cases);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].get("decision"), None, "{}", out[0]);
+    let err = out[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("a role calls AWS only through a session")
+            && err.contains("arn:aws:sts::999999999999:assumed-role/R/SESSION"),
+        "{err}"
+    );
+    assert_eq!(out[1]["decision"], "ExplicitDeny", "{}", out[1]);
+    let (v, code) = prove_text("role-caller", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
