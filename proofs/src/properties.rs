@@ -897,12 +897,15 @@ fn build(
             account: account.clone(),
             name: Ok((path.clone(), name.clone())),
             session: 0,
+            // As the engine decides for any session of the role (`rep_principal` is one).
+            service_linked: rep_principal.is_service_linked_role(),
         },
         Kind::OpenRole { account } => SymPrincipal::RoleSession {
             partition: "aws".into(),
             account: account.clone(),
             name: Err(0),
             session: 0,
+            service_linked: false,
         },
         Kind::OpenUser { account } => SymPrincipal::OpenUser {
             partition: "aws".into(),
@@ -919,6 +922,7 @@ fn build(
             account: account.clone(),
             name: Ok(("/aws-service-role/".into(), SLR_NAME.into())),
             session: 0,
+            service_linked: true,
         },
         _ => SymPrincipal::Concrete(rep_principal.clone()),
     };

@@ -882,3 +882,52 @@ fn the_estate_refuses_a_role_arn_as_the_caller() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// A role session is a service-linked role's (exempt from SCPs and RCPs) when its role's name
+/// says so, as the engine decides (a session ARN carries no path). The prover also exempted the
+/// sessions of a described role at path /aws-service-role/ with another name, so it PROVED that
+/// every session of such a role reads a bucket that an SCP denies them (found with audit 4, bug 1).
+/// A described service-linked role keeps its exemption.
+#[test]
+fn a_described_role_session_is_service_linked_by_its_role_name() {
+    let spec = r#"{"organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+        "policies": {"Full": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+          "DenyS3": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}},
+        "root": {"id": "r-a1b2", "scps": ["Full", "DenyS3"], "accounts": ["111111111111", "222222222222"]}},
+      "accounts": {"222222222222": {
+        "roles": {
+          "Foo": {"path": "/aws-service-role/x.amazonaws.com/", "policies": [{"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]},
+          "AWSServiceRoleForSupport": {"path": "/aws-service-role/support.amazonaws.com/", "policies": [
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]}},
+        "resources": {"arn:aws:s3:::bkt": {"policy": null}}}},
+      "properties": [
+        {"name": "foo", "expect": "all", "via_assume_role": false,
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/aws-service-role/x.amazonaws.com/Foo"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "slr", "expect": "all", "via_assume_role": false,
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/AWSServiceRoleForSupport"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let cases = r#"{"id": "foo", "principal": "arn:aws:sts::222222222222:assumed-role/Foo/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+{"id": "slr", "principal": "arn:aws:sts::222222222222:assumed-role/AWSServiceRoleForSupport/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+"#;
+    let ds: Vec<String> = eval_spec("slr-path", spec, cases)
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ds, ["ExplicitDeny", "Allow"]);
+    let (v, code) = prove_text("slr-path", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(
+        r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit_once('/')
+            .map(|(role, _)| role),
+        Some("arn:aws:sts::222222222222:assumed-role/Foo"),
+        "{r}"
+    );
+    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+    assert_eq!(code, Some(1));
+}
