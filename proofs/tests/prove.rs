@@ -207,12 +207,18 @@ fn a_plain_operator_on_principal_org_paths_does_not_crash_the_prover() {
 
 /// Run `xverify prove --format json` on a spec given as text.
 fn prove_text(tag: &str, spec: &str) -> (serde_json::Value, Option<i32>) {
+    prove_text_with(tag, spec, &[])
+}
+
+/// `prove_text` with more options (`--service-linked-roles`).
+fn prove_text_with(tag: &str, spec: &str, args: &[&str]) -> (serde_json::Value, Option<i32>) {
     let dir = std::env::temp_dir().join(format!("xverify-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("spec.json");
     std::fs::write(&path, spec).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
         .args(["prove", "--format", "json", "--jobs", "1"])
+        .args(args)
         .arg(&path)
         .output()
         .unwrap();
@@ -930,4 +936,72 @@ fn a_described_role_session_is_service_linked_by_its_role_name() {
     );
     assert_eq!(v["results"][1]["status"], "proved", "{v}");
     assert_eq!(code, Some(1));
+}
+
+/// With `--service-linked-roles` the open world holds undescribed accounts' service-linked roles
+/// with every name: the prover had one, `AWSServiceRoleForXverify`, so a bucket policy granting
+/// another account's `AWSServiceRoleForSupport` (by its ARN, or by `"*"` and an `ArnLike` on
+/// aws:PrincipalArn) past an RCP perimeter that cannot bind service-linked roles was PROVED closed
+/// to outsiders while eval --spec allows that role's session (audit 4, bug 1). Without the flag
+/// such roles stay out of the open world (DECISIONS 14), and the perimeter holds.
+#[test]
+fn service_linked_roles_of_the_open_world_take_any_name() {
+    let spec = |grant: &str| {
+        format!(
+            r#"{{"organization": {{"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+        "policies": {{"Perimeter": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny",
+          "Principal": "*", "Action": "s3:*", "Resource": "*",
+          "Condition": {{"StringNotEqualsIfExists": {{"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+                        "BoolIfExists": {{"aws:PrincipalIsAWSService": "false"}}}}}}]}}}},
+        "root": {{"id": "r-a1b2", "rcps": ["Perimeter"], "accounts": ["111111111111", "222222222222"]}}}},
+      "accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"policy": {{
+        "Version": "2012-10-17", "Statement": [{{"Effect": "Allow", {grant},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}}]}}}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": "outside-organization",
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let by_arn = spec(
+        r#""Principal": {"AWS": "arn:aws:iam::999999999999:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"}"#,
+    );
+    let by_condition = spec(
+        r#""Principal": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/AWSServiceRoleForSupport"}}"#,
+    );
+    for (tag, spec) in [("slr-arn", &by_arn), ("slr-cond", &by_condition)] {
+        let (v, code) = prove_text_with(tag, spec, &["--service-linked-roles"]);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{tag}: {r}");
+        assert_eq!(code, Some(1), "{tag}");
+        let chain = r["counterexample"]["chain"].as_array().unwrap();
+        let who = chain.last().unwrap()["principal"].as_str().unwrap();
+        assert!(
+            who.contains(":assumed-role/AWSServiceRoleForSupport/"),
+            "{tag}: {who}"
+        );
+        // The counterexample is allowed by eval --spec as well (the prover replayed it too).
+        let case = format!(
+            r#"{{"id": "c", "principal": "{who}", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}}"#
+        );
+        assert_eq!(eval_spec(tag, spec, &case)[0]["decision"], "Allow", "{tag}");
+        let (v, code) = prove_text(tag, spec);
+        assert_eq!(v["results"][0]["status"], "proved", "{tag}: {v}");
+        assert_eq!(code, Some(0), "{tag}");
+    }
+    // Every session of a service-linked role (a role named AWSServiceRoleFor…) reads a bucket open
+    // to "*" past the perimeter: the other open roles do not take those names, or the prover would
+    // hold one subject to the RCP, which the engine does not replay.
+    let all = by_arn
+        .replace(
+            r#"{"AWS": "arn:aws:iam::999999999999:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"}"#,
+            r#""*""#,
+        )
+        .replace(
+            r#""expect": "none", "principals": "outside-organization""#,
+            r#""expect": "all", "via_assume_role": false,
+               "principals": {"arns": ["arn:aws:sts::999999999999:assumed-role/AWSServiceRoleFor*"]}"#,
+        );
+    assert!(!all.contains("AWSServiceRoleForSupport") && all.contains(r#""expect": "all""#));
+    let (v, code) = prove_text_with("slr-all", &all, &["--service-linked-roles"]);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
 }
