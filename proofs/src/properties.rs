@@ -1253,6 +1253,11 @@ fn open_role_sessions_selected(l: &Lang, account: &str) -> Vec<(Lang, Lang)> {
                 Atom::StarNot(c) if c != '/' => (seg(&p.atoms[..=i]), seg(&p.atoms[i..])),
                 _ => continue,
             };
+            // The one `/` between the name and the session is this atom's: a part that still
+            // holds one is no role name (its last segment) or session name.
+            if name.contains(&Atom::Char('/')) || session.contains(&Atom::Char('/')) {
+                continue;
+            }
             let mut after_path = vec![Atom::Star, Atom::Char('/')];
             after_path.extend(name.iter().copied());
             out.push((

@@ -1005,3 +1005,21 @@ fn service_linked_roles_of_the_open_world_take_any_name() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// A session pattern selects the sessions of the role it names, whatever the role's path: the
+/// selector split `Ops/*` also where its `*` would take the `/` after the name, which left a `/` in
+/// the role name's part and so selected role `x` at path `/Ops/`, a caller outside the set (found
+/// while fixing audit 4, bug 1). Every session of Ops is denied here, so the property holds.
+#[test]
+fn a_session_pattern_selects_only_the_sessions_of_the_role_it_names() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*Ops"}}}]}}}}},
+      "properties": [{"name": "ops", "expect": "none", "via_assume_role": false,
+        "principals": {"arns": ["arn:aws:sts::999999999999:assumed-role/Ops/*"]},
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, code) = prove_text("session-split", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
