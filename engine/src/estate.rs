@@ -153,7 +153,7 @@ pub struct EstateError(pub String);
 /// Where a principal lives in the estate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Residence<'e> {
-    /// A described account's role (or a session of it).
+    /// A session of a described account's role.
     Role(&'e Account, &'e RoleDef),
     User(&'e Account, &'e UserDef),
     /// The root user of some account.
@@ -295,8 +295,22 @@ impl Estate {
         levels
     }
 
-    /// Find where `p` lives; an error when a described account does not have it.
+    /// Find where `p` lives; an error when a described account does not have it, or when `p` is
+    /// a role itself: AWS never sends a request as a role, only as one of its sessions
+    /// (`arn:aws:sts::A:assumed-role/R/S`), which is what the prover reasons about. The case format
+    /// of `xverify eval` without `--spec` still takes role ARNs (interfaces.md §2).
     pub fn residence(&self, p: &Principal) -> Result<Residence<'_>, EstateError> {
+        if let Principal::Role {
+            partition,
+            account,
+            name,
+            ..
+        } = p
+        {
+            return Err(EstateError(format!(
+                "a role calls AWS only through a session: use arn:{partition}:sts::{account}:assumed-role/{name}/SESSION"
+            )));
+        }
         let Some(acct) = p.account() else {
             return Ok(Residence::NotIam);
         };
@@ -337,7 +351,7 @@ impl Estate {
                     crate::json::quote(name)
                 ))),
             },
-            Principal::Role { name, .. } | Principal::AssumedRole { role: name, .. } => {
+            Principal::AssumedRole { role: name, .. } => {
                 a.roles.get(name).map(|r| Residence::Role(a, r)).ok_or_else(|| {
                     EstateError(format!("account {acct} is described and has no role {}", crate::json::quote(name)))
                 })

@@ -2866,6 +2866,10 @@ fn account_strategy(
 pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
     let s = *s;
     request(&s)
+        .prop_map(|mut req| {
+            req.principal = caller_of(&req.principal);
+            req
+        })
         .prop_flat_map(move |req| {
             let hint = Hint::of(&req);
             let session = req.principal.contains(":assumed-role/")
@@ -2887,6 +2891,21 @@ pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
                 .unwrap_or_default(),
         })
         .boxed()
+}
+
+/// The caller an estate request makes of a generated principal: a role calls AWS only through a
+/// session, and the estate refuses the role's own ARN as the caller, so a role stands for one of
+/// its sessions.
+pub fn caller_of(principal: &str) -> String {
+    match Principal::parse(principal) {
+        Ok(Principal::Role {
+            partition,
+            account,
+            name,
+            ..
+        }) => format!("arn:{partition}:sts::{account}:assumed-role/{name}/s1"),
+        _ => principal.to_string(),
+    }
 }
 
 /// An estate leaning towards `er`.

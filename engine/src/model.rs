@@ -1164,6 +1164,12 @@ pub enum CondValues {
     Null(Vec<bool>),
 }
 
+/// The name every service-linked role AWS creates starts with (`AWSServiceRoleForSupport`).
+pub const SERVICE_LINKED_ROLE_PREFIX: &str = "AWSServiceRoleFor";
+
+/// The path of every service-linked role (`/aws-service-role/support.amazonaws.com/`).
+pub const SERVICE_LINKED_ROLE_PATH: &str = "/aws-service-role/";
+
 /// A request principal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Principal {
@@ -1360,13 +1366,16 @@ impl Principal {
         }
     }
 
-    /// A service-linked role (or a session of one): exempt from SCPs and RCPs.
+    /// A service-linked role (or a session of one): exempt from SCPs and RCPs (corpus/DECISIONS.md
+    /// 6). A role by its path or its name; a session by its role's name, the only part of the role
+    /// its ARN carries.
     pub fn is_service_linked_role(&self) -> bool {
         match self {
             Principal::Role { path, name, .. } => {
-                path.starts_with("/aws-service-role/") || name.starts_with("AWSServiceRoleFor")
+                path.starts_with(SERVICE_LINKED_ROLE_PATH)
+                    || name.starts_with(SERVICE_LINKED_ROLE_PREFIX)
             }
-            Principal::AssumedRole { role, .. } => role.starts_with("AWSServiceRoleFor"),
+            Principal::AssumedRole { role, .. } => role.starts_with(SERVICE_LINKED_ROLE_PREFIX),
             _ => false,
         }
     }

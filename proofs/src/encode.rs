@@ -239,6 +239,10 @@ pub enum SymPrincipal {
         account: String,
         name: Result<(String, String), VarId>,
         session: VarId,
+        /// A session of a service-linked role (exempt from SCPs and RCPs), as the engine decides
+        /// for a session: by its role's name (`Principal::is_service_linked_role`). A free name is
+        /// constrained to agree by whoever builds the query.
+        service_linked: bool,
     },
     /// A user of an undescribed account: path + name after `user/` free.
     OpenUser {
@@ -290,15 +294,8 @@ impl SymPrincipal {
     fn is_slr(&self) -> bool {
         match self {
             SymPrincipal::Concrete(p) => p.is_service_linked_role(),
-            SymPrincipal::RoleSession {
-                name: Ok((path, name)),
-                ..
-            } => path.starts_with("/aws-service-role/") || name.starts_with("AWSServiceRoleFor"),
-            // An undescribed account's roles are not service-linked roles we know of; a service-linked
-            // role is exempt from SCPs and RCPs, so assuming it is not one could only make us miss an
-            // exemption. Undescribed accounts have allow-all identity policies and no SCP knowledge
-            // of their own level, so the exemption matters only for RCPs: treat as possibly SLR below.
-            _ => false,
+            SymPrincipal::RoleSession { service_linked, .. } => *service_linked,
+            SymPrincipal::OpenUser { .. } | SymPrincipal::OpenFederated { .. } => false,
         }
     }
 }

@@ -8,7 +8,9 @@
 //!   account the estate mentions; for every mentioned account the estate does not describe, and for
 //!   one fresh account standing for all the others (and one more per class of those others that
 //!   the policies' account patterns tell apart, `accounts.rs`), a role session and a user with free
-//!   names (the open world, allow-all identity policies); every service principal the policies name, and one
+//!   names (the open world, allow-all identity policies; with `--service-linked-roles` also a
+//!   service-linked role session with a free `AWSServiceRoleFor…` name, the other role sessions
+//!   taking the other names); every service principal the policies name, and one
 //!   fresh service; anonymous callers. Q's principal selectors keep the kinds that can be in Q and
 //!   constrain their free parts.
 //! - **Resource targets**: every described resource whose ARN (or, for a bucket, object space) meets
@@ -125,7 +127,9 @@ enum Kind {
     OpenFederated {
         account: String,
     },
-    /// A service-linked role of an undescribed account: exempt from SCPs and RCPs.
+    /// A service-linked role of an undescribed account (with `--service-linked-roles`): exempt
+    /// from SCPs and RCPs. Name and path free, the name (its last segment) a service-linked role's
+    /// as the engine reads a session's ([`slr_name_lang`]); `OpenRole` then holds the other names.
     OpenServiceLinkedRole {
         account: String,
     },
@@ -724,8 +728,33 @@ struct Query {
     target_account: Option<String>,
 }
 
-/// The name standing for an undescribed account's service-linked roles.
+/// The name of the representative service-linked role (its free name is the query's).
 const SLR_NAME: &str = "AWSServiceRoleForXverify";
+
+/// The role names (path and name after `role/`, as an open role's name variable holds them) the
+/// engine takes for a service-linked role's when it decides one of its sessions: the last segment
+/// starts with `AWSServiceRoleFor` (`Principal::is_service_linked_role`; a session ARN carries no
+/// path, so the path does not count).
+fn slr_name_lang() -> Lang {
+    let prefix = || SERVICE_LINKED_ROLE_PREFIX.chars().map(Atom::Char);
+    let mut in_path = vec![Atom::Star, Atom::Char('/')];
+    in_path.extend(prefix());
+    in_path.push(Atom::StarNot('/'));
+    let mut bare: Vec<Atom> = prefix().collect();
+    bare.push(Atom::StarNot('/'));
+    Lang {
+        alts: vec![
+            Pattern {
+                atoms: bare,
+                ci: false,
+            },
+            Pattern {
+                atoms: in_path,
+                ci: false,
+            },
+        ],
+    }
+}
 
 const FIXED_KEYS: &[&str] = &[
     "aws:principalarn",
@@ -797,12 +826,15 @@ impl Kind {
                 account: account.clone(),
                 name: open("federated"),
             },
-            Kind::OpenServiceLinkedRole { account } => Principal::AssumedRole {
-                partition: "aws".into(),
-                account: account.clone(),
-                role: SLR_NAME.into(),
-                session,
-            },
+            Kind::OpenServiceLinkedRole { account } => {
+                let pn = open(SLR_NAME);
+                Principal::AssumedRole {
+                    partition: "aws".into(),
+                    account: account.clone(),
+                    role: pn.rsplit('/').next().unwrap_or(&pn).to_string(),
+                    session,
+                }
+            }
             Kind::Service { name } => Principal::Service(name.clone()),
             Kind::IdentityProvider { name } => {
                 Principal::parse(name).unwrap_or_else(|_| Principal::IdentityProvider(name.clone()))
@@ -828,7 +860,11 @@ fn build(
         ..
     } = *ask;
     // A representative concrete principal and resource, to gather the policies that apply.
-    let rep_principal = kind.principal("xverify".into(), Some("xverify-open-world".into()));
+    let rep_name = match kind {
+        Kind::OpenServiceLinkedRole { .. } => SLR_NAME,
+        _ => "xverify-open-world",
+    };
+    let rep_principal = kind.principal("xverify".into(), Some(rep_name.into()));
     let (rep_resource, resource_account) = match target {
         Target::Described { arn, sub, account } => (
             match sub {
@@ -912,12 +948,15 @@ fn build(
             account: account.clone(),
             name: Ok((path.clone(), name.clone())),
             session: 0,
+            // As the engine decides for any session of the role (`rep_principal` is one).
+            service_linked: rep_principal.is_service_linked_role(),
         },
         Kind::OpenRole { account } => SymPrincipal::RoleSession {
             partition: "aws".into(),
             account: account.clone(),
             name: Err(0),
             session: 0,
+            service_linked: false,
         },
         Kind::OpenUser { account } => SymPrincipal::OpenUser {
             partition: "aws".into(),
@@ -932,8 +971,9 @@ fn build(
         Kind::OpenServiceLinkedRole { account } => SymPrincipal::RoleSession {
             partition: "aws".into(),
             account: account.clone(),
-            name: Ok(("/aws-service-role/".into(), SLR_NAME.into())),
+            name: Err(0),
             session: 0,
+            service_linked: true,
         },
         _ => SymPrincipal::Concrete(rep_principal.clone()),
     };
@@ -943,7 +983,10 @@ fn build(
         Kind::Role { .. } | Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. } => {
             let sv = sym.new_var("session");
             session_var = Some(sv);
-            if matches!(kind, Kind::OpenRole { .. }) {
+            if matches!(
+                kind,
+                Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. }
+            ) {
                 name_var = Some(sym.new_var("role"));
             }
             if let SymPrincipal::RoleSession { name, session, .. } = &mut sym.principal {
@@ -991,7 +1034,7 @@ fn build(
     if let Some(n) = name_var {
         let acct = kind_account(kind).unwrap_or_default().to_string();
         match kind {
-            Kind::OpenRole { .. } => {
+            Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. } => {
                 sym.sources.insert(
                     "aws:principalarn".into(),
                     Source::Prefixed {
@@ -1007,6 +1050,17 @@ fn build(
                 });
                 let f = sym.test(n, l);
                 sym.constraints.push(f);
+                // Service-linked or not as the engine decides for the session the model replays
+                // as: the service-linked kind holds those names, and then the other open roles
+                // the rest. Without --service-linked-roles there is no such kind, and an open role
+                // with such a name is held to SCPs and RCPs: the open world holds no
+                // service-linked roles then (DECISIONS 14), only the other names matter.
+                let slr = sym.test(n, slr_name_lang());
+                if matches!(kind, Kind::OpenServiceLinkedRole { .. }) {
+                    sym.constraints.push(slr);
+                } else if w.service_linked_roles {
+                    sym.constraints.push(F::not(slr));
+                }
             }
             Kind::OpenFederated { .. } => {
                 sym.sources.insert(
@@ -1218,6 +1272,11 @@ fn open_role_sessions_selected(l: &Lang, account: &str) -> Vec<(Lang, Lang)> {
                 Atom::StarNot(c) if c != '/' => (seg(&p.atoms[..=i]), seg(&p.atoms[i..])),
                 _ => continue,
             };
+            // The one `/` between the name and the session is this atom's: a part that still
+            // holds one is no role name (its last segment) or session name.
+            if name.contains(&Atom::Char('/')) || session.contains(&Atom::Char('/')) {
+                continue;
+            }
             let mut after_path = vec![Atom::Star, Atom::Char('/')];
             after_path.extend(name.iter().copied());
             out.push((
@@ -1287,14 +1346,10 @@ fn kind_may_match(
                 glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
             }
             // Open-world names are constrained symbolically.
-            Kind::OpenRole { .. } | Kind::OpenUser { .. } | Kind::OpenFederated { .. } => true,
-            Kind::OpenServiceLinkedRole { account } => {
-                let l = glob_lang(pats);
-                role_arn_selected(&l, account, "/aws-service-role/", SLR_NAME)
-                    || !role_sessions_selected(&l, account, SLR_NAME)
-                        .alts
-                        .is_empty()
-            }
+            Kind::OpenRole { .. }
+            | Kind::OpenServiceLinkedRole { .. }
+            | Kind::OpenUser { .. }
+            | Kind::OpenFederated { .. } => true,
             Kind::Service { name } | Kind::IdentityProvider { name } => {
                 glob_lang(pats).matches(name)
             }
@@ -1315,10 +1370,10 @@ fn kind_may_match(
             Kind::Root { account } => {
                 !glob_lang(pats).matches(&format!("arn:aws:iam::{account}:root"))
             }
-            Kind::OpenRole { .. } | Kind::OpenUser { .. } | Kind::OpenFederated { .. } => true,
-            Kind::OpenServiceLinkedRole { account } => !glob_lang(pats).matches(&format!(
-                "arn:aws:iam::{account}:role/aws-service-role/{SLR_NAME}"
-            )),
+            Kind::OpenRole { .. }
+            | Kind::OpenServiceLinkedRole { .. }
+            | Kind::OpenUser { .. }
+            | Kind::OpenFederated { .. } => true,
             Kind::Service { name } | Kind::IdentityProvider { name } => {
                 !glob_lang(pats).matches(name)
             }
@@ -1336,7 +1391,9 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                 let positive = matches!(s, Selector::Arns(_));
                 if let Some(n) = q.name_var {
                     let prefix = match q.kind {
-                        Kind::OpenRole { .. } => format!("arn:aws:iam::{acct}:role/"),
+                        Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. } => {
+                            format!("arn:aws:iam::{acct}:role/")
+                        }
                         Kind::OpenFederated { .. } => {
                             format!("arn:aws:sts::{acct}:federated-user/")
                         }
@@ -1345,7 +1402,9 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                     let l = crate::encode::derive_lang(&glob_lang(pats), &prefix);
                     let mut f = q.sym.test(n, l);
                     // An open role is also named by the ARNs of its sessions.
-                    if let (Kind::OpenRole { .. }, Some(sv)) = (&q.kind, q.session_var) {
+                    if let (Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. }, Some(sv)) =
+                        (&q.kind, q.session_var)
+                    {
                         let mut any = vec![f];
                         for (nl, sl) in open_role_sessions_selected(&glob_lang(pats), &acct) {
                             let a = q.sym.test(n, nl);
@@ -1362,9 +1421,6 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                             name,
                             path,
                         } => Some((account.as_str(), path.as_str(), name.as_str())),
-                        Kind::OpenServiceLinkedRole { account } => {
-                            Some((account.as_str(), "/aws-service-role/", SLR_NAME))
-                        }
                         _ => None,
                     },
                     q.session_var,
@@ -1666,7 +1722,9 @@ fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
                     && match kind {
                         Kind::Role { name: n, .. } => n == name,
                         Kind::OpenRole { .. } => true,
-                        Kind::OpenServiceLinkedRole { .. } => name == SLR_NAME,
+                        Kind::OpenServiceLinkedRole { .. } => {
+                            name.starts_with(SERVICE_LINKED_ROLE_PREFIX)
+                        }
                         _ => false,
                     }
             }
@@ -2761,9 +2819,10 @@ pub mod assume_graph {
     use xverify_engine::estate::EstateRequest;
     use xverify_engine::model::{Effect, Principal, Statement};
 
-    use super::{could_allow, progress, run_pair, Cand, Kind, Pair, Target, World, SLR_NAME};
+    use super::{could_allow, progress, run_pair, Cand, Kind, Pair, Target, World};
     use crate::solve::Config;
     use crate::spec::{Property, Spec};
+    use xverify_engine::model::SERVICE_LINKED_ROLE_PREFIX;
 
     /// A principal class: a described role, user or root user, the open world's principals of an
     /// account, a service, an identity provider's users, anonymous callers.
@@ -3123,13 +3182,17 @@ pub mod assume_graph {
                     matches!(k, Kind::Role { account: a, name, .. } if a == account && name == role)
                 })
                 .or_else(|| {
-                    if role == SLR_NAME {
-                        find(&|k| {
-                            matches!(k, Kind::OpenServiceLinkedRole { account: a } if a == account)
+                    // Without --service-linked-roles an open role takes every name.
+                    role.starts_with(SERVICE_LINKED_ROLE_PREFIX)
+                        .then(|| {
+                            find(&|k| {
+                                matches!(k, Kind::OpenServiceLinkedRole { account: a } if a == account)
+                            })
                         })
-                    } else {
-                        find(&|k| matches!(k, Kind::OpenRole { account: a } if a == account))
-                    }
+                        .flatten()
+                        .or_else(|| {
+                            find(&|k| matches!(k, Kind::OpenRole { account: a } if a == account))
+                        })
                 }),
                 Principal::User { account, name, .. } => find(&|k| {
                     matches!(k, Kind::User { account: a, name: n, .. } if a == account && n == name)

@@ -208,12 +208,18 @@ fn a_plain_operator_on_principal_org_paths_does_not_crash_the_prover() {
 
 /// Run `xverify prove --format json` on a spec given as text.
 fn prove_text(tag: &str, spec: &str) -> (serde_json::Value, Option<i32>) {
+    prove_text_with(tag, spec, &[])
+}
+
+/// `prove_text` with more options (`--service-linked-roles`).
+fn prove_text_with(tag: &str, spec: &str, args: &[&str]) -> (serde_json::Value, Option<i32>) {
     let dir = std::env::temp_dir().join(format!("xverify-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("spec.json");
     std::fs::write(&path, spec).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
         .args(["prove", "--format", "json", "--jobs", "1"])
+        .args(args)
         .arg(&path)
         .output()
         .unwrap();
@@ -1136,4 +1142,172 @@ fn the_estate_owns_the_keys_of_caller_and_resource() {
     );
     assert!(got[6].contains("is at path \"/dev/\""), "{}", got[6]);
     assert!(got[7].contains("aws partition only"), "{}", got[7]);
+}
+
+/// A role calls AWS only through a session, and the prover reasons about sessions only; `eval
+/// --spec` took the role's own ARN as the caller and decided it with role-level rules (exempt from
+/// a Deny whose NotPrincipal lists the account and the role, which lists none of its sessions), so
+/// it allowed a request of a property PROVED impossible (audit 4, bug 3). The estate now refuses
+/// the role ARN as a caller, with the session form to use; the session is denied, as proved.
+#[test]
+fn the_estate_refuses_a_role_arn_as_the_caller() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"},
+          {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::999999999999:root",
+             "arn:aws:iam::999999999999:role/R"]}, "Action": "s3:*", "Resource": "*"}]}}}}},
+      "properties": [{"name": "p", "expect": "none",
+        "principals": [{"accounts": ["999999999999"]}, {"not_arns": ["arn:aws:iam::999999999999:root"]}],
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let cases = r#"{"id": "role", "principal": "arn:aws:iam::999999999999:role/R", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+{"id": "session", "principal": "arn:aws:sts::999999999999:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+"#;
+    let out = eval_spec("role-caller", spec, cases);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].get("decision"), None, "{}", out[0]);
+    let err = out[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("a role calls AWS only through a session")
+            && err.contains("arn:aws:sts::999999999999:assumed-role/R/SESSION"),
+        "{err}"
+    );
+    assert_eq!(out[1]["decision"], "ExplicitDeny", "{}", out[1]);
+    let (v, code) = prove_text("role-caller", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
+
+/// A role session is a service-linked role's (exempt from SCPs and RCPs) when its role's name
+/// says so, as the engine decides (a session ARN carries no path). The prover also exempted the
+/// sessions of a described role at path /aws-service-role/ with another name, so it PROVED that
+/// every session of such a role reads a bucket that an SCP denies them (found with audit 4, bug 1).
+/// A described service-linked role keeps its exemption.
+#[test]
+fn a_described_role_session_is_service_linked_by_its_role_name() {
+    let spec = r#"{"organization": {"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+        "policies": {"Full": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+          "DenyS3": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}},
+        "root": {"id": "r-a1b2", "scps": ["Full", "DenyS3"], "accounts": ["111111111111", "222222222222"]}},
+      "accounts": {"222222222222": {
+        "roles": {
+          "Foo": {"path": "/aws-service-role/x.amazonaws.com/", "policies": [{"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]},
+          "AWSServiceRoleForSupport": {"path": "/aws-service-role/support.amazonaws.com/", "policies": [
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]}},
+        "resources": {"arn:aws:s3:::bkt": {"policy": null}}}},
+      "properties": [
+        {"name": "foo", "expect": "all", "via_assume_role": false,
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/aws-service-role/x.amazonaws.com/Foo"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "slr", "expect": "all", "via_assume_role": false,
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/AWSServiceRoleForSupport"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let cases = r#"{"id": "foo", "principal": "arn:aws:sts::222222222222:assumed-role/Foo/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+{"id": "slr", "principal": "arn:aws:sts::222222222222:assumed-role/AWSServiceRoleForSupport/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}
+"#;
+    let ds: Vec<String> = eval_spec("slr-path", spec, cases)
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ds, ["ExplicitDeny", "Allow"]);
+    let (v, code) = prove_text("slr-path", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(
+        r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit_once('/')
+            .map(|(role, _)| role),
+        Some("arn:aws:sts::222222222222:assumed-role/Foo"),
+        "{r}"
+    );
+    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+    assert_eq!(code, Some(1));
+}
+
+/// With `--service-linked-roles` the open world holds undescribed accounts' service-linked roles
+/// with every name: the prover had one, `AWSServiceRoleForXverify`, so a bucket policy granting
+/// another account's `AWSServiceRoleForSupport` (by its ARN, or by `"*"` and an `ArnLike` on
+/// aws:PrincipalArn) past an RCP perimeter that cannot bind service-linked roles was PROVED closed
+/// to outsiders while eval --spec allows that role's session (audit 4, bug 1). Without the flag
+/// such roles stay out of the open world (DECISIONS 14), and the perimeter holds.
+#[test]
+fn service_linked_roles_of_the_open_world_take_any_name() {
+    let spec = |grant: &str| {
+        format!(
+            r#"{{"organization": {{"id": "o-a1b2c3d4e5", "management_account": "111111111111",
+        "policies": {{"Perimeter": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny",
+          "Principal": "*", "Action": "s3:*", "Resource": "*",
+          "Condition": {{"StringNotEqualsIfExists": {{"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+                        "BoolIfExists": {{"aws:PrincipalIsAWSService": "false"}}}}}}]}}}},
+        "root": {{"id": "r-a1b2", "rcps": ["Perimeter"], "accounts": ["111111111111", "222222222222"]}}}},
+      "accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"policy": {{
+        "Version": "2012-10-17", "Statement": [{{"Effect": "Allow", {grant},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}}]}}}}}}}}}},
+      "properties": [{{"name": "p", "expect": "none", "principals": "outside-organization",
+                      "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let by_arn = spec(
+        r#""Principal": {"AWS": "arn:aws:iam::999999999999:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"}"#,
+    );
+    let by_condition = spec(
+        r#""Principal": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/AWSServiceRoleForSupport"}}"#,
+    );
+    for (tag, spec) in [("slr-arn", &by_arn), ("slr-cond", &by_condition)] {
+        let (v, code) = prove_text_with(tag, spec, &["--service-linked-roles"]);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{tag}: {r}");
+        assert_eq!(code, Some(1), "{tag}");
+        let chain = r["counterexample"]["chain"].as_array().unwrap();
+        let who = chain.last().unwrap()["principal"].as_str().unwrap();
+        assert!(
+            who.contains(":assumed-role/AWSServiceRoleForSupport/"),
+            "{tag}: {who}"
+        );
+        // The counterexample is allowed by eval --spec as well (the prover replayed it too).
+        let case = format!(
+            r#"{{"id": "c", "principal": "{who}", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/o"}}"#
+        );
+        assert_eq!(eval_spec(tag, spec, &case)[0]["decision"], "Allow", "{tag}");
+        let (v, code) = prove_text(tag, spec);
+        assert_eq!(v["results"][0]["status"], "proved", "{tag}: {v}");
+        assert_eq!(code, Some(0), "{tag}");
+    }
+    // Every session of a service-linked role (a role named AWSServiceRoleFor…) reads a bucket open
+    // to "*" past the perimeter: the other open roles do not take those names, or the prover would
+    // hold one subject to the RCP, which the engine does not replay.
+    let all = by_arn
+        .replace(
+            r#"{"AWS": "arn:aws:iam::999999999999:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"}"#,
+            r#""*""#,
+        )
+        .replace(
+            r#""expect": "none", "principals": "outside-organization""#,
+            r#""expect": "all", "via_assume_role": false,
+               "principals": {"arns": ["arn:aws:sts::999999999999:assumed-role/AWSServiceRoleFor*"]}"#,
+        );
+    assert!(!all.contains("AWSServiceRoleForSupport") && all.contains(r#""expect": "all""#));
+    let (v, code) = prove_text_with("slr-all", &all, &["--service-linked-roles"]);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+}
+
+/// A session pattern selects the sessions of the role it names, whatever the role's path: the
+/// selector split `Ops/*` also where its `*` would take the `/` after the name, which left a `/` in
+/// the role name's part and so selected role `x` at path `/Ops/`, a caller outside the set (found
+/// while fixing audit 4, bug 1). Every session of Ops is denied here, so the property holds.
+#[test]
+fn a_session_pattern_selects_only_the_sessions_of_the_role_it_names() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*Ops"}}}]}}}}},
+      "properties": [{"name": "ops", "expect": "none", "via_assume_role": false,
+        "principals": {"arns": ["arn:aws:sts::999999999999:assumed-role/Ops/*"]},
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, code) = prove_text("session-split", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
 }
