@@ -1173,9 +1173,35 @@ fn build(
                 let f = sym.test(r, union);
                 sym.constraints.push(F::not(f));
             }
-            // A well-formed ARN of the target's account (S3 ARNs have no account, every other
-            // service's carry it), or `*`.
+            // An ARN the engine places in the target's account: its account field is that
+            // account, or is not an account ID at all (`arn:aws:route53:::hostedzone/Z`, an S3
+            // ARN, `arn:aws:iam::aws:policy/…`), so the request's `resource_account` places it;
+            // or `*`. A field of twelve characters that are not all digits is such a field too,
+            // but a language cannot say "not all digits": where a pattern could single out such
+            // a field, the property is unknown (`twelve_characters_not_an_account`).
             if let Some(acct) = &resource_account {
+                let policies = set
+                    .identity
+                    .iter()
+                    .chain(&set.resource)
+                    .chain(&set.boundary)
+                    .chain(&set.session)
+                    .chain(set.scps.iter().flatten())
+                    .chain(set.rcps.iter().flatten());
+                let texts = policies
+                    .flat_map(|p| p.statements().iter())
+                    .flat_map(|st| st.resource.iter())
+                    .flat_map(|e| e.patterns.iter())
+                    .map(|t| t.source().to_string())
+                    .chain(prop_resources.iter().cloned());
+                for t in texts {
+                    if twelve_characters_not_an_account(&t) {
+                        return Err(Unsupported(format!(
+                            "resource pattern {} may name an ARN whose account field is twelve characters that are not an account ID",
+                            xverify_engine::json::quote(&t)
+                        )));
+                    }
+                }
                 let seg = |service: Option<&str>, acct: &str| {
                     let mut atoms = vec![
                         Atom::Char('a'),
@@ -1198,13 +1224,25 @@ fn build(
                     Pattern { atoms, ci: false }
                 };
                 // Or `*`, the resource of actions that take none (`ec2:DescribeInstances`).
-                let l = Lang {
-                    alts: vec![
-                        seg(None, acct),
-                        seg(Some("s3"), ""),
-                        Pattern::literal("*", false),
-                    ],
-                };
+                let mut alts = vec![
+                    seg(None, acct),
+                    seg(Some("s3"), ""),
+                    Pattern::literal("*", false),
+                ];
+                // Account fields of every length but twelve.
+                for n in (0..12).chain([13]) {
+                    let mut p = seg(None, "");
+                    let at = p.atoms.len() - 2;
+                    let field = std::iter::repeat_n(Atom::AnyNot(':'), n);
+                    let field: Vec<Atom> = if n == 13 {
+                        field.chain([Atom::StarNot(':')]).collect()
+                    } else {
+                        field.collect()
+                    };
+                    p.atoms.splice(at..at, field);
+                    alts.push(p);
+                }
+                let l = Lang { alts };
                 let f = sym.test(r, l);
                 sym.constraints.push(f);
             }
@@ -1752,6 +1790,28 @@ fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
             .any(|s| s.eq_ignore_ascii_case(name)),
         _ => false,
     }
+}
+
+/// Could a resource pattern single out an ARN whose account field is twelve characters that are
+/// not all digits (`…:12345678901?:…`, `…:abcdefghijkl:…`)? The engine places such an ARN by the
+/// request's `resource_account`, as it does an ARN without an account, but the prover cannot
+/// describe that field. The account field is the fifth `:`-field; after a `*`, which may run
+/// over colons, every later field is taken for it.
+fn twelve_characters_not_an_account(pattern: &str) -> bool {
+    let fields: Vec<&str> = pattern.split(':').collect();
+    let first_star = fields
+        .iter()
+        .position(|f| f.contains('*'))
+        .unwrap_or(fields.len());
+    let from = if first_star < 4 { first_star + 1 } else { 4 };
+    let to = if first_star < 4 { fields.len() } else { 5 };
+    fields
+        .get(from..to.min(fields.len()))
+        .unwrap_or(&[])
+        .iter()
+        .any(|f| {
+            !f.contains('*') && f.chars().count() == 12 && !f.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// Replay a whole chain through the estate; every hop must be allowed, the last as expected.

@@ -1311,3 +1311,40 @@ fn a_session_pattern_selects_only_the_sessions_of_the_role_it_names() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// An ARN whose account field is not an account ID (Route 53's `arn:aws:route53:::hostedzone/Z`,
+/// IAM's `arn:aws:iam::aws:policy/…`) is placed in the request's resource account; the prover's
+/// undescribed resources held every ARN but S3's to carry the account, so "no DNS change in 222"
+/// was PROVED while its user and root may make one (audit 5, bug 7). A pattern that could single
+/// out a twelve-character field that is not an ID makes the property unknown.
+#[test]
+fn resources_whose_arn_has_no_account_are_undescribed_resources() {
+    let spec = |pattern: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"users": {{"u": {{"policies": [{{"Version": "2012-10-17",
+              "Statement": [{{"Effect": "Allow", "Action": "route53:ChangeResourceRecordSets", "Resource": "{pattern}"}}]}}]}}}}}}}},
+              "properties": [{{"name": "dns", "expect": "none", "principals": {{"arns": ["arn:aws:iam::222222222222:user/*"]}},
+                "actions": ["route53:ChangeResourceRecordSets"], "resources": ["arn:aws:route53:::hostedzone/*"]}}]}}"#
+        )
+    };
+    let text = spec("*");
+    let (v, code) = prove_text("no-account-arn", &text);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let dir = std::env::temp_dir().join(format!("xverify-no-account-arn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("spec.json"), &text).unwrap();
+    printed_steps_replay(&dir.join("spec.json"), r);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (v, _) = prove_text(
+        "no-account-arn-12",
+        &spec("arn:aws:route53::12345678901?:*"),
+    );
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("twelve characters"),
+        "{r}"
+    );
+}
