@@ -1814,6 +1814,32 @@ fn twelve_characters_not_an_account(pattern: &str) -> bool {
         })
 }
 
+/// Is a chain's first caller in the account of its last resource: an IAM principal by its own
+/// account, a service by the `aws:SourceAccount` it acted for? The last resource's account is
+/// the one its request was placed in, else its caller's.
+fn chain_start_in_resource_account(chain: &[Step]) -> bool {
+    let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
+        return false;
+    };
+    let account_of = |p: &str| {
+        Principal::parse(p)
+            .ok()
+            .and_then(|p| p.account().map(str::to_string))
+    };
+    let last_account = last
+        .resource_account
+        .clone()
+        .or_else(|| account_of(&last.principal));
+    let start = account_of(&first.principal).or_else(|| {
+        first
+            .context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceAccount"))
+            .and_then(|(_, v)| v.values().first().cloned())
+    });
+    start.is_some() && start == last_account
+}
+
 /// Replay a whole chain through the estate; every hop must be allowed, the last as expected.
 fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), String> {
     let mut reqs = Vec::new();
@@ -2375,6 +2401,15 @@ fn reach(
     // Roles whose reachability the solver could not decide (and that were not reached another way).
     let mut unknown_roles: BTreeMap<String, String> = BTreeMap::new();
     let _ = context;
+    // `outside-account` is about the account of the chain's last resource, which a hop does not
+    // know: the hops take every start the other selectors admit (more starts, more roles reached:
+    // a `none` proof stays sound), and `prove_property` checks a chain's start against its last
+    // resource (`chain_start_in_resource_account`).
+    let hop_selectors: Vec<Selector> = selectors
+        .iter()
+        .filter(|s| !matches!(s, Selector::OutsideAccount))
+        .cloned()
+        .collect();
     loop {
         let mut added = false;
         for (id, a) in &w.estate().accounts {
@@ -2396,7 +2431,7 @@ fn reach(
                     actions: &actions,
                     resources: &resources,
                     context: &no_context,
-                    selectors,
+                    selectors: &hop_selectors,
                     want_allow: true,
                 };
                 match search_in(w, &all, &ts, &ask, cfg, queries) {
@@ -2529,6 +2564,19 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                     ));
                 }
             }
+        }
+    }
+    // `outside-account` over chains: the hops admitted starts in any account (see `reach`); a
+    // chain whose start is in its last resource's account is outside Q. It is not searched past.
+    if let Search::Found(chain) = &found {
+        if chain.len() > 1
+            && prop.principals.contains(&Selector::OutsideAccount)
+            && chain_start_in_resource_account(chain)
+        {
+            found = Search::Unknown(format!(
+                "outside-account over role chains: the chain found starts with {} in the account of its last resource, outside the set, and other starts are not searched",
+                chain.first().map_or("", |s| s.principal.as_str())
+            ));
         }
     }
     // A chain is replayed once more as a whole: each hop's session is the next step's principal.

@@ -1348,3 +1348,43 @@ fn resources_whose_arn_has_no_account_are_undescribed_resources() {
         "{r}"
     );
 }
+
+/// `outside-account` with role chains is about the account of the chain's last resource (audit 5,
+/// bug 3): each hop was checked against the account of the role it assumes, so user u of 333,
+/// reaching 222's bucket through role R of 333, was left out and "no user of 333 can read" was
+/// PROVED; and u of 222 through a role of 333 back to 222's bucket counted as outside (a wrong
+/// counterexample; now unknown, as other starts are not searched past it).
+#[test]
+fn outside_account_over_chains_is_the_last_resources_account() {
+    let spec = |user_acct: &str| {
+        let user = serde_json::json!({"policies": [{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}]});
+        let role = serde_json::json!({
+            "trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+              "Principal": {"AWS": format!("arn:aws:iam::{user_acct}:user/u")}, "Action": "sts:AssumeRole"}]},
+            "policies": [{"Version": "2012-10-17", "Statement": [
+              {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}]});
+        let bucket = serde_json::json!({"policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:role/R"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}});
+        let mut v = serde_json::json!({
+            "accounts": {"333333333333": {"roles": {"R": role}},
+                         "222222222222": {"resources": {"arn:aws:s3:::bkt": bucket}}},
+            "properties": [{"name": "p", "expect": "none",
+              "principals": ["outside-account", {"arns": [format!("arn:aws:iam::{user_acct}:user/*")]}],
+              "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]});
+        v["accounts"][user_acct]["users"] = serde_json::json!({"u": user});
+        v.to_string()
+    };
+    let (v, _) = prove_text("outside-chain", &spec("333333333333"));
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(
+        r["counterexample"]["chain"].as_array().unwrap().len(),
+        2,
+        "{r}"
+    );
+    let (v, _) = prove_text("outside-chain-inside", &spec("222222222222"));
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+}
