@@ -647,11 +647,13 @@ fn targets_for_denial(w: &World<'_>, resources: &[String]) -> Vec<Target> {
 /// too (`Estate`'s resource lookup): a bucket's objects (`bucket/…`), a DynamoDB table's indexes
 /// (`table/T/index/…`).
 fn sub_prefix(arn: &str) -> Option<String> {
-    if arn.starts_with("arn:aws:s3:::") && !arn["arn:aws:s3:::".len()..].contains('/') {
-        return Some(format!("{arn}/"));
-    }
+    // As the estate looks an object's bucket up: any `s3` ARN, whatever its partition, region
+    // and account fields.
     let parts = xverify_engine::pattern::split_arn(arn)?;
     let res = parts[5];
+    if parts[2] == "s3" && !res.contains('/') {
+        return Some(format!("{arn}/"));
+    }
     (parts[2] == "dynamodb" && res.starts_with("table/") && !res["table/".len()..].contains('/'))
         .then(|| format!("{arn}/index/"))
 }
@@ -1582,6 +1584,58 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
             q.sym
                 .constraints
                 .push(F::or2(F::not(outsider), F::not(so_org)));
+        }
+        // The same for the source's OU path: a member's is its path in the organization (one
+        // value), an outsider's is none of ours (audit 5, bug 8: the solver dodged a Deny on
+        // aws:SourceOrgPaths that the estate's derived path meets, an "internal error" unknown).
+        let sp = q.sym.key_id("aws:SourceOrgPaths");
+        if let (Some(sa), Some(sp)) = (sa, sp) {
+            let sav = q.sym.keys[sa].var.unwrap_or(0);
+            let spv = q.sym.keys[sp].var.unwrap_or(0);
+            let multi = q.sym.keys[sp].family == crate::encode::Family::Multi;
+            let org_def = w.estate().organization.clone();
+            let mut members = Vec::new();
+            for a in w.org_accounts.clone() {
+                let Some(path) = org_def.as_ref().and_then(|o| o.org_path(&a)) else {
+                    continue;
+                };
+                let lit = Lang::single(Pattern::literal(&a, false));
+                let is_a = F::and2(F::Present(sa), q.sym.test(sav, lit.clone()));
+                members.push(lit);
+                let path = Lang::single(Pattern::literal(&path, false));
+                let exact = if multi {
+                    let id = q.sym.lang(spv, path);
+                    F::and(vec![
+                        F::Present(sp),
+                        F::AnyIn(sp, vec![id], true),
+                        F::AllIn(sp, vec![id], true),
+                    ])
+                } else {
+                    F::and(vec![
+                        F::Present(sp),
+                        q.sym.test(spv, path),
+                        F::not(F::Many(sp)),
+                    ])
+                };
+                q.sym.constraints.push(F::or2(F::not(is_a), exact));
+            }
+            let in_org = q.sym.test(
+                sav,
+                Lang {
+                    alts: members.into_iter().flat_map(|l| l.alts).collect(),
+                },
+            );
+            let outsider = F::and2(F::Present(sa), F::not(in_org));
+            let mut ours = Pattern::literal(&format!("{org}/"), false);
+            ours.atoms.push(Atom::Star);
+            let none_ours = if multi {
+                let id = q.sym.lang(spv, Lang::single(ours));
+                F::AllIn(sp, vec![id], false)
+            } else {
+                let f = q.sym.test(spv, Lang::single(ours));
+                F::not(F::and2(F::Present(sp), f))
+            };
+            q.sym.constraints.push(F::or2(F::not(outsider), none_ours));
         }
     }
 }
