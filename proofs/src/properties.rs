@@ -2704,6 +2704,32 @@ fn no_new_access(
     cfg: &Config,
     t0: Instant,
 ) -> PropertyResult {
+    // A role whose trust policy now allows sts:TagSession has sessions with tags of the caller's
+    // choosing, where before they carried the role's own: the two versions' requests are then not
+    // alike, which the comparison below assumes (audit 5, bug 6).
+    for (id, a) in &spec.estate.accounts {
+        for r in a.roles.values() {
+            let before = old
+                .estate
+                .accounts
+                .get(id)
+                .and_then(|o| o.roles.get(&r.name));
+            if r.may_tag_sessions() && before.is_some_and(|b| !b.may_tag_sessions()) {
+                return PropertyResult {
+                    name: prop.name.clone(),
+                    status: Status::Unknown,
+                    elapsed_ms: t0.elapsed().as_millis(),
+                    chain: vec![],
+                    reason: Some(format!(
+                        "role {} of {id} now allows sts:TagSession: its sessions may carry new tags, which no-new-access does not compare",
+                        r.name
+                    )),
+                    queries: 0,
+                    why: vec![],
+                };
+            }
+        }
+    }
     let direct = no_new_access_direct(spec, old, prop, cfg, t0, &|_| true);
     if direct.status != Status::Proved {
         return direct;

@@ -1448,3 +1448,50 @@ fn a_services_source_org_path_is_the_source_accounts() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// no-new-access when a role's trust policy starts allowing sts:TagSession: its sessions may now
+/// carry tags of the caller's choosing, which the comparison of the two versions did not see
+/// (audit 5, bug 6: PROVED while a session tagged team=blue is newly allowed). Now unknown.
+#[test]
+fn no_new_access_sees_new_session_tags() {
+    let version = |trust_actions: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"roles": {{"R": {{
+              "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": {trust_actions}}}]}},
+              "tags": {{"team": "red"}},
+              "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "*", "Condition": {{"StringEquals": {{"aws:PrincipalTag/team": "blue"}}}}}}]}}]}}}},
+              "resources": {{"arn:aws:s3:::bkt": {{}}}}}}}},
+            "properties": [{{"name": "nna", "expect": "no-new-access", "before": "old.json",
+              "principals": "anyone", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("xverify-nna-tags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("old.json"), version(r#""sts:AssumeRole""#)).unwrap();
+    let new = version(r#"["sts:AssumeRole", "sts:TagSession"]"#);
+    std::fs::write(dir.join("spec.json"), &new).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json"])
+        .arg(dir.join("spec.json"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+    // The access is real: a session tagged team=blue is allowed now.
+    let line = r#"{"id": 1, "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "session_tags": {"team": "blue"}}"#;
+    let got = eval_spec("nna-tags", &new, &format!("{line}\n"));
+    assert_eq!(got[0]["decision"], "Allow", "{}", got[0]);
+    // The same version on both sides is still proved.
+    std::fs::write(dir.join("old.json"), &new).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json"])
+        .arg(dir.join("spec.json"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
