@@ -317,7 +317,6 @@ impl Estate {
         // The estate's accounts and the prover's open world are in the `aws` partition.
         if let Principal::Root { partition, .. }
         | Principal::User { partition, .. }
-        | Principal::Role { partition, .. }
         | Principal::AssumedRole { partition, .. }
         | Principal::FederatedUser { partition, .. } = p
         {

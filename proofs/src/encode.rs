@@ -678,13 +678,7 @@ fn kms_caller_account(sym: &mut Sym, c: &Condition, vars_on: bool) -> F {
     if a == b {
         return F::Const(a);
     }
-    let kms = Lang {
-        alts: vec![Pattern {
-            atoms: "kms:".chars().map(Atom::Char).chain([Atom::Star]).collect(),
-            ci: true,
-        }],
-    };
-    let is_kms = sym.test(sym.action, kms);
+    let is_kms = sym.test(sym.action, Lang::single(Pattern::glob("kms:*", true)));
     if a {
         is_kms
     } else {

@@ -828,6 +828,15 @@ fn printed_steps_replay(spec: &std::path::Path, result: &serde_json::Value) {
     }
 }
 
+/// [`printed_steps_replay`] for a spec given as text (written to a temporary file).
+fn printed_steps_replay_of(tag: &str, spec: &str, result: &serde_json::Value) {
+    let dir = std::env::temp_dir().join(format!("xverify-replay-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("spec.json"), spec).unwrap();
+    printed_steps_replay(&dir.join("spec.json"), result);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn eval_spec(tag: &str, spec: &str, cases: &str) -> Vec<serde_json::Value> {
     let dir = std::env::temp_dir().join(format!("xverify-eval-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -956,10 +965,7 @@ fn session_tags_are_printed_and_replayed() {
         chain[2]["context"].get("aws:PrincipalTag/level").is_none(),
         "{r}"
     );
-    let dir = std::env::temp_dir().join(format!("xverify-session-tags-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("spec.json"), spec).unwrap();
-    printed_steps_replay(&dir.join("spec.json"), r);
+    printed_steps_replay_of("session-tags", spec, r);
     // Without the tag, the third step is denied: the tag is what the chain needs.
     let mut bare = chain[2].clone();
     bare.as_object_mut().unwrap().remove("session_tags");
@@ -979,9 +985,7 @@ fn session_tags_are_printed_and_replayed() {
     assert_eq!(r["status"], "refuted", "{r}");
     let step = &r["counterexample"]["chain"][0];
     assert_eq!(step["context"]["aws:PrincipalTag/team"], "blue", "{r}");
-    std::fs::write(dir.join("open.json"), open).unwrap();
-    printed_steps_replay(&dir.join("open.json"), r);
-    let _ = std::fs::remove_dir_all(&dir);
+    printed_steps_replay_of("session-tags-open", open, r);
 }
 
 /// `kms:CallerAccount` is the caller's account on KMS requests and absent on all others
@@ -1332,11 +1336,7 @@ fn resources_whose_arn_has_no_account_are_undescribed_resources() {
     let r = &v["results"][0];
     assert_eq!(r["status"], "refuted", "{r}");
     assert_eq!(code, Some(1));
-    let dir = std::env::temp_dir().join(format!("xverify-no-account-arn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("spec.json"), &text).unwrap();
-    printed_steps_replay(&dir.join("spec.json"), r);
-    let _ = std::fs::remove_dir_all(&dir);
+    printed_steps_replay_of("no-account-arn", &text, r);
     // The user may change `arn:aws:route53::12345678901a:x`, which the engine places in 222: a
     // pattern that singles out such a field makes the property unknown, not proved.
     let odd = spec("arn:aws:route53::12345678901?:*", "*");
@@ -1408,11 +1408,7 @@ fn a_buckets_objects_are_its_own_in_every_partition() {
     let (v, _) = prove_text("cn-bucket", spec);
     let r = &v["results"][0];
     assert_eq!(r["status"], "refuted", "{r}");
-    let dir = std::env::temp_dir().join(format!("xverify-cn-bucket-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("spec.json"), spec).unwrap();
-    printed_steps_replay(&dir.join("spec.json"), r);
-    let _ = std::fs::remove_dir_all(&dir);
+    printed_steps_replay_of("cn-bucket", spec, r);
 }
 
 /// A service acting for a member account carries that account's OU path in
@@ -1443,12 +1439,7 @@ fn a_services_source_org_path_is_the_source_accounts() {
         let (v, _) = prove_text("source-org-path-other", &other);
         let r = &v["results"][0];
         assert_eq!(r["status"], "refuted", "{op}: {r}");
-        let dir =
-            std::env::temp_dir().join(format!("xverify-source-org-path-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("spec.json"), &other).unwrap();
-        printed_steps_replay(&dir.join("spec.json"), r);
-        let _ = std::fs::remove_dir_all(&dir);
+        printed_steps_replay_of("source-org-path", &other, r);
     }
 }
 
