@@ -2704,6 +2704,15 @@ fn no_new_access(
     cfg: &Config,
     t0: Instant,
 ) -> PropertyResult {
+    let unknown = |reason: String, queries| PropertyResult {
+        name: prop.name.clone(),
+        status: Status::Unknown,
+        elapsed_ms: t0.elapsed().as_millis(),
+        chain: vec![],
+        reason: Some(reason),
+        queries,
+        why: vec![],
+    };
     // A role whose trust policy now allows sts:TagSession has sessions with tags of the caller's
     // choosing, where before they carried the role's own: the two versions' requests are then not
     // alike, which the comparison below assumes (audit 5, bug 6).
@@ -2715,18 +2724,13 @@ fn no_new_access(
                 .get(id)
                 .and_then(|o| o.roles.get(&r.name));
             if r.may_tag_sessions() && before.is_some_and(|b| !b.may_tag_sessions()) {
-                return PropertyResult {
-                    name: prop.name.clone(),
-                    status: Status::Unknown,
-                    elapsed_ms: t0.elapsed().as_millis(),
-                    chain: vec![],
-                    reason: Some(format!(
+                return unknown(
+                    format!(
                         "role {} of {id} now allows sts:TagSession: its sessions may carry new tags, which no-new-access does not compare",
                         r.name
-                    )),
-                    queries: 0,
-                    why: vec![],
-                };
+                    ),
+                    0,
+                );
             }
         }
     }
@@ -2757,15 +2761,6 @@ fn no_new_access(
             _ => None,
         })
         .collect();
-    let unknown = |reason: String, queries| PropertyResult {
-        name: prop.name.clone(),
-        status: Status::Unknown,
-        elapsed_ms: t0.elapsed().as_millis(),
-        chain: vec![],
-        reason: Some(reason),
-        queries,
-        why: vec![],
-    };
     if let Some(u) = u {
         return unknown(format!("role reachability: {u}"), queries);
     }
