@@ -584,7 +584,14 @@ impl Estate {
         }
         // Keys that follow from the principal itself.
         if let Some(arn) = p.principal_arn() {
-            if !matches!(residence, Residence::Role(..)) {
+            // An undescribed account's role has a path the estate does not know: the request
+            // may give it (corpus/DECISIONS.md 23).
+            let own_path = matches!(residence, Residence::OpenWorld)
+                && ctx
+                    .get("aws:principalarn")
+                    .and_then(ContextValue::single)
+                    .is_some_and(|given| open_role_arn(p, given));
+            if !matches!(residence, Residence::Role(..)) && !own_path {
                 ctx.insert("aws:PrincipalArn", ContextValue::One(arn));
             }
         } else {
@@ -777,6 +784,35 @@ pub fn is_kms_action(action: &str) -> bool {
         .as_bytes()
         .get(..4)
         .is_some_and(|p| p.eq_ignore_ascii_case(b"kms:"))
+}
+
+/// Is `arn` the role ARN of the session `p` at some path (`arn:aws:iam::A:role/PATH/R`, or
+/// `arn:aws:iam::A:role/R`): the role of the session, in its account, under a path IAM accepts
+/// (printable ASCII other than space, at most 512 characters, ending in `/`)?
+pub fn open_role_arn(p: &Principal, arn: &str) -> bool {
+    let Principal::AssumedRole {
+        partition,
+        account,
+        role,
+        ..
+    } = p
+    else {
+        return false;
+    };
+    let Some(rest) = arn
+        .strip_prefix("arn:")
+        .and_then(|r| r.strip_prefix(partition.as_str()))
+        .and_then(|r| r.strip_prefix(":iam::"))
+        .and_then(|r| r.strip_prefix(account.as_str()))
+        .and_then(|r| r.strip_prefix(":role/"))
+        .and_then(|r| r.strip_suffix(role.as_str()))
+    else {
+        return false;
+    };
+    // `rest` is the path past its leading `/`: empty, or ending in `/`.
+    (rest.is_empty() || rest.ends_with('/'))
+        && rest.len() < 512
+        && rest.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.

@@ -1649,6 +1649,18 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     let resource = a.strs[q.sym.resource].clone().unwrap_or_default();
     let mut er = EstateRequest::new(principal, &action, &resource);
     er.resource_account = q.target_account.clone();
+    // An open role's path is the request's to give (corpus/DECISIONS.md 23): the one the model
+    // chose, when it is not the default.
+    if let (Kind::OpenRole { account } | Kind::OpenServiceLinkedRole { account }, Some(name)) =
+        (&q.kind, s(q.name_var))
+    {
+        if name.contains('/') {
+            er.context.insert(
+                "aws:PrincipalArn",
+                ContextValue::One(format!("arn:aws:iam::{account}:role/{name}")),
+            );
+        }
+    }
     for (k, kv) in q.sym.keys.iter().enumerate() {
         if let Some(vals) = &a.keys[k] {
             let v = if kv.family == crate::encode::Family::Multi || vals.len() > 1 {

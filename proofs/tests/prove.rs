@@ -1489,3 +1489,65 @@ fn no_new_access_sees_new_session_tags() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An undescribed account's role has a path the estate does not know (corpus/DECISIONS.md 23):
+/// the prover lets it be any path, and `eval --spec` takes the one a request gives in
+/// `aws:PrincipalArn` for a session of that role. A bucket open to roles under `/admins/` in any
+/// account is refuted by an outsider's role at that path (it was `unknown`, an internal error:
+/// the replay had dropped the path), and the printed step replays as printed.
+#[test]
+fn an_open_roles_path_is_the_requests() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admins/*"}}}]}}}}},
+      "properties": [{"name": "admins-outside", "expect": "none", "principals": "outside-account",
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, code) = prove_text("open-role-path", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(code, Some(1));
+    let step = &r["counterexample"]["chain"][0];
+    let arn = step["context"]["aws:PrincipalArn"].as_str().unwrap();
+    assert!(arn.contains(":role/admins/"), "{r}");
+    printed_steps_replay_of("open-role-path", spec, r);
+    // The estate takes a path for the session's own role only: another role's ARN, another
+    // account's, or a path IAM refuses is replaced by the role's ARN at `/`.
+    let line = |id: &str, arn: &str| {
+        format!(
+            r#"{{"id": "{id}", "principal": "arn:aws:sts::999999999999:assumed-role/x/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "context": {{"aws:PrincipalArn": "{arn}"}}}}"#
+        )
+    };
+    let cases = [
+        line("path", "arn:aws:iam::999999999999:role/admins/x"),
+        line("deep", "arn:aws:iam::999999999999:role/admins/a/b/x"),
+        line("other-role", "arn:aws:iam::999999999999:role/admins/y"),
+        line("suffix-only", "arn:aws:iam::999999999999:role/admins/yx"),
+        line("other-account", "arn:aws:iam::888888888888:role/admins/x"),
+        line("space", "arn:aws:iam::999999999999:role/admins/a b/x"),
+        line("none", "arn:aws:iam::999999999999:role/x"),
+    ]
+    .join("\n");
+    let got = eval_spec("open-role-path", spec, &cases);
+    let decisions: Vec<_> = got
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap(),
+                g["decision"].as_str().unwrap_or("error"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("path", "Allow"),
+            ("deep", "Allow"),
+            ("other-role", "ImplicitDeny"),
+            ("suffix-only", "ImplicitDeny"),
+            ("other-account", "ImplicitDeny"),
+            ("space", "ImplicitDeny"),
+            ("none", "ImplicitDeny"),
+        ]
+    );
+}
