@@ -867,30 +867,14 @@ fn build(
         _ => "xverify-open-world",
     };
     let rep_principal = kind.principal("xverify".into(), Some(rep_name.into()));
-    let (rep_resource, resource_account) = match target {
-        Target::Described { arn, sub, account } => (
-            match sub {
-                Some(prefix) => format!("{prefix}xverify"),
-                None => arn.clone(),
-            },
-            Some(account.clone()),
-        ),
-        Target::Undescribed { account: Some(a) } => {
-            ("arn:aws:xverify:::undescribed".to_string(), Some(a.clone()))
-        }
-        Target::Undescribed { account: None } => {
-            // The account in the ARN when Q fixes it, else the caller's own (most permissive).
-            let from_q: BTreeSet<String> = prop_resources
-                .iter()
-                .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
-                .collect();
-            let acct = match (from_q.len(), from_q.iter().next()) {
-                (1, Some(a)) if is_account(a) => Some(a.clone()),
-                _ => kind_account(kind).map(str::to_string),
-            };
-            ("arn:aws:xverify:::undescribed".to_string(), acct)
-        }
+    let rep_resource = match target {
+        Target::Described { arn, sub, .. } => match sub {
+            Some(prefix) => format!("{prefix}xverify"),
+            None => arn.clone(),
+        },
+        Target::Undescribed { .. } => "arn:aws:xverify:::undescribed".to_string(),
     };
+    let resource_account = target_account(kind, target, prop_resources);
     // Selector filtering of the kind itself.
     if selected {
         for s in selectors {
@@ -1340,6 +1324,26 @@ fn open_role_sessions_selected(l: &Lang, account: &str) -> Vec<(Lang, Lang)> {
         }
     }
     out
+}
+
+/// The account a query of `kind` on `target` places the resource in: a described resource's;
+/// for the undescribed one, the account Q's resources name when they name one, else the caller's
+/// own (the most permissive).
+fn target_account(kind: &Kind, target: &Target, prop_resources: &[String]) -> Option<String> {
+    match target {
+        Target::Described { account, .. } => Some(account.clone()),
+        Target::Undescribed { account: Some(a) } => Some(a.clone()),
+        Target::Undescribed { account: None } => {
+            let from_q: BTreeSet<String> = prop_resources
+                .iter()
+                .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
+                .collect();
+            match (from_q.len(), from_q.iter().next()) {
+                (1, Some(a)) if is_account(a) => Some(a.clone()),
+                _ => kind_account(kind).map(str::to_string),
+            }
+        }
+    }
 }
 
 /// Can a principal of this kind belong to the selector's set? (Symbolic parts are constrained later.)
@@ -1884,26 +1888,44 @@ fn twelve_characters_not_an_account(pattern: &str) -> bool {
 /// account, a service by the `aws:SourceAccount` it acted for? The last resource's account is
 /// the one its request was placed in, else its caller's.
 fn chain_start_in_resource_account(chain: &[Step]) -> bool {
-    let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
+    let Some(last) = chain.last() else {
         return false;
-    };
-    let account_of = |p: &str| {
-        Principal::parse(p)
-            .ok()
-            .and_then(|p| p.account().map(str::to_string))
     };
     let last_account = last
         .resource_account
         .clone()
-        .or_else(|| account_of(&last.principal));
-    let start = account_of(&first.principal).or_else(|| {
+        .or_else(|| step_principal_account(last));
+    let start = chain_start_account(chain);
+    start.is_some() && start == last_account
+}
+
+/// The account of a step's caller, from its ARN.
+fn step_principal_account(s: &Step) -> Option<String> {
+    Principal::parse(&s.principal)
+        .ok()
+        .and_then(|p| p.account().map(str::to_string))
+}
+
+/// The account a chain starts in: its first caller's, or the `aws:SourceAccount` a service acted
+/// for.
+fn chain_start_account(chain: &[Step]) -> Option<String> {
+    let first = chain.first()?;
+    step_principal_account(first).or_else(|| {
         first
             .context
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceAccount"))
             .and_then(|(_, v)| v.values().first().cloned())
-    });
-    start.is_some() && start == last_account
+    })
+}
+
+/// The account a candidate's access starts in: its chain's start, or its own account.
+fn start_account(c: &Cand) -> Option<String> {
+    if c.chain.is_empty() {
+        kind_account(&c.kind).map(str::to_string)
+    } else {
+        chain_start_account(&c.chain)
+    }
 }
 
 /// Replay a whole chain through the estate; every hop must be allowed, the last as expected.
@@ -2310,12 +2332,23 @@ fn search_in(
     } = *ask;
     let mut pairs = Vec::new();
     let mut pruned = BTreeSet::new();
+    let outside_account = selectors.contains(&Selector::OutsideAccount);
     for c in cands {
         // A kind that the selectors exclude whatever the target (`build` would give up on each pair).
         if c.selected && !admitted(w, &c.kind, selectors) {
             continue;
         }
+        // `outside-account`: a chain's start is in the set for the targets of other accounts only
+        // (`reach` keeps a second chain, from another account, where there is one).
+        let start = if outside_account && !c.selected {
+            start_account(c)
+        } else {
+            None
+        };
         for t in ts {
+            if start.is_some() && start == target_account(&c.kind, t, resources) {
+                continue;
+            }
             if want_allow && !could_allow(w, &c.kind, t, resources) {
                 if let Target::Described { arn, .. } = t {
                     pruned.insert(match w.policies.get(arn).copied().flatten() {
@@ -2476,11 +2509,82 @@ fn reach(
         .filter(|s| !matches!(s, Selector::OutsideAccount))
         .cloned()
         .collect();
+    // With `outside-account`, a chain whose start is in its last resource's account is outside
+    // the set: `search_in` leaves it out. So each role keeps a second chain, from a start in
+    // another account than its first's, when there is one; one of the two is in the set for every
+    // target. The start account of each reached role's first chain (`None`: in no account, e.g.
+    // anonymous, so in the set for every target, and no second chain is needed).
+    let outside_account = selectors.contains(&Selector::OutsideAccount);
+    let mut first_start: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+    let mut second: BTreeSet<(String, String)> = BTreeSet::new();
     loop {
         let mut added = false;
         for (id, a) in &w.estate().accounts {
             for r in a.roles.values() {
-                if reached.contains(&(id.clone(), r.name.clone())) {
+                let key = (id.clone(), r.name.clone());
+                if reached.contains(&key) {
+                    let Some(Some(s1)) = first_start.get(&key) else {
+                        continue;
+                    };
+                    if !outside_account || second.contains(&key) {
+                        continue;
+                    }
+                    // A second chain: from starts outside `s1` (a service acting for another
+                    // source, or for none), through sessions whose chains start outside it.
+                    let s1 = s1.clone();
+                    let others: Vec<Cand> = all
+                        .iter()
+                        .filter(|c| c.selected || start_account(c).as_deref() != Some(&s1))
+                        .cloned()
+                        .collect();
+                    let mut sels = hop_selectors.clone();
+                    sels.push(Selector::NotAccounts(vec![s1.clone()]));
+                    let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
+                    let actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
+                    let resources = vec![arn.clone()];
+                    let ts = [Target::Described {
+                        arn: arn.clone(),
+                        sub: None,
+                        account: id.clone(),
+                    }];
+                    let no_context = BTreeMap::new();
+                    let ask = Ask {
+                        actions: &actions,
+                        resources: &resources,
+                        context: &no_context,
+                        selectors: &sels,
+                        want_allow: true,
+                    };
+                    let again = format!("{arn} from outside {s1}");
+                    match search_in(w, &others, &ts, &ask, cfg, queries) {
+                        Search::Found(chain) => {
+                            if chain_start_account(&chain).as_deref() == Some(&s1) {
+                                // Not expected (the selectors exclude it): not a second start.
+                                unknown_roles.insert(
+                                    again,
+                                    "the second chain found starts in the same account".into(),
+                                );
+                                continue;
+                            }
+                            second.insert(key);
+                            unknown_roles.remove(&again);
+                            all.push(Cand {
+                                kind: Kind::Role {
+                                    account: id.clone(),
+                                    name: r.name.clone(),
+                                    path: r.path.clone(),
+                                },
+                                chain,
+                                selected: false,
+                            });
+                            added = true;
+                        }
+                        Search::Unknown(u) => {
+                            // Chains from other starts may exist: targets in `s1` are open.
+                            unknown_roles.insert(again, u);
+                        }
+                        Search::NotFound(_) => {}
+                    }
                     continue;
                 }
                 let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
@@ -2502,7 +2606,8 @@ fn reach(
                 };
                 match search_in(w, &all, &ts, &ask, cfg, queries) {
                     Search::Found(chain) => {
-                        reached.insert((id.clone(), r.name.clone()));
+                        reached.insert(key.clone());
+                        first_start.insert(key, chain_start_account(&chain));
                         unknown_roles.remove(&arn);
                         all.push(Cand {
                             kind: Kind::Role {
@@ -2633,7 +2738,9 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
         }
     }
     // `outside-account` over chains: the hops admitted starts in any account (see `reach`); a
-    // chain whose start is in its last resource's account is outside Q. It is not searched past.
+    // chain whose start is in its last resource's account is outside Q. `search_in` leaves such
+    // chains out, each role keeping a chain from another account where there is one; what is
+    // left is a service whose `aws:SourceAccount` the final query chose (not searched past).
     if let Search::Found(chain) = &found {
         if chain.len() > 1
             && prop.principals.contains(&Selector::OutsideAccount)

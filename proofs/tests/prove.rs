@@ -1356,7 +1356,8 @@ fn resources_whose_arn_has_no_account_are_undescribed_resources() {
 /// bug 3): each hop was checked against the account of the role it assumes, so user u of 333,
 /// reaching 222's bucket through role R of 333, was left out and "no user of 333 can read" was
 /// PROVED; and u of 222 through a role of 333 back to 222's bucket counted as outside (a wrong
-/// counterexample; now unknown, as other starts are not searched past it).
+/// counterexample; then unknown, as other starts were not searched past it; now proved, as R's
+/// second chain is searched from outside 222 and there is none).
 #[test]
 fn outside_account_over_chains_is_the_last_resources_account() {
     let spec = |user_acct: &str| {
@@ -1389,7 +1390,7 @@ fn outside_account_over_chains_is_the_last_resources_account() {
     );
     let (v, _) = prove_text("outside-chain-inside", &spec("222222222222"));
     let r = &v["results"][0];
-    assert_eq!(r["status"], "unknown", "{r}");
+    assert_eq!(r["status"], "proved", "{r}");
 }
 
 /// A described bucket's objects are under its policy whatever the ARN's partition, as the estate
@@ -1550,4 +1551,55 @@ fn an_open_roles_path_is_the_requests() {
             ("none", "ImplicitDeny"),
         ]
     );
+}
+
+/// `outside-account` over role chains: a chain whose start is in the account of its last
+/// resource is outside the set, and the prover used to stop there (`unknown`). Each role now
+/// keeps a second chain from a start in another account, where there is one. The commonest
+/// shape, a user assuming a role of its own account that reads the account's table, is proved;
+/// with a partner also trusted (directly, or through its role in a third account) it is refuted
+/// by the partner's chain, which replays as printed. Without the second chain the last two were
+/// proved.
+#[test]
+fn outside_account_chains_from_other_starts() {
+    let spec = |trusted: &str, extra: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{
+          "roles": {{"App": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+              "Principal": {{"AWS": {trusted}}}, "Action": "sts:AssumeRole"}}]}},
+            "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "dynamodb:GetItem",
+              "Resource": "arn:aws:dynamodb:us-east-1:222222222222:table/T"}}]}}]}}}},
+          "users": {{"dev": {{"policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+              "Action": "sts:AssumeRole", "Resource": "*"}}]}}]}}}},
+          "resources": {{"arn:aws:dynamodb:us-east-1:222222222222:table/T": {{}}}}}}{extra}}},
+        "properties": [{{"name": "T-outside", "expect": "none", "principals": "outside-account",
+          "actions": ["dynamodb:GetItem"], "resources": ["arn:aws:dynamodb:us-east-1:222222222222:table/T"]}}]}}"#
+        )
+    };
+    let inside = spec(r#""arn:aws:iam::222222222222:root""#, "");
+    let (v, code) = prove_text("oa-inside", &inside);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    assert_eq!(code, Some(0));
+    let partner = spec(
+        r#"["arn:aws:iam::222222222222:root", "arn:aws:iam::999999999999:root"]"#,
+        "",
+    );
+    let r1 = r#", "333333333333": {"roles": {"R1": {"trust_policy": {"Version": "2012-10-17",
+          "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+          "Action": "sts:AssumeRole"}]}, "policies": [{"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}]}}}"#;
+    let via_third = spec(
+        r#"["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:role/R1"]"#,
+        r1,
+    );
+    for (tag, s) in [("oa-partner", &partner), ("oa-third", &via_third)] {
+        let (v, code) = prove_text(tag, s);
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "refuted", "{tag}: {r}");
+        assert_eq!(code, Some(1));
+        let chain = r["counterexample"]["chain"].as_array().unwrap();
+        let first = chain[0]["principal"].as_str().unwrap();
+        assert!(!first.contains(":222222222222:"), "{tag}: {r}");
+        printed_steps_replay_of(tag, s, r);
+    }
 }
