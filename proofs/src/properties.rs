@@ -1427,7 +1427,11 @@ fn kind_may_match(
 }
 
 /// Symbolic constraints of selectors on a kind's free parts (open-world names, service sources).
-fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
+fn selector_constraints(
+    w: &World<'_>,
+    q: &mut Query,
+    selectors: &[Selector],
+) -> Result<(), Unsupported> {
     let acct = kind_account(&q.kind).unwrap_or_default().to_string();
     for s in selectors {
         match s {
@@ -1488,35 +1492,21 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
                         Selector::NotAccounts(l) => l.clone(),
                         _ => vec![],
                     };
-                    if let Ok(k) = q.sym.key("aws:SourceAccount", crate::encode::Family::Str) {
-                        let var = q.sym.keys[k].var.unwrap_or(0);
-                        // None of them: one language, their union.
-                        let l = Lang {
-                            alts: bad.iter().map(|a| Pattern::literal(a, false)).collect(),
-                        };
-                        let f = q.sym.test(var, l);
-                        q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
-                    }
+                    // None of them: one language, their union.
+                    let l = Lang {
+                        alts: bad.iter().map(|a| Pattern::literal(a, false)).collect(),
+                    };
+                    let f = key_value_in(q, "aws:SourceAccount", l, true)?;
+                    q.sym.constraints.push(F::not(f));
                     if matches!(s, Selector::OutsideOrganization) {
                         if let Some(org) = &w.org_id {
-                            for key in ["aws:SourceOrgID"] {
-                                if let Ok(k) = q.sym.key(key, crate::encode::Family::Str) {
-                                    let var = q.sym.keys[k].var.unwrap_or(0);
-                                    let f =
-                                        q.sym.test(var, Lang::single(Pattern::literal(org, false)));
-                                    q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
-                                }
-                            }
-                            if let Ok(k) = q
-                                .sym
-                                .key("aws:SourceOrgPaths", crate::encode::Family::Multi)
-                            {
-                                let var = q.sym.keys[k].var.unwrap_or(0);
-                                let mut p = Pattern::literal(&format!("{org}/"), false);
-                                p.atoms.push(Atom::Star);
-                                let id = q.sym.lang(var, Lang::single(p));
-                                q.sym.constraints.push(F::AllIn(k, vec![id], false));
-                            }
+                            let l = Lang::single(Pattern::literal(org, false));
+                            let f = key_value_in(q, "aws:SourceOrgID", l, true)?;
+                            q.sym.constraints.push(F::not(f));
+                            let mut p = Pattern::literal(&format!("{org}/"), false);
+                            p.atoms.push(Atom::Star);
+                            let f = key_value_in(q, "aws:SourceOrgPaths", Lang::single(p), true)?;
+                            q.sym.constraints.push(F::not(f));
                         }
                     }
                 }
@@ -1527,61 +1517,77 @@ fn selector_constraints(w: &World<'_>, q: &mut Query, selectors: &[Selector]) {
             | Selector::Anonymous => {}
         }
     }
+    Ok(())
+}
+
+/// "`name` is present and one of its values is (`pos`) / is not in `lang`", whichever way the
+/// query's policies read the key: with plain operators (or only for presence), its one value;
+/// with set operators, a member of its set (audit 6, bug 1: a constraint written on the plain
+/// value of a key read as a set bound nothing, and one the key's family refused was skipped).
+/// The key is registered when no policy reads it, so that the request carries the value chosen.
+/// `Err` (the property is then unknown) for a key read as a number, a date or an address.
+fn key_value_in(q: &mut Query, name: &str, lang: Lang, pos: bool) -> Result<F, Unsupported> {
+    use crate::encode::Family;
+    let multi = q
+        .sym
+        .key_id(name)
+        .is_some_and(|k| q.sym.keys[k].family == Family::Multi);
+    let k = q
+        .sym
+        .key(name, if multi { Family::Multi } else { Family::Str })?;
+    let Some(var) = q.sym.keys[k].var else {
+        return Err(Unsupported(format!(
+            "context key {name} has no string value"
+        )));
+    };
+    if multi {
+        let id = q.sym.lang(var, lang);
+        return Ok(F::AnyIn(k, vec![id], pos));
+    }
+    let f = q.sym.test(var, lang);
+    Ok(F::and2(F::Present(k), if pos { f } else { F::not(f) }))
 }
 
 /// Facts that hold whatever the selectors: an account outside the organization cannot claim its ID
 /// or paths, and a service's source organization follows from its source account.
-fn outsider_constraints(w: &World<'_>, q: &mut Query) {
-    let Some(org) = w.org_id.clone() else { return };
+fn outsider_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported> {
+    let Some(org) = w.org_id.clone() else {
+        return Ok(());
+    };
+    // Only keys some policy reads (registered): the others the request does not carry.
+    let read = |q: &Query, name: &str| q.sym.key_id(name).is_some();
     if let Some(a) = kind_account(&q.kind) {
         if !w.in_org(a) {
-            if let Some(k) = q.sym.key_id("aws:PrincipalOrgID") {
-                if let Some(var) = q.sym.keys[k].var {
-                    let f = q.sym.test(var, Lang::single(Pattern::literal(&org, false)));
-                    q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
-                }
+            if read(q, "aws:PrincipalOrgID") {
+                let l = Lang::single(Pattern::literal(&org, false));
+                let f = key_value_in(q, "aws:PrincipalOrgID", l, true)?;
+                q.sym.constraints.push(F::not(f));
             }
-            if let Some(k) = q.sym.key_id("aws:PrincipalOrgPaths") {
-                if let Some(var) = q.sym.keys[k].var {
-                    let mut p = Pattern::literal(&format!("{org}/"), false);
-                    p.atoms.push(Atom::Star);
-                    if q.sym.keys[k].family == crate::encode::Family::Multi {
-                        let id = q.sym.lang(var, Lang::single(p));
-                        q.sym.constraints.push(F::AllIn(k, vec![id], false));
-                    } else {
-                        // Read by plain operators only: one value, which is not a path of ours.
-                        let f = q.sym.test(var, Lang::single(p));
-                        q.sym.constraints.push(F::not(F::and2(F::Present(k), f)));
-                    }
-                }
+            if read(q, "aws:PrincipalOrgPaths") {
+                // No value is a path of ours.
+                let mut p = Pattern::literal(&format!("{org}/"), false);
+                p.atoms.push(Atom::Star);
+                let f = key_value_in(q, "aws:PrincipalOrgPaths", Lang::single(p), true)?;
+                q.sym.constraints.push(F::not(f));
             }
         }
     }
     if let Kind::Service { .. } = &q.kind {
-        let sa = q.sym.key_id("aws:SourceAccount");
-        let so = q.sym.key_id("aws:SourceOrgID");
-        if let (Some(sa), Some(so)) = (sa, so) {
-            let (sav, sov) = (
-                q.sym.keys[sa].var.unwrap_or(0),
-                q.sym.keys[so].var.unwrap_or(0),
-            );
-            let org_is = q.sym.test(sov, Lang::single(Pattern::literal(&org, false)));
+        if read(q, "aws:SourceAccount") && read(q, "aws:SourceOrgID") {
+            let org_is = Lang::single(Pattern::literal(&org, false));
             // One of the organization's accounts: one language, their union.
-            let in_org = q.sym.test(
-                sav,
-                Lang {
-                    alts: w
-                        .org_accounts
-                        .iter()
-                        .map(|a| Pattern::literal(a, false))
-                        .collect(),
-                },
-            );
-            let member = F::and2(F::Present(sa), in_org.clone());
-            let outsider = F::and2(F::Present(sa), F::not(in_org));
+            let in_org = Lang {
+                alts: w
+                    .org_accounts
+                    .iter()
+                    .map(|a| Pattern::literal(a, false))
+                    .collect(),
+            };
+            let member = key_value_in(q, "aws:SourceAccount", in_org.clone(), true)?;
+            let outsider = key_value_in(q, "aws:SourceAccount", in_org, false)?;
             // With a source account the estate derives the source's organization: a member's is
             // ours, an outsider's is not. Without one the service names it itself (free).
-            let so_org = F::and2(F::Present(so), org_is);
+            let so_org = key_value_in(q, "aws:SourceOrgID", org_is, true)?;
             q.sym
                 .constraints
                 .push(F::or2(F::not(member), so_org.clone()));
@@ -1593,9 +1599,12 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
         // value), an outsider's is none of ours (audit 5, bug 8: the solver dodged a Deny on
         // aws:SourceOrgPaths that the estate's derived path meets, an "internal error" unknown).
         let sp = q.sym.key_id("aws:SourceOrgPaths");
-        if let (Some(sa), Some(sp)) = (sa, sp) {
-            let sav = q.sym.keys[sa].var.unwrap_or(0);
-            let spv = q.sym.keys[sp].var.unwrap_or(0);
+        if let (true, Some(sp)) = (read(q, "aws:SourceAccount"), sp) {
+            let Some(spv) = q.sym.keys[sp].var else {
+                return Err(Unsupported(
+                    "context key aws:SourceOrgPaths has no string value".into(),
+                ));
+            };
             let multi = q.sym.keys[sp].family == crate::encode::Family::Multi;
             let org_def = w.estate().organization.clone();
             let mut members = Vec::new();
@@ -1604,7 +1613,7 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
                     continue;
                 };
                 let lit = Lang::single(Pattern::literal(&a, false));
-                let is_a = F::and2(F::Present(sa), q.sym.test(sav, lit.clone()));
+                let is_a = key_value_in(q, "aws:SourceAccount", lit.clone(), true)?;
                 members.push(lit);
                 let path = Lang::single(Pattern::literal(&path, false));
                 let exact = if multi {
@@ -1623,13 +1632,10 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
                 };
                 q.sym.constraints.push(F::or2(F::not(is_a), exact));
             }
-            let in_org = q.sym.test(
-                sav,
-                Lang {
-                    alts: members.into_iter().flat_map(|l| l.alts).collect(),
-                },
-            );
-            let outsider = F::and2(F::Present(sa), F::not(in_org));
+            let in_org = Lang {
+                alts: members.into_iter().flat_map(|l| l.alts).collect(),
+            };
+            let outsider = key_value_in(q, "aws:SourceAccount", in_org, false)?;
             let mut ours = Pattern::literal(&format!("{org}/"), false);
             ours.atoms.push(Atom::Star);
             let none_ours = if multi {
@@ -1642,6 +1648,7 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
             q.sym.constraints.push(F::or2(F::not(outsider), none_ours));
         }
     }
+    Ok(())
 }
 
 /// Read a model back as the concrete request it stands for.
@@ -2069,9 +2076,9 @@ fn member_query(
     let allow = allow_formula(&mut q.sym, &set).map_err(|u| u.to_string())?;
     // After the formula, so that every key the policies test is registered.
     if c.selected {
-        selector_constraints(w, &mut q, ask.selectors);
+        selector_constraints(w, &mut q, ask.selectors).map_err(|u| u.to_string())?;
     }
-    outsider_constraints(w, &mut q);
+    outsider_constraints(w, &mut q).map_err(|u| u.to_string())?;
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }

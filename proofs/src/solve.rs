@@ -289,6 +289,15 @@ impl<'a> Lower<'a> {
             } else {
                 vec![]
             };
+            if kv.family == Family::Multi && kv.single {
+                // A single-valued key (`aws:SourceAccount`) read with set operators: one value
+                // at most, as AWS sends it and as `F::Many` is false for it under plain ones.
+                for (i, a) in members.iter().enumerate() {
+                    for b in &members[i + 1..] {
+                        side.push(Bool::and(&[a, b]).not());
+                    }
+                }
+            }
             let present = if kv.family == Family::Multi {
                 if members.is_empty() {
                     Bool::from_bool(false)

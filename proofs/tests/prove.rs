@@ -1603,3 +1603,57 @@ fn outside_account_chains_from_other_starts() {
         printed_steps_replay_of(tag, s, r);
     }
 }
+
+/// Keys read with set operators (audit 6, bug 1): the constraints that tie a service's
+/// `aws:SourceAccount` to the property's set, and an outsider's `aws:PrincipalOrgID` to "not
+/// ours", were written on the key's plain value, which a set operator does not read (or skipped
+/// when the key's family refused them). A grant to a logs service acting for member 111 under
+/// `ForAnyValue:StringEquals` gave a wrong `some` witness and a wrong refutation; the same under
+/// `aws:PrincipalOrgID` an internal error. A grant to an outside source is still found, and
+/// replays as printed.
+#[test]
+fn set_operators_on_source_and_org_keys() {
+    let spec = |condition: &str, principal: &str| {
+        format!(
+            r#"{{"organization": {{"id": "o-a1b2c3d4e5", "management_account": "555555555555",
+          "root": {{"id": "r-a1b2", "accounts": ["555555555555", "111111111111", "222222222222"], "units": []}}}},
+        "accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"policy": {{"Version": "2012-10-17",
+          "Statement": [{{"Effect": "Allow", "Principal": {principal}, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::bkt/*", "Condition": {{"ForAnyValue:StringEquals": {condition}}}}}]}}}}}}}}}},
+        "properties": [
+          {{"name": "none", "expect": "none", "principals": "outside-organization",
+            "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+          {{"name": "some", "expect": "some", "principals": "outside-organization",
+            "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let logs = r#"{"Service": "logs.amazonaws.com"}"#;
+    let statuses = |tag: &str, s: &str| {
+        let (v, _) = prove_text(tag, s);
+        let r = v["results"].as_array().unwrap().clone();
+        (r[0]["status"].clone(), r[1]["status"].clone(), r)
+    };
+    let member = spec(r#"{"aws:SourceAccount": ["111111111111"]}"#, logs);
+    let (none, some, r) = statuses("set-source-member", &member);
+    assert_eq!(
+        (none.as_str(), some.as_str()),
+        (Some("proved"), Some("refuted")),
+        "{r:?}"
+    );
+    let org = spec(r#"{"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}"#, r#""*""#);
+    let (none, _, r) = statuses("set-org-id", &org);
+    assert_eq!(none, "proved", "{r:?}");
+    let outsider = spec(r#"{"aws:SourceAccount": ["999999999999"]}"#, logs);
+    let (none, some, r) = statuses("set-source-outsider", &outsider);
+    assert_eq!(
+        (none.as_str(), some.as_str()),
+        (Some("refuted"), Some("proved")),
+        "{r:?}"
+    );
+    let step = &r[0]["counterexample"]["chain"][0];
+    assert_eq!(
+        step["context"]["aws:SourceAccount"][0], "999999999999",
+        "{step}"
+    );
+    printed_steps_replay_of("set-source-outsider", &outsider, &r[0]);
+}
