@@ -492,7 +492,8 @@ fn template_pattern(
                 // Substituted values are literals (DECISIONS 11).
                 Some(val) => atoms.extend(val.chars().map(|c| {
                     if t.ci {
-                        Atom::Char(epat::fold(&c.to_string()).chars().next().unwrap_or(c))
+                        // One character at a time, as the engine folds (`İ` stays `İ`).
+                        Atom::Char(crate::classes::fold_char(c))
                     } else {
                         Atom::Char(c)
                     }

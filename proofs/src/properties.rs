@@ -1028,7 +1028,9 @@ fn build(
                         var: n,
                     },
                 );
-                sym.sources.remove("aws:username");
+                // `aws:username` stays fixed: absent, as the estate leaves it for a role session
+                // or a federated user (audit 6, bug 8: made free, a condition on it ended in an
+                // internal error).
                 // A role name (after an optional path): non-empty, no colon, not ending in '/'.
                 let l = Lang::single(Pattern {
                     atoms: vec![Atom::StarNot(':'), Atom::AnyNot('/')],
@@ -1063,7 +1065,9 @@ fn build(
                         var: n,
                     },
                 );
-                sym.sources.remove("aws:username");
+                // `aws:username` stays fixed: absent, as the estate leaves it for a role session
+                // or a federated user (audit 6, bug 8: made free, a condition on it ended in an
+                // internal error).
                 // A federated user name: at least two characters, no '/' or ':'.
                 let l = Lang::single(Pattern {
                     atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],

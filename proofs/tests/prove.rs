@@ -1657,3 +1657,52 @@ fn set_operators_on_source_and_org_keys() {
     );
     printed_steps_replay_of("set-source-outsider", &outsider, &r[0]);
 }
+
+/// Two keys the prover read otherwise than the estate (audit 6, bugs 2 and 8): a policy variable
+/// substituted into an `IgnoreCase` condition is folded a character at a time, as the engine
+/// folds (`İ` stayed `i`: a wrong proof, as the request tag `İ` meets no Deny); and an open
+/// role session's or federated user's `aws:username` is absent, as the estate leaves it (it
+/// was free: an internal error where the proof is due).
+#[test]
+fn folded_variables_and_absent_usernames() {
+    let dotted = r#"{"accounts": {"222222222222": {"roles": {"R": {"trust_policy": {"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}]},
+        "tags": {"t": "\u0130"}, "policies": [{"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
+           "Condition": {"StringNotEqualsIgnoreCase": {"aws:RequestTag/x": "${aws:PrincipalTag/t}"}}},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
+           "Condition": {"StringEquals": {"aws:RequestTag/x": ["i", "I"]}}}]}]}},
+        "resources": {"arn:aws:s3:::bkt": {}}}},
+      "properties": [{"name": "R-cannot-put", "expect": "none", "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
+        "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"], "via_assume_role": false}]}"#;
+    let (v, _) = prove_text("fold-dotted-i", dotted);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert_eq!(
+        r["counterexample"]["chain"][0]["context"]["aws:RequestTag/x"], "\u{130}",
+        "{r}"
+    );
+    printed_steps_replay_of("fold-dotted-i", dotted, r);
+    let bob = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"StringEquals": {"aws:username": "bob"}}}]}}}}},
+      "properties": [{"name": "no-bob", "expect": "none",
+        "principals": [{"accounts": ["999999999999"]}, {"not_arns": ["arn:aws:iam::999999999999:user/*"]}],
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "users-named-bob", "expect": "none", "principals": {"accounts": ["999999999999"]},
+        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, _) = prove_text("username-absent", bob);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    // An outside user named bob is the one who can.
+    let r = &v["results"][1];
+    assert_eq!(r["status"], "refuted", "{r}");
+    assert!(
+        r["counterexample"]["chain"][0]["principal"]
+            .as_str()
+            .unwrap()
+            .ends_with(":user/bob"),
+        "{r}"
+    );
+    printed_steps_replay_of("username-absent", bob, r);
+}
