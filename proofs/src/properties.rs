@@ -2089,11 +2089,34 @@ fn member_query(
 
 /// Build, solve and replay one query.
 fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, label: &str) -> Pair {
-    let (q, goal) = match member_query(w, c, t, ask) {
+    let (mut q, goal) = match member_query(w, c, t, ask) {
         Ok(Some(x)) => x,
         Ok(None) => return Pair::Unsat(vec![]),
         Err(u) => return Pair::Unknown(u),
     };
+    // A session reached by a chain has the name its last hop gave it: first with that name (a
+    // trust policy may pin it), then with any (audit 6, bug 5), the hop then checked below.
+    let hop_session = c
+        .chain
+        .last()
+        .and_then(|h| {
+            h.context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("sts:RoleSessionName"))
+        })
+        .and_then(|(_, v)| v.single().map(str::to_string));
+    if let (Some(name), Some(sv)) = (&hop_session, q.session_var) {
+        let f = q.sym.test(sv, Lang::single(Pattern::literal(name, false)));
+        q.sym.constraints.push(f);
+        let (outcome, _) = check(&q.sym, &goal, cfg, label);
+        match outcome {
+            Outcome::Sat(a) => return found_pair(w, c, &q, &a, ask),
+            Outcome::Unknown(why) => return Pair::Unknown(why),
+            Outcome::Unsat => {
+                q.sym.constraints.pop();
+            }
+        }
+    }
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
     match outcome {
         Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Pair::Unsat(vec![format!(
@@ -2102,38 +2125,63 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         )]),
         Outcome::Unsat => Pair::Unsat(timing.core),
         Outcome::Unknown(why) => Pair::Unknown(why),
-        Outcome::Sat(a) => {
-            let er = request_of(&q, &a);
-            match replay(w.estate(), &er) {
-                Ok(step) => {
-                    if (step.decision == Decision::Allow) != ask.want_allow {
-                        let msg = format!(
-                            "internal error: the solver's request {} {} {} was decided {} by the engine",
-                            step.principal,
-                            step.action,
-                            step.resource,
-                            step.decision.as_str()
-                        );
-                        eprintln!("xverify: {msg}");
-                        return Pair::Unknown(msg);
-                    }
-                    let mut chain = c.chain.clone();
-                    // Connect the chain: the last hop's session is this step's principal.
-                    if let (Some(last), Principal::AssumedRole { session, .. }) =
-                        (chain.last_mut(), &er.principal)
-                    {
-                        last.context.insert(
-                            "sts:RoleSessionName".into(),
-                            ContextValue::One(session.clone()),
-                        );
-                    }
-                    chain.push(step);
-                    Pair::Found(chain)
-                }
-                Err(e) => Pair::Unknown(format!("internal error: replay failed: {e}")),
-            }
+        Outcome::Sat(a) => found_pair(w, c, &q, &a, ask),
+    }
+}
+
+/// A model of `q`, replayed, as the chain it ends: `c`'s chain, its last hop naming the session
+/// this step's caller is, then this step.
+fn found_pair(w: &World<'_>, c: &Cand, q: &Query, a: &Assignment, ask: &Ask<'_>) -> Pair {
+    let er = request_of(q, a);
+    let step = match replay(w.estate(), &er) {
+        Ok(step) => step,
+        Err(e) => return Pair::Unknown(format!("internal error: replay failed: {e}")),
+    };
+    if (step.decision == Decision::Allow) != ask.want_allow {
+        let msg = format!(
+            "internal error: the solver's request {} {} {} was decided {} by the engine",
+            step.principal,
+            step.action,
+            step.resource,
+            step.decision.as_str()
+        );
+        eprintln!("xverify: {msg}");
+        return Pair::Unknown(msg);
+    }
+    let mut chain = c.chain.clone();
+    // Connect the chain: the last hop's session is this step's principal.
+    if let (Some(last), Principal::AssumedRole { session, .. }) = (chain.last_mut(), &er.principal)
+    {
+        let before = last.context.insert(
+            "sts:RoleSessionName".into(),
+            ContextValue::One(session.clone()),
+        );
+        // Another name than the hop's model gave: the hop must still be allowed with it.
+        if before.as_ref().and_then(ContextValue::single) != Some(session.as_str())
+            && !hop_allowed(w, last)
+        {
+            return Pair::Unknown(format!(
+                "the session name {} that {} {} {} needs is one the trust policy of its role may refuse; other names are not searched",
+                session, step.principal, step.action, step.resource
+            ));
         }
     }
+    chain.push(step);
+    Pair::Found(chain)
+}
+
+/// Is a chain's hop, as it now reads, allowed?
+fn hop_allowed(w: &World<'_>, hop: &Step) -> bool {
+    let Ok(p) = Principal::parse(&hop.principal) else {
+        return false;
+    };
+    let mut er = EstateRequest::new(p, &hop.action, &hop.resource);
+    er.resource_account = hop.resource_account.clone();
+    for (k, v) in &hop.context {
+        er.context.insert(k, v.clone());
+    }
+    er.session_tags = hop.session_tags.clone();
+    replay(w.estate(), &er).is_ok_and(|s| s.decision == Decision::Allow)
 }
 
 /// Most described targets one grouped query covers (see [`run_group`]).

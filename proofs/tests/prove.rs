@@ -1706,3 +1706,60 @@ fn folded_variables_and_absent_usernames() {
     );
     printed_steps_replay_of("username-absent", bob, r);
 }
+
+/// A trust policy that pins the session name (audit 6, bug 5): the chain's last step was solved
+/// with a free session name that then replaced the hop's, so the hop failed on replay (an
+/// internal error). The last step is now solved first with the hop's name; a name the final
+/// policies need and the trust may refuse is `unknown`, never a chain that does not replay.
+#[test]
+fn pinned_session_names_carry_through_chains() {
+    let spec = |grant: &str, bucket_policy: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"roles": {{"R": {{"trust_policy": {{"Version": "2012-10-17",
+          "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::999999999999:root"}},
+            "Action": "sts:AssumeRole", "Condition": {{"StringEquals": {{"sts:RoleSessionName": "alice"}}}}}}]}},
+          "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": {grant},
+            "Resource": "arn:aws:s3:::bkt/*"}}]}}]}}}},
+          "resources": {{"arn:aws:s3:::bkt": {bucket_policy}}}}}}},
+        "properties": [
+          {{"name": "vendor-reads", "expect": "some", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+          {{"name": "vendor-cannot-read", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let open = spec(r#""s3:GetObject""#, "{}");
+    let (v, _) = prove_text("pinned-session", &open);
+    let (some, none) = (&v["results"][0], &v["results"][1]);
+    assert_eq!(some["status"], "proved", "{v}");
+    assert_eq!(none["status"], "refuted", "{v}");
+    let chain = none["counterexample"]["chain"].as_array().unwrap();
+    assert_eq!(
+        chain[0]["context"]["sts:RoleSessionName"], "alice",
+        "{none}"
+    );
+    assert!(
+        chain[1]["principal"]
+            .as_str()
+            .unwrap()
+            .ends_with("/R/alice"),
+        "{none}"
+    );
+    printed_steps_replay_of("pinned-session", &open, none);
+    // Only bob's session may read (the bucket names it), and no bob session can be made: never
+    // a refutation.
+    let bob = spec(
+        r#""s3:PutObject""#,
+        r#"{"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:sts::222222222222:assumed-role/R/bob"},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}}"#,
+    );
+    let (v, _) = prove_text("pinned-session-bob", &bob);
+    assert_ne!(v["results"][1]["status"], "refuted", "{v}");
+    assert_ne!(v["results"][0]["status"], "proved", "{v}");
+    // Said as such, not as a chain that failed to replay.
+    for r in v["results"].as_array().unwrap() {
+        let why = r["reason"].as_str().unwrap_or("");
+        assert!(!why.contains("internal error"), "{r}");
+    }
+}
