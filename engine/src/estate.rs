@@ -747,6 +747,31 @@ impl Estate {
                     }
                 }
             }
+            // A hop whose session carries session tags passed them: its caller must be allowed
+            // `sts:TagSession` on the role with those tags (IAM user guide, "Passing session tags
+            // in AWS STS": the trust policy, and across accounts the caller's own policies, must
+            // allow it; `aws:RequestTag/*` and `aws:TagKeys` are the tags passed).
+            let tags = steps.get(i + 1).map(|n| &n.session_tags);
+            if let (Decision::Allow, Some(tags)) = (decision, tags.filter(|t| !t.is_empty())) {
+                let mut tag = st.clone();
+                tag.action = "sts:TagSession".into();
+                for (k, v) in tags {
+                    tag.context
+                        .insert(&format!("aws:RequestTag/{k}"), ContextValue::One(v.clone()));
+                }
+                tag.context.insert(
+                    "aws:TagKeys",
+                    ContextValue::Many(tags.keys().cloned().collect()),
+                );
+                let (tset, treq) = self.gather(&tag)?;
+                if crate::eval::decide(&tset, &treq) != Decision::Allow {
+                    decision = Decision::ImplicitDeny;
+                    note = Some(format!(
+                        "the next session carries session tags, and this caller is not allowed sts:TagSession on {} with them",
+                        st.resource
+                    ));
+                }
+            }
             let allowed = decision == Decision::Allow;
             out.push(ChainStep {
                 decision,

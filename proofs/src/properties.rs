@@ -1690,10 +1690,17 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
                     .to_ascii_lowercase()
                     .starts_with("aws:principaltag/")
             {
-                er.session_tags.insert(
-                    kv.name["aws:principaltag/".len()..].to_string(),
-                    v.values().first().cloned().unwrap_or_default(),
-                );
+                // A tag the role already has, with its value, needs no passing.
+                let value = v.values().first().cloned().unwrap_or_default();
+                let own = q
+                    .sym
+                    .fixed
+                    .context
+                    .get_single(&kv.name.to_ascii_lowercase());
+                if own != Some(value.as_str()) {
+                    er.session_tags
+                        .insert(kv.name["aws:principaltag/".len()..].to_string(), value);
+                }
                 continue;
             }
             er.context.insert(&kv.name, v);
@@ -2118,7 +2125,7 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         }
     }
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
-    match outcome {
+    let pair = match outcome {
         Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Pair::Unsat(vec![format!(
             "no policy allows the actions to {}",
             kind_label(&c.kind)
@@ -2126,6 +2133,22 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         Outcome::Unsat => Pair::Unsat(timing.core),
         Outcome::Unknown(why) => Pair::Unknown(why),
         Outcome::Sat(a) => found_pair(w, c, &q, &a, ask),
+    };
+    // The hop could not pass the session tags the model chose: a session with the role's own.
+    match pair {
+        Pair::Unknown(why)
+            if why.starts_with(HOP_REFUSED) && matches!(c.kind, Kind::Role { .. }) =>
+        {
+            if pin_role_tags(&mut q).is_ok() {
+                if let (Outcome::Sat(a), _) = check(&q.sym, &goal, cfg, label) {
+                    if let Pair::Found(chain) = found_pair(w, c, &q, &a, ask) {
+                        return Pair::Found(chain);
+                    }
+                }
+            }
+            Pair::Unknown(why)
+        }
+        other => other,
     }
 }
 
@@ -2156,24 +2179,31 @@ fn found_pair(w: &World<'_>, c: &Cand, q: &Query, a: &Assignment, ask: &Ask<'_>)
             "sts:RoleSessionName".into(),
             ContextValue::One(session.clone()),
         );
-        // Another name than the hop's model gave: the hop must still be allowed with it.
-        if before.as_ref().and_then(ContextValue::single) != Some(session.as_str())
-            && !hop_allowed(w, last)
-        {
-            return Pair::Unknown(format!(
-                "the session name {} that {} {} {} needs is one the trust policy of its role may refuse; other names are not searched",
-                session, step.principal, step.action, step.resource
-            ));
+        // Another name than the hop's model gave, or session tags the hop must have passed:
+        // the hop must still be allowed so (audit 6, bugs 5 and 6).
+        let renamed = before.as_ref().and_then(ContextValue::single) != Some(session.as_str());
+        if renamed || !er.session_tags.is_empty() {
+            if let Some(why) = hop_refused(w, last, &er) {
+                return Pair::Unknown(format!(
+                    "{HOP_REFUSED}{} {} {} needs: {why}; other sessions are not searched",
+                    step.principal, step.action, step.resource
+                ));
+            }
         }
     }
     chain.push(step);
     Pair::Found(chain)
 }
 
-/// Is a chain's hop, as it now reads, allowed?
-fn hop_allowed(w: &World<'_>, hop: &Step) -> bool {
-    let Ok(p) = Principal::parse(&hop.principal) else {
-        return false;
+/// How [`found_pair`] says that a chain's last hop does not make the session its last step needs.
+const HOP_REFUSED: &str = "the role session that ";
+
+/// Why a chain's hop, as it now reads, does not make the session of `next` (its name, its
+/// session tags); `None` when it does.
+fn hop_refused(w: &World<'_>, hop: &Step, next: &EstateRequest) -> Option<String> {
+    let p = match Principal::parse(&hop.principal) {
+        Ok(p) => p,
+        Err(e) => return Some(e.0),
     };
     let mut er = EstateRequest::new(p, &hop.action, &hop.resource);
     er.resource_account = hop.resource_account.clone();
@@ -2181,7 +2211,48 @@ fn hop_allowed(w: &World<'_>, hop: &Step) -> bool {
         er.context.insert(k, v.clone());
     }
     er.session_tags = hop.session_tags.clone();
-    replay(w.estate(), &er).is_ok_and(|s| s.decision == Decision::Allow)
+    let steps = match w.estate().replay_chain(&[er, next.clone()]) {
+        Ok(s) => s,
+        Err(e) => return Some(e.to_string()),
+    };
+    match steps.first() {
+        Some(s) if s.decision == Decision::Allow => None,
+        Some(s) => Some(
+            s.note
+                .clone()
+                .unwrap_or_else(|| format!("the hop is decided {}", s.decision.as_str())),
+        ),
+        None => Some("the hop did not replay".into()),
+    }
+}
+
+/// Hold a described role session's tags to the role's own (no session tags passed): each
+/// `aws:PrincipalTag/*` key the query reads is the role's value, or absent where it has none.
+fn pin_role_tags(q: &mut Query) -> Result<(), Unsupported> {
+    let names: Vec<String> = q
+        .sym
+        .keys
+        .iter()
+        .map(|k| k.name.clone())
+        .filter(|n| n.to_ascii_lowercase().starts_with("aws:principaltag/"))
+        .collect();
+    for name in names {
+        let own = q
+            .sym
+            .fixed
+            .context
+            .get_single(&name.to_ascii_lowercase())
+            .map(str::to_string);
+        let f = match own {
+            Some(v) => key_value_in(q, &name, Lang::single(Pattern::literal(&v, false)), true)?,
+            None => match q.sym.key_id(&name) {
+                Some(k) => F::not(F::Present(k)),
+                None => continue,
+            },
+        };
+        q.sym.constraints.push(f);
+    }
+    Ok(())
 }
 
 /// Most described targets one grouped query covers (see [`run_group`]).

@@ -1763,3 +1763,67 @@ fn pinned_session_names_carry_through_chains() {
         assert!(!why.contains("internal error"), "{r}");
     }
 }
+
+/// Session tags are passed by the hop that makes the session (audit 6, bug 6): its caller must be
+/// allowed `sts:TagSession` on the role with them. Role R (tagged team=red) lets the partner
+/// assume it, and only role Admin tag its sessions; R reads the bucket as team=blue. A chain in
+/// which the partner's session of R carries team=blue was a witness and a counterexample; the
+/// chain replay now refuses it, and the prover says unknown (it does not search other callers).
+/// When the partner may tag too, the chain is found and replays with its tags; when R reads
+/// with any team, the session with R's own tags is found without passing any.
+#[test]
+fn session_tags_need_the_hops_tag_session() {
+    let spec = |partner_actions: &str, condition: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"roles": {{
+          "R": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [
+              {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::999999999999:root"}}, "Action": {partner_actions}}},
+              {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::222222222222:role/Admin"}},
+               "Action": ["sts:AssumeRole", "sts:TagSession"]}}]}},
+            "tags": {{"team": "red"}},
+            "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::bkt/*", "Condition": {condition}}}]}}]}},
+          "Admin": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+              "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": "sts:AssumeRole"}}]}}}}}},
+          "resources": {{"arn:aws:s3:::bkt": {{}}}}}}}},
+        "properties": [
+          {{"name": "none", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+          {{"name": "some", "expect": "some", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let blue = r#"{"StringEquals": {"aws:PrincipalTag/team": "blue"}}"#;
+    let refused = spec(r#""sts:AssumeRole""#, blue);
+    let (v, _) = prove_text("tags-refused", &refused);
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["status"], "unknown", "{r}");
+        assert!(
+            r["reason"].as_str().unwrap().contains("sts:TagSession"),
+            "{r}"
+        );
+    }
+    let tagging = spec(r#"["sts:AssumeRole", "sts:TagSession"]"#, blue);
+    let (v, _) = prove_text("tags-passed", &tagging);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{v}");
+    assert_eq!(
+        r["counterexample"]["chain"][1]["session_tags"]["team"], "blue",
+        "{r}"
+    );
+    printed_steps_replay_of("tags-passed", &tagging, r);
+    let any = spec(
+        r#""sts:AssumeRole""#,
+        r#"{"StringLike": {"aws:PrincipalTag/team": "?*"}}"#,
+    );
+    let (v, _) = prove_text("tags-own", &any);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{v}");
+    assert!(
+        r["counterexample"]["chain"][1]
+            .get("session_tags")
+            .is_none(),
+        "{r}"
+    );
+    printed_steps_replay_of("tags-own", &any, r);
+}
