@@ -34,7 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use xverify_engine::estate::{Estate, EstateRequest, Residence};
+use xverify_engine::estate::{Estate, EstateRequest, Residence, RoleDef};
 use xverify_engine::model::*;
 use xverify_engine::PolicySet;
 
@@ -2669,24 +2669,8 @@ fn reach(
                         .collect();
                     let mut sels = hop_selectors.clone();
                     sels.push(Selector::NotAccounts(vec![s1.clone()]));
-                    let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
-                    let actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
-                    let resources = vec![arn.clone()];
-                    let ts = [Target::Described {
-                        arn: arn.clone(),
-                        sub: None,
-                        account: id.clone(),
-                    }];
-                    let no_context = BTreeMap::new();
-                    let ask = Ask {
-                        actions: &actions,
-                        resources: &resources,
-                        context: &no_context,
-                        selectors: &sels,
-                        want_allow: true,
-                    };
-                    let again = format!("{arn} from outside {s1}");
-                    match search_in(w, &others, &ts, &ask, cfg, queries) {
+                    let again = format!("{} from outside {s1}", role_arn(id, r));
+                    match search_hop(w, &others, id, r, &sels, cfg, queries) {
                         Search::Found(chain) => {
                             if chain_start_account(&chain).as_deref() == Some(&s1) {
                                 // Not expected (the selectors exclude it): not a second start.
@@ -2698,15 +2682,7 @@ fn reach(
                             }
                             second.insert(key);
                             unknown_roles.remove(&again);
-                            all.push(Cand {
-                                kind: Kind::Role {
-                                    account: id.clone(),
-                                    name: r.name.clone(),
-                                    path: r.path.clone(),
-                                },
-                                chain,
-                                selected: false,
-                            });
+                            all.push(role_cand(id, r, chain));
                             added = true;
                         }
                         Search::Unknown(u) => {
@@ -2717,37 +2693,14 @@ fn reach(
                     }
                     continue;
                 }
-                let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
-                let actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
-                let resources = vec![arn.clone()];
+                let arn = role_arn(id, r);
                 // Search who can assume it among everything reached so far.
-                let ts = [Target::Described {
-                    arn: arn.clone(),
-                    sub: None,
-                    account: id.clone(),
-                }];
-                let no_context = BTreeMap::new();
-                let ask = Ask {
-                    actions: &actions,
-                    resources: &resources,
-                    context: &no_context,
-                    selectors: &hop_selectors,
-                    want_allow: true,
-                };
-                match search_in(w, &all, &ts, &ask, cfg, queries) {
+                match search_hop(w, &all, id, r, &hop_selectors, cfg, queries) {
                     Search::Found(chain) => {
                         reached.insert(key.clone());
                         first_start.insert(key, chain_start_account(&chain));
                         unknown_roles.remove(&arn);
-                        all.push(Cand {
-                            kind: Kind::Role {
-                                account: id.clone(),
-                                name: r.name.clone(),
-                                path: r.path.clone(),
-                            },
-                            chain,
-                            selected: false,
-                        });
+                        all.push(role_cand(id, r, chain));
                         added = true;
                     }
                     Search::Unknown(u) => {
@@ -2766,6 +2719,53 @@ fn reach(
         .next()
         .map(|(arn, u)| format!("{arn}: {u}"));
     (all, unknown)
+}
+
+/// A described role's ARN.
+fn role_arn(account: &str, r: &RoleDef) -> String {
+    format!("arn:aws:iam::{account}:role{}{}", r.path, r.name)
+}
+
+/// The sessions of a described role, reached by `chain`.
+fn role_cand(account: &str, r: &RoleDef, chain: Vec<Step>) -> Cand {
+    Cand {
+        kind: Kind::Role {
+            account: account.to_string(),
+            name: r.name.clone(),
+            path: r.path.clone(),
+        },
+        chain,
+        selected: false,
+    }
+}
+
+/// Who among `cands` may assume the described role `r` of `account`: a hop of a chain.
+fn search_hop(
+    w: &World<'_>,
+    cands: &[Cand],
+    account: &str,
+    r: &RoleDef,
+    selectors: &[Selector],
+    cfg: &Config,
+    queries: &mut usize,
+) -> Search {
+    let arn = role_arn(account, r);
+    let actions = ASSUME_ROLE_ACTION_NAMES.map(String::from).to_vec();
+    let resources = vec![arn.clone()];
+    let ts = [Target::Described {
+        arn,
+        sub: None,
+        account: account.to_string(),
+    }];
+    let no_context = BTreeMap::new();
+    let ask = Ask {
+        actions: &actions,
+        resources: &resources,
+        context: &no_context,
+        selectors,
+        want_allow: true,
+    };
+    search_in(w, cands, &ts, &ask, cfg, queries)
 }
 
 /// The world of a property (with the accounts `extra` specs mention) and its principal kinds,
