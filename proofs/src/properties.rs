@@ -1080,7 +1080,8 @@ fn build(
                     },
                 );
                 sym.sources.remove("aws:username");
-                // A federated user name: at least two characters, no '/' or ':'.
+                // A federated user name: at least two characters, no '/' or ':' (the rest of
+                // GetFederationToken's rule: `sts_name_constraints`).
                 let l = Lang::single(Pattern {
                     atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
                     ci: false,
@@ -1115,7 +1116,8 @@ fn build(
         }
     }
     if let Some(s) = session_var {
-        // RoleSessionName: at least two characters, no '/' or ':'.
+        // RoleSessionName: at least two characters, no '/' or ':' (the rest of STS's rule:
+        // `sts_name_constraints`).
         let l = Lang::single(Pattern {
             atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
             ci: false,
@@ -1640,6 +1642,70 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) {
     }
 }
 
+/// The names STS gives: a role session's (`RoleSessionName`) is 2–64 characters, a federated
+/// user's (`GetFederationToken`'s `Name`) 2–32, of `[A-Za-z0-9_+=,.@-]`; the estate refuses any
+/// other (`Estate::residence`). `build` holds the free name to two characters and more, without
+/// `/` or `:`; once every test of the query is registered, this adds the upper length and keeps
+/// out every other character that a test names: a class of names is then one of those the policies
+/// cannot tell from STS's names, and its witness (a shortest string, made of untested characters
+/// where it can, `classes.rs`) is a name the estate takes. Untested characters are not excluded
+/// (no pattern atom stands for the character set), so the language stays a superset of STS's
+/// names: a proof covers every one of them.
+fn sts_name_constraints(q: &mut Query) {
+    let mut vars = Vec::new();
+    if let Some(s) = q.session_var {
+        vars.push((s, 64));
+    }
+    if let (Kind::OpenFederated { .. }, Some(n)) = (&q.kind, q.name_var) {
+        vars.push((n, 32));
+    }
+    let allowed = |c: char| c.is_ascii() && xverify_engine::estate::sts_name_byte(c as u8);
+    for (v, max) in vars {
+        let mut long = vec![Atom::Any; max + 1];
+        long.push(Atom::Star);
+        let f = q.sym.test(
+            v,
+            Lang::single(Pattern {
+                atoms: long,
+                ci: false,
+            }),
+        );
+        q.sym.constraints.push(F::not(f));
+        // `(character, compared case-insensitively)` for each character a test names that STS
+        // never puts in a name ('/' and ':' are kept out by `build` already).
+        let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
+        for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
+            for a in &p.atoms {
+                let (c, ci) = match *a {
+                    Atom::Char(c) => (c, p.ci),
+                    Atom::AnyNot(c) | Atom::StarNot(c) => (c, false),
+                    Atom::Any | Atom::Star => continue,
+                };
+                if c == '/' || c == ':' || allowed(c) {
+                    continue;
+                }
+                // A case-insensitive test stands for every character of the same fold: keep them
+                // all out when the fold is not a name character (then none of them is), else this
+                // one only (the Kelvin sign folds to `k`).
+                let ci = ci && !allowed(crate::classes::fold_char(c));
+                named.insert((c, ci));
+            }
+        }
+        if named.is_empty() {
+            continue;
+        }
+        let alts = named
+            .into_iter()
+            .map(|(c, ci)| Pattern {
+                atoms: vec![Atom::Star, Atom::Char(c), Atom::Star],
+                ci,
+            })
+            .collect();
+        let f = q.sym.test(v, Lang { alts });
+        q.sym.constraints.push(F::not(f));
+    }
+}
+
 /// Read a model back as the concrete request it stands for.
 fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     let s = |v: Option<usize>| v.and_then(|v| a.strs[v].clone());
@@ -2050,6 +2116,7 @@ fn member_query(
         selector_constraints(w, &mut q, ask.selectors);
     }
     outsider_constraints(w, &mut q);
+    sts_name_constraints(&mut q);
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -2912,6 +2979,7 @@ fn no_new_access_direct(
                     continue;
                 }
             };
+            sts_name_constraints(&mut q);
             queries += 1;
             match check(
                 &q.sym,

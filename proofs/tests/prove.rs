@@ -878,8 +878,8 @@ fn the_estate_fills_the_resource_account_and_source_org_keys() {
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::*", "*"]},
         {"name": "s", "expect": "some", "principals": {"service": "logs.amazonaws.com"},
          "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::logs/*"]}]}"#;
-    let cases = r#"{"id": "no-account", "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::other/o"}
-{"id": "star", "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "*"}
+    let cases = r#"{"id": "no-account", "principal": "arn:aws:sts::222222222222:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::other/o"}
+{"id": "star", "principal": "arn:aws:sts::222222222222:assumed-role/R/s1", "action": "s3:GetObject", "resource": "*"}
 {"id": "org-only", "principal": "logs.amazonaws.com", "action": "s3:PutObject", "resource": "arn:aws:s3:::logs/o", "context": {"aws:SourceOrgID": "o-a1b2c3d4e5"}}
 {"id": "member", "principal": "logs.amazonaws.com", "action": "s3:PutObject", "resource": "arn:aws:s3:::logs/o", "context": {"aws:SourceAccount": "111111111111"}}
 "#;
@@ -1024,7 +1024,7 @@ fn kms_caller_account_is_the_callers_on_kms_requests_only() {
         .collect();
     assert_eq!(status, ["proved", "proved", "refuted"], "{v}");
     let cases = r#"{"id": "claims", "principal": "arn:aws:iam::999999999999:user/m", "action": "kms:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:CallerAccount": "111111111111", "kms:ViaService": "s3.us-east-1.amazonaws.com"}}
-{"id": "inside", "principal": "arn:aws:sts::111111111111:assumed-role/App/s", "action": "KMS:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+{"id": "inside", "principal": "arn:aws:sts::111111111111:assumed-role/App/s1", "action": "KMS:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
 {"id": "s3", "principal": "arn:aws:iam::999999999999:user/m", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/o", "context": {"kms:CallerAccount": "999999999999"}}
 "#;
     let got: Vec<String> = eval_spec("kms-caller-account", spec, cases)
@@ -1077,7 +1077,7 @@ fn the_estate_owns_the_keys_of_caller_and_resource() {
     let cases = [
         line(
             "fed",
-            "arn:aws:sts::999999999999:federated-user/f",
+            "arn:aws:sts::999999999999:federated-user/fed",
             "GetObject",
             r#""aws:userid": "AIDAEXAMPLE""#,
         ),
@@ -1475,7 +1475,7 @@ fn no_new_access_sees_new_session_tags() {
     let r = &v["results"][0];
     assert_eq!(r["status"], "unknown", "{r}");
     // The access is real: a session tagged team=blue is allowed now.
-    let line = r#"{"id": 1, "principal": "arn:aws:sts::222222222222:assumed-role/R/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "session_tags": {"team": "blue"}}"#;
+    let line = r#"{"id": 1, "principal": "arn:aws:sts::222222222222:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "session_tags": {"team": "blue"}}"#;
     let got = eval_spec("nna-tags", &new, &format!("{line}\n"));
     assert_eq!(got[0]["decision"], "Allow", "{}", got[0]);
     // The same version on both sides is still proved.
@@ -1515,7 +1515,7 @@ fn an_open_roles_path_is_the_requests() {
     // account's, or a path IAM refuses is replaced by the role's ARN at `/`.
     let line = |id: &str, arn: &str| {
         format!(
-            r#"{{"id": "{id}", "principal": "arn:aws:sts::999999999999:assumed-role/x/s", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "context": {{"aws:PrincipalArn": "{arn}"}}}}"#
+            r#"{{"id": "{id}", "principal": "arn:aws:sts::999999999999:assumed-role/x/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "context": {{"aws:PrincipalArn": "{arn}"}}}}"#
         )
     };
     let cases = [
@@ -1549,5 +1549,113 @@ fn an_open_roles_path_is_the_requests() {
             ("space", "ImplicitDeny"),
             ("none", "ImplicitDeny"),
         ]
+    );
+}
+
+/// STS names a role session with 2-64 characters and a federated user with 2-32, of
+/// `[A-Za-z0-9_+=,.@-]` (audit 6, bug 7). `eval --spec` took any name, so it allowed a
+/// one-character session and federated user that policies grant while the prover (rightly)
+/// PROVED them out; it now refuses such a caller as an input error. The prover in turn keeps out
+/// the longer names and the other characters that policies name (they were `unknown`: their
+/// counterexamples did not replay), and a counterexample's name is one the estate takes.
+#[test]
+fn session_and_federated_user_names_are_the_ones_sts_creates() {
+    let long_session = "s".repeat(65);
+    let long_fed = "f".repeat(33);
+    let spec = format!(
+        r#"{{"accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"policy": {{
+        "Version": "2012-10-17", "Statement": [
+          {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:sts::999999999999:assumed-role/X/a"}},
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}},
+          {{"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt/*",
+           "Condition": {{"StringEquals": {{"aws:PrincipalType": "FederatedUser"}}}}}},
+          {{"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt/*",
+           "Condition": {{"StringLike": {{"aws:PrincipalArn": "arn:aws:sts::*:federated-user/??*"}}}}}},
+          {{"Effect": "Allow", "Principal": {{"AWS": ["arn:aws:sts::999999999999:assumed-role/X/a b",
+             "arn:aws:sts::999999999999:assumed-role/X/{long_session}"]}},
+           "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::bkt/*"}},
+          {{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObjectTagging", "Resource": "arn:aws:s3:::bkt/*",
+           "Condition": {{"StringLike": {{"aws:PrincipalArn": ["arn:aws:sts::999999999999:federated-user/{long_fed}",
+             "arn:aws:sts::999999999999:federated-user/*~*"]}}}}}},
+          {{"Effect": "Allow", "Principal": {{"AWS": ["arn:aws:sts::999999999999:assumed-role/X/a b",
+             "arn:aws:sts::999999999999:assumed-role/X/a_+=,.@-Z9"]}},
+           "Action": "s3:GetObjectAcl", "Resource": "arn:aws:s3:::bkt/*"}}]}}}}}}}}}},
+      "properties": [
+        {{"name": "one-char-session", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+        {{"name": "one-char-federated-user", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+        {{"name": "odd-sessions", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+         "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::bkt/*"]}},
+        {{"name": "odd-federated-users", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+         "actions": ["s3:GetObjectTagging"], "resources": ["arn:aws:s3:::bkt/*"]}},
+        {{"name": "a-sessions", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+         "actions": ["s3:GetObjectAcl"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+    );
+    let (v, code) = prove_text("sts-names", &spec);
+    let status: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        status,
+        ["proved", "proved", "proved", "proved", "refuted"],
+        "{v}"
+    );
+    assert_eq!(code, Some(1));
+    let r = &v["results"][4];
+    let session = r["counterexample"]["chain"][0]["principal"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(session, "a_+=,.@-Z9", "{r}");
+    printed_steps_replay_of("sts-names", &spec, r);
+    let line = |id: &str, p: &str, a: &str| {
+        format!(
+            r#"{{"id": "{id}", "principal": "{p}", "action": "s3:{a}", "resource": "arn:aws:s3:::bkt/k"}}"#
+        ) + "\n"
+    };
+    let s = |name: &str| format!("arn:aws:sts::999999999999:assumed-role/X/{name}");
+    let f = |name: &str| format!("arn:aws:sts::999999999999:federated-user/{name}");
+    let cases = [
+        line("session-1", &s("a"), "GetObject"),
+        line("federated-1", &f("f"), "PutObject"),
+        line("session-space", &s("a b"), "DeleteObject"),
+        line("session-65", &s(&long_session), "DeleteObject"),
+        line("federated-33", &f(&long_fed), "GetObjectTagging"),
+        line("federated-tilde", &f("x~"), "GetObjectTagging"),
+        line("session-2", &s("ab"), "GetObject"),
+        line("session-64", &s(&"s".repeat(64)), "DeleteObject"),
+        line("federated-2", &f("fe"), "PutObject"),
+        line("federated-32", &f(&"f".repeat(32)), "GetObjectTagging"),
+        line("session-chars", &s("a_+=,.@-Z9"), "GetObjectAcl"),
+    ]
+    .concat();
+    let got: Vec<String> = eval_spec("sts-names", &spec, &cases)
+        .iter()
+        .map(|r| match r.get("decision") {
+            Some(d) => d.as_str().unwrap().to_string(),
+            None => r["error"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    for (i, g) in got[..6].iter().enumerate() {
+        assert!(g.contains("AWS accepts (2-"), "{i}: {g}");
+    }
+    assert!(got[0].contains("RoleSessionName"), "{}", got[0]);
+    assert!(got[1].contains("GetFederationToken"), "{}", got[1]);
+    assert_eq!(
+        got[6..],
+        [
+            "ImplicitDeny",
+            "ImplicitDeny",
+            "ExplicitDeny",
+            "ImplicitDeny",
+            "Allow"
+        ],
+        "{got:?}"
     );
 }
