@@ -39,7 +39,10 @@ use xverify_engine::model::*;
 use xverify_engine::PolicySet;
 
 use crate::classes::{Atom, Lang, Pattern};
-use crate::encode::{allow_formula, Assignment, Source, Sym, SymPrincipal, Unsupported, F};
+use crate::encode::{
+    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Source, Sym,
+    SymPrincipal, Unsupported, F,
+};
 use crate::solve::{check, Config, Outcome};
 use crate::spec::{Expectation, Property, Selector, Spec};
 
@@ -728,6 +731,8 @@ struct Query {
     session_var: Option<usize>,
     kind: Kind,
     target_account: Option<String>,
+    /// The statements of `set` naming a `CanonicalUser` ([`member_query`]).
+    canonical: Vec<CanonicalStatement>,
 }
 
 /// The name of the representative service-linked role (its free name is the query's).
@@ -1259,6 +1264,7 @@ fn build(
         session_var,
         kind: kind.clone(),
         target_account: resource_account,
+        canonical: vec![],
     }))
 }
 
@@ -1878,6 +1884,10 @@ fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[Strin
 /// Can an entry of this `Principal` element name some principal of `kind`?
 fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
     let acct = kind_account(kind);
+    // A canonical user ID names an account the estate cannot identify: any IAM principal's.
+    if acct.is_some() && !set.canonical_user.is_empty() {
+        return true;
+    }
     for e in &set.aws {
         let hit = match e {
             AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => true,
@@ -2111,6 +2121,7 @@ fn member_query(
     };
     let set = q.set.clone();
     let allow = allow_formula(&mut q.sym, &set).map_err(|u| u.to_string())?;
+    q.canonical = canonical_statements(&mut q.sym, &set).map_err(|u| u.to_string())?;
     // After the formula, so that every key the policies test is registered.
     if c.selected {
         selector_constraints(w, &mut q, ask.selectors);
@@ -2129,6 +2140,42 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         Err(u) => return Pair::Unknown(u),
     };
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
+    // A CanonicalUser statement, which the engine applies to nobody, may decide requests of this
+    // kind otherwise (corpus/DECISIONS.md 25): nothing found holds only when no statement that
+    // may grant more (searching allowed requests; less for denied ones) covers a request of the
+    // query, and a request found only when none that may turn its decision covers it.
+    match &outcome {
+        Outcome::Unsat => {
+            for c in q
+                .canonical
+                .iter()
+                .filter(|c| c.grants_less == ask.want_allow)
+            {
+                match check(&q.sym, &c.scope, cfg, label).0 {
+                    Outcome::Unsat => {}
+                    _ => {
+                        return Pair::Unknown(format!(
+                            "{}: AWS may decide the requests it covers otherwise",
+                            c.label
+                        ))
+                    }
+                }
+            }
+        }
+        Outcome::Sat(a) => {
+            if let Some(c) = q
+                .canonical
+                .iter()
+                .find(|c| c.grants_less != ask.want_allow && eval_formula(&q.sym, &c.scope, a))
+            {
+                return Pair::Unknown(format!(
+                    "{}: AWS may decide the request found otherwise",
+                    c.label
+                ));
+            }
+        }
+        Outcome::Unknown(_) => {}
+    }
     match outcome {
         Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Pair::Unsat(vec![format!(
             "no policy allows the actions to {}",
@@ -2300,6 +2347,10 @@ fn run_group(
             Ok(None) => continue,
             Err(_) => return None,
         };
+        // A CanonicalUser statement is weighed query by query (`run_pair`).
+        if !q.canonical.is_empty() {
+            return None;
+        }
         match &mut base {
             None => {
                 let mut sym = q.sym;
@@ -2980,6 +3031,29 @@ fn no_new_access_direct(
                 }
             };
             sts_name_constraints(&mut q);
+            // A CanonicalUser statement of either version may decide the requests it covers
+            // otherwise than the engine (corpus/DECISIONS.md 25).
+            let mut canonical = Vec::new();
+            for set in [&set_new, &set_old] {
+                match canonical_statements(&mut q.sym, set) {
+                    Ok(cs) => canonical.extend(cs),
+                    Err(u) => {
+                        unknown.get_or_insert(u.to_string());
+                    }
+                }
+            }
+            if let Some(c) = canonical.iter().find(|c| {
+                !matches!(
+                    check(&q.sym, &c.scope, cfg, "nna-canonical").0,
+                    Outcome::Unsat
+                )
+            }) {
+                unknown.get_or_insert(format!(
+                    "{}: AWS may decide the requests it covers otherwise",
+                    c.label
+                ));
+                continue;
+            }
             queries += 1;
             match check(
                 &q.sym,

@@ -1659,3 +1659,118 @@ fn session_and_federated_user_names_are_the_ones_sts_creates() {
         "{got:?}"
     );
 }
+
+/// A `CanonicalUser` in a bucket policy names an account (or a CloudFront origin access
+/// identity) by its S3 canonical ID, which the estate cannot map to an account; the engine
+/// matches it against no caller (audit 6, bug 3). A grant to it was read as granting nobody, and
+/// "no outsider reads the bucket" was PROVED. Now a query of IAM principals whose requests such a
+/// statement covers is unknown where the statement could change the answer (corpus/DECISIONS.md
+/// 25): a grant (or a `Deny` + `NotPrincipal` exempting it) for `none` and `some`, a `Deny`
+/// naming it for `all` and for a request found; statements about other actions change nothing.
+#[test]
+fn a_canonical_user_names_an_account_the_estate_cannot_identify() {
+    let spec = r#"{"accounts": {
+      "333333333333": {"users": {"u": {"policies": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]}}},
+      "222222222222": {"resources": {
+        "arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17", "Statement": [
+          {"Sid": "PartnerByCanonicalId", "Effect": "Allow",
+           "Principal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}},
+        "arn:aws:s3:::bkt2": {"policy": {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:user/u"},
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt2/*"},
+          {"Sid": "NotThatAccount", "Effect": "Deny",
+           "Principal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+           "Action": "s3:*", "Resource": "arn:aws:s3:::bkt2/*"}]}},
+        "arn:aws:s3:::bkt3": {"policy": {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt3/*"},
+          {"Sid": "OnlyThatAccount", "Effect": "Deny",
+           "NotPrincipal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt3/*"}]}}}}},
+      "properties": [
+        {"name": "no-outside-read", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "no-outside-write", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "partner-reads", "expect": "some", "principals": {"accounts": ["999999999999"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "u-reads-all", "expect": "all", "principals": {"arns": ["arn:aws:iam::333333333333:user/u"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt2/*"]},
+        {"name": "u-cannot-read", "expect": "none", "principals": {"arns": ["arn:aws:iam::333333333333:user/u"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt2/*"]},
+        {"name": "nobody-writes-bkt2", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt2/*"]},
+        {"name": "nobody-reads-bkt3", "expect": "none", "principals": "outside-account",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt3/*"]},
+        {"name": "anonymous-cannot-read-bkt3", "expect": "none", "principals": "anonymous",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt3/*"]}]}"#;
+    let (v, code) = prove_text("canonical-user", spec);
+    let got: Vec<(&str, &str)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("no-outside-read", "unknown"),
+            ("no-outside-write", "proved"),
+            ("partner-reads", "unknown"),
+            ("u-reads-all", "unknown"),
+            ("u-cannot-read", "unknown"),
+            ("nobody-writes-bkt2", "proved"),
+            ("nobody-reads-bkt3", "unknown"),
+            ("anonymous-cannot-read-bkt3", "proved"),
+        ],
+        "{v}"
+    );
+    assert_eq!(code, Some(3));
+    let reason = v["results"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("PartnerByCanonicalId")
+            && reason.contains("grants a CanonicalUser")
+            && reason.contains("an account the estate cannot identify"),
+        "{reason}"
+    );
+    let reason = v["results"][3]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NotThatAccount") && reason.contains("denies a CanonicalUser"),
+        "{reason}"
+    );
+    // no-new-access: a grant to a canonical user added to the bucket policy may be new access.
+    let version = |extra: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::bkt": {{"policy": {{
+              "Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::bkt/*"}}{extra}]}}}}}}}}}},
+            "properties": [{{"name": "nna", "expect": "no-new-access", "before": "old.json",
+              "principals": "anyone", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("xverify-nna-canonical-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("old.json"), version("")).unwrap();
+    let grant = r#", {"Effect": "Allow",
+      "Principal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+      "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}"#;
+    std::fs::write(dir.join("spec.json"), version(grant)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "json"])
+        .arg(dir.join("spec.json"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "unknown", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("grants a CanonicalUser"),
+        "{r}"
+    );
+}
