@@ -461,6 +461,19 @@ impl Estate {
     pub fn gather(&self, er: &EstateRequest) -> Result<(PolicySet, Request), EstateError> {
         let p = &er.principal;
         let residence = self.residence(p)?;
+        // Session policies are passed to AssumeRole* and GetFederationToken: users and root users
+        // act with long-term credentials, anonymous callers and services with none of these.
+        if er.session_policy.is_some()
+            && !matches!(
+                p,
+                Principal::AssumedRole { .. } | Principal::FederatedUser { .. }
+            )
+        {
+            return Err(EstateError(format!(
+                "{}: only a role session or a federated user carries a session policy (AWS passes one to AssumeRole* and GetFederationToken only)",
+                p.to_arn_string()
+            )));
+        }
         let mut set = PolicySet::default();
         let mut ctx = er.context.clone();
         let mut tags: Option<BTreeMap<String, String>> = None;
@@ -514,7 +527,7 @@ impl Estate {
             Residence::Root => tags = Some(BTreeMap::new()),
             Residence::NotIam => {}
         }
-        if p.is_iam() && er.session_policy.is_some() {
+        if er.session_policy.is_some() {
             set.session = er.session_policy.clone();
         }
         if let Some(t) = tags {

@@ -2098,6 +2098,31 @@ fn kind_label(k: &Kind) -> String {
     }
 }
 
+/// Can a principal of this kind be a session created with a session policy (`AssumeRole*` and
+/// `GetFederationToken` take one; `eval --spec` takes `session_policy` for exactly these)?
+fn may_carry_session_policy(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::Role { .. }
+            | Kind::OpenRole { .. }
+            | Kind::OpenServiceLinkedRole { .. }
+            | Kind::OpenFederated { .. }
+    )
+}
+
+/// The sessions of a kind that [`may_carry_session_policy`], in words.
+fn session_label(k: &Kind) -> String {
+    match k {
+        Kind::Role { account, name, .. } => format!("a session of role {name} ({account})"),
+        Kind::OpenRole { account } => format!("a session of a role of {account}"),
+        Kind::OpenServiceLinkedRole { account } => {
+            format!("a session of a service-linked role of {account}")
+        }
+        Kind::OpenFederated { account } => format!("a federated user of {account}"),
+        other => kind_label(other),
+    }
+}
+
 /// What one (principal kind, target) query found.
 enum Pair {
     /// With the guards the proof of this query needed.
@@ -2134,12 +2159,26 @@ fn member_query(
 
 /// Build, solve and replay one query.
 fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, label: &str) -> Pair {
-    let (q, goal) = match member_query(w, c, t, ask) {
+    let (mut q, goal) = match member_query(w, c, t, ask) {
         Ok(Some(x)) => x,
         Ok(None) => return Pair::Unsat(vec![]),
         Err(u) => return Pair::Unknown(u),
     };
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
+    // `all`: no request of the kind is denied as the prover builds it, without a session policy.
+    // A session may carry one, and one that denies everything denies every request but
+    // sts:GetCallerIdentity (an explicit Deny wins over every grant): the kind's requests are
+    // then not all allowed, unless Q holds none of them (corpus/DECISIONS.md 26).
+    if !ask.want_allow && matches!(outcome, Outcome::Unsat) && may_carry_session_policy(&c.kind) {
+        let gci = Lang::single(Pattern::literal("sts:getcalleridentity", true));
+        let gci = q.sym.test(q.sym.action, gci);
+        if !matches!(check(&q.sym, &F::not(gci), cfg, label).0, Outcome::Unsat) {
+            return Pair::Unknown(format!(
+                "{} may be created with a session policy (AssumeRole's or GetFederationToken's Policy or PolicyArns), which can deny any request but sts:GetCallerIdentity: `all` over sessions is not decided",
+                session_label(&c.kind)
+            ));
+        }
+    }
     // A CanonicalUser statement, which the engine applies to nobody, may decide requests of this
     // kind otherwise (corpus/DECISIONS.md 25): nothing found holds only when no statement that
     // may grant more (searching allowed requests; less for denied ones) covers a request of the
@@ -2347,8 +2386,9 @@ fn run_group(
             Ok(None) => continue,
             Err(_) => return None,
         };
-        // A CanonicalUser statement is weighed query by query (`run_pair`).
-        if !q.canonical.is_empty() {
+        // A CanonicalUser statement, and `all` over sessions, are weighed query by query
+        // (`run_pair`).
+        if !q.canonical.is_empty() || !ask.want_allow && may_carry_session_policy(&c.kind) {
             return None;
         }
         match &mut base {

@@ -36,10 +36,12 @@ fn every_scenario_proves_as_expected() {
                 .unwrap();
         let want = want["properties"].as_object().unwrap();
         let mut any_refuted = false;
+        let mut any_unknown = false;
         for r in got["results"].as_array().unwrap() {
             let name = r["name"].as_str().unwrap();
             let status = r["status"].as_str().unwrap();
             any_refuted |= status == "refuted";
+            any_unknown |= status == "unknown";
             let expected = want.get(name).and_then(|v| v.as_str()).unwrap_or("?");
             if status != expected {
                 failures.push(format!(
@@ -59,7 +61,12 @@ fn every_scenario_proves_as_expected() {
             printed_steps_replay(&d.join("spec.json"), r);
         }
         let code = out.status.code().unwrap();
-        assert_eq!(code, if any_refuted { 1 } else { 0 }, "{}", d.display());
+        let want = match (any_refuted, any_unknown) {
+            (true, _) => 1,
+            (false, true) => 3,
+            (false, false) => 0,
+        };
+        assert_eq!(code, want, "{}", d.display());
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -1214,6 +1221,9 @@ fn a_described_role_session_is_service_linked_by_its_role_name() {
         .map(|v| v["decision"].as_str().unwrap_or("").to_string())
         .collect();
     assert_eq!(ds, ["ExplicitDeny", "Allow"]);
+    // A session created with a session policy may be denied, so `all` over a role's sessions is
+    // `unknown` at best (corpus/DECISIONS.md 26); not refuted: no session created without one is
+    // denied, the SCP not binding the service-linked role.
     let (v, code) = prove_text("slr-path", spec);
     let r = &v["results"][0];
     assert_eq!(r["status"], "refuted", "{r}");
@@ -1226,7 +1236,7 @@ fn a_described_role_session_is_service_linked_by_its_role_name() {
         Some("arn:aws:sts::222222222222:assumed-role/Foo"),
         "{r}"
     );
-    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+    assert_eq!(v["results"][1]["status"], "unknown", "{v}");
     assert_eq!(code, Some(1));
 }
 
@@ -1293,9 +1303,11 @@ fn service_linked_roles_of_the_open_world_take_any_name() {
                "principals": {"arns": ["arn:aws:sts::999999999999:assumed-role/AWSServiceRoleFor*"]}"#,
         );
     assert!(!all.contains("AWSServiceRoleForSupport") && all.contains(r#""expect": "all""#));
+    // `unknown`, not `proved`: a session created with a session policy may be denied (corpus/
+    // DECISIONS.md 26). Not refuted either: every session created without one is allowed.
     let (v, code) = prove_text_with("slr-all", &all, &["--service-linked-roles"]);
-    assert_eq!(v["results"][0]["status"], "proved", "{v}");
-    assert_eq!(code, Some(0));
+    assert_eq!(v["results"][0]["status"], "unknown", "{v}");
+    assert_eq!(code, Some(3));
 }
 
 /// A session pattern selects the sessions of the role it names, whatever the role's path: the
@@ -1773,4 +1785,118 @@ fn a_canonical_user_names_an_account_the_estate_cannot_identify() {
             .contains("grants a CanonicalUser"),
         "{r}"
     );
+}
+
+/// A role session or a federated user may be created with a session policy, which only narrows
+/// what the session may do (and a Deny in it wins over every grant); `eval --spec` takes one and
+/// denies what it does not allow, but the prover built its requests without one, so `all` over a
+/// role's sessions or an open account's principals was PROVED while eval --spec denies such a
+/// session (audit 6, bug 4). `all` over sessions is now unknown unless a denied request (without
+/// a session policy) refutes it or Q holds only sts:GetCallerIdentity, which nothing denies
+/// (corpus/DECISIONS.md 26). Users and root users have no session policy: `all` over them is
+/// still proved, and eval --spec refuses a `session_policy` for them (it applied it).
+#[test]
+fn all_over_sessions_is_not_proved_past_session_policies() {
+    let spec = r#"{"accounts": {"222222222222": {
+      "roles": {"R": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}]},
+        "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+          "Resource": "arn:aws:s3:::bkt/*"}]}]}},
+      "users": {"u": {"policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}]}},
+      "resources": {"arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}}}}},
+      "properties": [
+        {"name": "R-reads-everything", "expect": "all",
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "partner-reads-everything", "expect": "all", "principals": {"accounts": ["999999999999"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "u-reads-everything", "expect": "all",
+         "principals": {"arns": ["arn:aws:iam::222222222222:user/u"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "R-writes-everything", "expect": "all",
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
+         "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "R-knows-itself", "expect": "all",
+         "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
+         "actions": ["sts:GetCallerIdentity"], "resources": ["*"]}]}"#;
+    let (v, code) = prove_text("all-sessions", spec);
+    let got: Vec<(&str, &str)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("R-reads-everything", "unknown"),
+            ("partner-reads-everything", "unknown"),
+            ("u-reads-everything", "proved"),
+            ("R-writes-everything", "refuted"),
+            ("R-knows-itself", "proved"),
+        ],
+        "{v}"
+    );
+    assert_eq!(code, Some(1));
+    let reason = v["results"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("a session of role R (222222222222) may be created with a session policy"),
+        "{reason}"
+    );
+    printed_steps_replay_of("all-sessions", spec, &v["results"][3]);
+    // What the unknowns stand for: sessions created with a session policy are denied.
+    let sp = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}"#;
+    let line = |id: &str, p: &str, with_sp: bool| {
+        let extra = if with_sp {
+            format!(r#", "session_policy": {sp}"#)
+        } else {
+            String::new()
+        };
+        format!(
+            r#"{{"id": "{id}", "principal": "{p}", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k"{extra}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line("R", "arn:aws:sts::222222222222:assumed-role/R/s1", true),
+        line(
+            "partner-role",
+            "arn:aws:sts::999999999999:assumed-role/X/s1",
+            true,
+        ),
+        line(
+            "partner-federated",
+            "arn:aws:sts::999999999999:federated-user/f1",
+            true,
+        ),
+        line(
+            "R-plain",
+            "arn:aws:sts::222222222222:assumed-role/R/s1",
+            false,
+        ),
+        line("user", "arn:aws:iam::222222222222:user/u", true),
+        line("root", "arn:aws:iam::222222222222:root", true),
+        line("anonymous", "anonymous", true),
+    ]
+    .concat();
+    let got: Vec<String> = eval_spec("all-sessions", spec, &cases)
+        .iter()
+        .map(|r| match r.get("decision") {
+            Some(d) => d.as_str().unwrap().to_string(),
+            None => r["error"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    assert_eq!(
+        got[..4],
+        ["ImplicitDeny", "ImplicitDeny", "ImplicitDeny", "Allow"],
+        "{got:?}"
+    );
+    for g in &got[4..] {
+        assert!(
+            g.contains("only a role session or a federated user carries a session policy"),
+            "{g}"
+        );
+    }
 }
