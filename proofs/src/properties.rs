@@ -3103,7 +3103,14 @@ fn no_new_access_direct(
             )
             .0
             {
-                Outcome::Unsat => {}
+                Outcome::Unsat => {
+                    if may_carry_session_policy(k) {
+                        if let Some(u) = new_past_session_policies(&mut q, &set_new, &set_old, cfg)
+                        {
+                            unknown.get_or_insert(u);
+                        }
+                    }
+                }
                 Outcome::Unknown(u) => {
                     unknown.get_or_insert(u);
                 }
@@ -3145,6 +3152,46 @@ fn no_new_access_direct(
     match unknown {
         Some(u) => done(Status::Unknown, vec![], Some(u), queries),
         None => done(Status::Proved, vec![], None, queries),
+    }
+}
+
+/// no-new-access compares each request of a session as the prover builds it, without a session
+/// policy (the open world's federated users with the allow-all one). A session created with one
+/// that does not allow the request has only the grants that a session policy does not limit
+/// (a same-account resource policy naming the session or `"*"`, corpus/DECISIONS.md 7), so such
+/// a grant new in `set_new` is new access for it even where the identity policies allowed the
+/// request before. Any session policy that does not deny the request acts on it as none or as
+/// one that allows nothing: compare the latter too. `Some(reason)` when a request may be
+/// allowed now and not before under it (or the solver cannot tell).
+fn new_past_session_policies(
+    q: &mut Query,
+    set_new: &PolicySet,
+    set_old: &PolicySet,
+    cfg: &Config,
+) -> Option<String> {
+    let nothing = Policy::new(
+        "a session policy that allows nothing".into(),
+        PolicyKind::Session,
+        None,
+        None,
+        vec![],
+    );
+    let with_nothing = |set: &PolicySet| PolicySet {
+        session: Some(nothing.clone()),
+        ..set.clone()
+    };
+    let fa = allow_formula(&mut q.sym, &with_nothing(set_new));
+    let fo = allow_formula(&mut q.sym, &with_nothing(set_old));
+    let (fa, fo) = match (fa, fo) {
+        (Ok(a), Ok(o)) => (a, o),
+        (Err(u), _) | (_, Err(u)) => return Some(u.to_string()),
+    };
+    match check(&q.sym, &F::and2(fa, F::not(fo)), cfg, "nna-session-policy").0 {
+        Outcome::Unsat => None,
+        _ => Some(format!(
+            "{} created with a session policy may be allowed a request now that it was denied before (a grant a session policy does not limit, corpus/DECISIONS.md 7): no-new-access does not compare sessions with session policies",
+            session_label(&q.kind)
+        )),
     }
 }
 

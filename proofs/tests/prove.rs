@@ -1900,3 +1900,64 @@ fn all_over_sessions_is_not_proved_past_session_policies() {
         );
     }
 }
+
+/// no-new-access compared a session's requests as the prover builds them, without a session
+/// policy. A same-account bucket grant to `"*"` is not limited by a session policy (corpus/
+/// DECISIONS.md 7), so where role R's identity policy already allowed the read, adding it gives
+/// nothing new to R's plain sessions but lets one created with a session policy that does not
+/// allow the read do it now: eval --spec denied it before and allows it now, and the prover said
+/// PROVED (found while fixing audit 6, bug 4). It is now unknown; the same version on both sides
+/// is still proved.
+#[test]
+fn no_new_access_sees_sessions_with_session_policies() {
+    let version = |bucket_policy: &str| {
+        format!(
+            r#"{{"accounts": {{"222222222222": {{"roles": {{"R": {{
+              "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                "Principal": {{"AWS": "arn:aws:iam::222222222222:root"}}, "Action": "sts:AssumeRole"}}]}},
+              "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::bkt/*"}}]}}]}}}},
+              "resources": {{"arn:aws:s3:::bkt": {{"policy": {bucket_policy}}}}}}}}},
+            "properties": [{{"name": "nna", "expect": "no-new-access", "before": "old.json",
+              "principals": {{"arns": ["arn:aws:iam::222222222222:role/R"]}},
+              "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
+        )
+    };
+    let old = version("null");
+    let new = version(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"StringEquals": {"aws:PrincipalAccount": "222222222222"}}}]}"#,
+    );
+    let dir = std::env::temp_dir().join(format!("xverify-nna-sp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |before: &str| {
+        std::fs::write(dir.join("old.json"), before).unwrap();
+        std::fs::write(dir.join("spec.json"), &new).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+            .args(["prove", "--format", "json"])
+            .arg(dir.join("spec.json"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["results"][0].clone()
+    };
+    let r = run(&old);
+    assert_eq!(r["status"], "unknown", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a session of role R (222222222222) created with a session policy"),
+        "{r}"
+    );
+    let r = run(&new);
+    assert_eq!(r["status"], "proved", "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
+    // The access is real: such a session is denied before and allowed now.
+    let line = r#"{"id": 1, "principal": "arn:aws:sts::222222222222:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::bkt/k", "session_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}}"#;
+    let before = eval_spec("nna-sp-old", &old, &format!("{line}\n"));
+    let now = eval_spec("nna-sp-new", &new, &format!("{line}\n"));
+    assert_eq!(before[0]["decision"], "ImplicitDeny", "{}", before[0]);
+    assert_eq!(now[0]["decision"], "Allow", "{}", now[0]);
+}
