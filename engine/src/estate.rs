@@ -297,8 +297,10 @@ impl Estate {
 
     /// Find where `p` lives; an error when a described account does not have it, or when `p` is
     /// a role itself: AWS never sends a request as a role, only as one of its sessions
-    /// (`arn:aws:sts::A:assumed-role/R/S`), which is what the prover reasons about. The case format
-    /// of `xverify eval` without `--spec` still takes role ARNs (interfaces.md §2).
+    /// (`arn:aws:sts::A:assumed-role/R/S`), which is what the prover reasons about; and when a
+    /// session's or a federated user's name is not one STS creates (corpus/DECISIONS.md 24).
+    /// The case format of `xverify eval` without `--spec` still takes role ARNs and any name
+    /// (interfaces.md §2).
     pub fn residence(&self, p: &Principal) -> Result<Residence<'_>, EstateError> {
         if let Principal::Role {
             partition,
@@ -327,6 +329,25 @@ impl Estate {
                     crate::json::quote(partition)
                 )));
             }
+        }
+        // Names STS cannot create: no request carries them (AssumeRole's RoleSessionName,
+        // GetFederationToken's Name).
+        match p {
+            Principal::AssumedRole { session, .. } if !valid_session_name(session) => {
+                return Err(EstateError(format!(
+                    "{}: session name {} is not a RoleSessionName AWS accepts (2-64 characters of [A-Za-z0-9_+=,.@-])",
+                    p.to_arn_string(),
+                    crate::json::quote(session)
+                )));
+            }
+            Principal::FederatedUser { name, .. } if !valid_federated_user_name(name) => {
+                return Err(EstateError(format!(
+                    "{}: federated user name {} is not a GetFederationToken Name AWS accepts (2-32 characters of [A-Za-z0-9_+=,.@-])",
+                    p.to_arn_string(),
+                    crate::json::quote(name)
+                )));
+            }
+            _ => {}
         }
         if matches!(p, Principal::Root { .. }) {
             return Ok(Residence::Root);
@@ -440,6 +461,19 @@ impl Estate {
     pub fn gather(&self, er: &EstateRequest) -> Result<(PolicySet, Request), EstateError> {
         let p = &er.principal;
         let residence = self.residence(p)?;
+        // Session policies are passed to AssumeRole* and GetFederationToken: users and root users
+        // act with long-term credentials, anonymous callers and services with none of these.
+        if er.session_policy.is_some()
+            && !matches!(
+                p,
+                Principal::AssumedRole { .. } | Principal::FederatedUser { .. }
+            )
+        {
+            return Err(EstateError(format!(
+                "{}: only a role session or a federated user carries a session policy (AWS passes one to AssumeRole* and GetFederationToken only)",
+                p.to_arn_string()
+            )));
+        }
         let mut set = PolicySet::default();
         let mut ctx = er.context.clone();
         let mut tags: Option<BTreeMap<String, String>> = None;
@@ -493,7 +527,7 @@ impl Estate {
             Residence::Root => tags = Some(BTreeMap::new()),
             Residence::NotIam => {}
         }
-        if p.is_iam() && er.session_policy.is_some() {
+        if er.session_policy.is_some() {
             set.session = er.session_policy.clone();
         }
         if let Some(t) = tags {
@@ -842,9 +876,17 @@ pub fn open_role_arn(p: &Principal, arn: &str) -> bool {
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.
 pub fn valid_session_name(s: &str) -> bool {
-    (2..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+    (2..=64).contains(&s.len()) && s.bytes().all(sts_name_byte)
+}
+
+/// `GetFederationToken`'s `Name` (the federated user's name): 2–32 characters of `[\w+=,.@-]`.
+pub fn valid_federated_user_name(s: &str) -> bool {
+    (2..=32).contains(&s.len()) && s.bytes().all(sts_name_byte)
+}
+
+/// A byte of `[\w+=,.@-]`, the characters STS takes in session and federated user names.
+pub fn sts_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b)
 }
 
 /// Is this request's resource governed by a resource policy that must allow (trust, key)?

@@ -213,7 +213,7 @@ fn gather_some(estate: &xverify_engine::estate::Estate) {
     for (id, a) in estate.accounts.iter().take(3) {
         principals.push(format!("arn:aws:iam::{id}:root"));
         for r in a.roles.keys().take(2) {
-            principals.push(format!("arn:aws:sts::{id}:assumed-role/{r}/s"));
+            principals.push(format!("arn:aws:sts::{id}:assumed-role/{r}/s1"));
         }
         for u in a.users.keys().take(2) {
             principals.push(format!("arn:aws:iam::{id}:user/{u}"));

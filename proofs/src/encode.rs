@@ -1072,13 +1072,76 @@ fn not_principal_exempt(sym: &mut Sym, set: &PrincipalSet) -> F {
     }
 }
 
-/// When does `st` apply? For resource-based statements, per principal form.
-fn statement(
+/// A statement whose `Principal` or `NotPrincipal` names a `CanonicalUser`: an S3 canonical user
+/// ID, which stands for an AWS account (or a CloudFront origin access identity) that the estate
+/// cannot identify. The engine matches such an entry against no caller, so it may decide a
+/// request of that account's principals otherwise than AWS (corpus/DECISIONS.md 25).
+#[derive(Debug, Clone)]
+pub struct CanonicalStatement {
+    /// The requests it may apply to, its principal element aside: action, resource, condition.
+    pub scope: F,
+    /// The engine may allow less than AWS (an `Allow` naming it, a `Deny` exempting it), rather
+    /// than more (a `Deny` naming it, an `Allow` exempting it).
+    pub grants_less: bool,
+    /// What it does, in words.
+    pub label: String,
+}
+
+/// The statements of `set` whose principal element names a `CanonicalUser`, when the caller is
+/// an IAM principal (of some account, which may be the one the ID names); none for anonymous
+/// callers and services.
+pub fn canonical_statements(
+    sym: &mut Sym,
+    set: &PolicySet,
+) -> Result<Vec<CanonicalStatement>, Unsupported> {
+    let mut out = Vec::new();
+    if !sym.principal.is_iam() {
+        return Ok(out);
+    }
+    let policies = set
+        .identity
+        .iter()
+        .chain(&set.resource)
+        .chain(&set.boundary)
+        .chain(&set.session)
+        .chain(set.scps.iter().flatten())
+        .chain(set.rcps.iter().flatten());
+    for p in policies {
+        for st in p.statements() {
+            let Some(pe) = st
+                .principal
+                .as_ref()
+                .filter(|pe| !pe.set.canonical_user.is_empty())
+            else {
+                continue;
+            };
+            let (act, res, cond) = statement_parts(sym, st, p)?;
+            let allow = st.effect == Effect::Allow;
+            let verb = match (allow, pe.not) {
+                (true, false) => "grants",
+                (false, false) => "denies",
+                (_, true) => "leaves out",
+            };
+            out.push(CanonicalStatement {
+                scope: F::and([act, res, cond]),
+                grants_less: allow != pe.not,
+                label: format!(
+                    "{} {verb} a CanonicalUser ({}), an account the estate cannot identify",
+                    stmt_label(p, st),
+                    pe.set.canonical_user.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// When do the `Action`, `Resource` and `Condition` of `st` hold (no guards)?
+fn statement_parts(
     sym: &mut Sym,
     st: &Statement,
     policy: &Policy,
-    has_pb: bool,
-) -> Result<Forms, Unsupported> {
+) -> Result<(F, F, F), Unsupported> {
     let a = sym.action;
     let r = sym.resource;
     let mut hits = Vec::new();
@@ -1111,7 +1174,17 @@ fn statement(
     for c in &st.conditions {
         conds.push(cond_formula(sym, c, vars_on)?);
     }
-    let mut cond = F::and(conds);
+    Ok((act, res, F::and(conds)))
+}
+
+/// When does `st` apply? For resource-based statements, per principal form.
+fn statement(
+    sym: &mut Sym,
+    st: &Statement,
+    policy: &Policy,
+    has_pb: bool,
+) -> Result<Forms, Unsupported> {
+    let (act, res, mut cond) = statement_parts(sym, st, policy)?;
     if st.effect == Effect::Allow && !st.conditions.is_empty() && cond.as_const() != Some(true) {
         let g = sym.guard(format!("the Condition of {}", stmt_label(policy, st)));
         cond = F::or2(F::not(g), cond);

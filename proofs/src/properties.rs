@@ -39,7 +39,10 @@ use xverify_engine::model::*;
 use xverify_engine::PolicySet;
 
 use crate::classes::{Atom, Lang, Pattern};
-use crate::encode::{allow_formula, Assignment, Source, Sym, SymPrincipal, Unsupported, F};
+use crate::encode::{
+    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Source, Sym,
+    SymPrincipal, Unsupported, F,
+};
 use crate::solve::{check, Config, Outcome};
 use crate::spec::{Expectation, Property, Selector, Spec};
 
@@ -728,6 +731,8 @@ struct Query {
     session_var: Option<usize>,
     kind: Kind,
     target_account: Option<String>,
+    /// The statements of `set` naming a `CanonicalUser` ([`member_query`]).
+    canonical: Vec<CanonicalStatement>,
 }
 
 /// The name of the representative service-linked role (its free name is the query's).
@@ -1068,7 +1073,8 @@ fn build(
                 // `aws:username` stays fixed: absent, as the estate leaves it for a role session
                 // or a federated user (audit 6, bug 8: made free, a condition on it ended in an
                 // internal error).
-                // A federated user name: at least two characters, no '/' or ':'.
+                // A federated user name: at least two characters, no '/' or ':' (the rest of
+                // GetFederationToken's rule: `sts_name_constraints`).
                 let l = Lang::single(Pattern {
                     atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
                     ci: false,
@@ -1103,7 +1109,8 @@ fn build(
         }
     }
     if let Some(s) = session_var {
-        // RoleSessionName: at least two characters, no '/' or ':'.
+        // RoleSessionName: at least two characters, no '/' or ':' (the rest of STS's rule:
+        // `sts_name_constraints`).
         let l = Lang::single(Pattern {
             atoms: vec![Atom::AnyNot('/'), Atom::AnyNot('/'), Atom::StarNot('/')],
             ci: false,
@@ -1245,6 +1252,7 @@ fn build(
         session_var,
         kind: kind.clone(),
         target_account: resource_account,
+        canonical: vec![],
     }))
 }
 
@@ -1655,6 +1663,70 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported>
     Ok(())
 }
 
+/// The names STS gives: a role session's (`RoleSessionName`) is 2–64 characters, a federated
+/// user's (`GetFederationToken`'s `Name`) 2–32, of `[A-Za-z0-9_+=,.@-]`; the estate refuses any
+/// other (`Estate::residence`). `build` holds the free name to two characters and more, without
+/// `/` or `:`; once every test of the query is registered, this adds the upper length and keeps
+/// out every other character that a test names: a class of names is then one of those the policies
+/// cannot tell from STS's names, and its witness (a shortest string, made of untested characters
+/// where it can, `classes.rs`) is a name the estate takes. Untested characters are not excluded
+/// (no pattern atom stands for the character set), so the language stays a superset of STS's
+/// names: a proof covers every one of them.
+fn sts_name_constraints(q: &mut Query) {
+    let mut vars = Vec::new();
+    if let Some(s) = q.session_var {
+        vars.push((s, 64));
+    }
+    if let (Kind::OpenFederated { .. }, Some(n)) = (&q.kind, q.name_var) {
+        vars.push((n, 32));
+    }
+    let allowed = |c: char| c.is_ascii() && xverify_engine::estate::sts_name_byte(c as u8);
+    for (v, max) in vars {
+        let mut long = vec![Atom::Any; max + 1];
+        long.push(Atom::Star);
+        let f = q.sym.test(
+            v,
+            Lang::single(Pattern {
+                atoms: long,
+                ci: false,
+            }),
+        );
+        q.sym.constraints.push(F::not(f));
+        // `(character, compared case-insensitively)` for each character a test names that STS
+        // never puts in a name ('/' and ':' are kept out by `build` already).
+        let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
+        for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
+            for a in &p.atoms {
+                let (c, ci) = match *a {
+                    Atom::Char(c) => (c, p.ci),
+                    Atom::AnyNot(c) | Atom::StarNot(c) => (c, false),
+                    Atom::Any | Atom::Star => continue,
+                };
+                if c == '/' || c == ':' || allowed(c) {
+                    continue;
+                }
+                // A case-insensitive test stands for every character of the same fold: keep them
+                // all out when the fold is not a name character (then none of them is), else this
+                // one only (the Kelvin sign folds to `k`).
+                let ci = ci && !allowed(crate::classes::fold_char(c));
+                named.insert((c, ci));
+            }
+        }
+        if named.is_empty() {
+            continue;
+        }
+        let alts = named
+            .into_iter()
+            .map(|(c, ci)| Pattern {
+                atoms: vec![Atom::Star, Atom::Char(c), Atom::Star],
+                ci,
+            })
+            .collect();
+        let f = q.sym.test(v, Lang { alts });
+        q.sym.constraints.push(F::not(f));
+    }
+}
+
 /// Read a model back as the concrete request it stands for.
 fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     let s = |v: Option<usize>| v.and_then(|v| a.strs[v].clone());
@@ -1834,6 +1906,10 @@ fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[Strin
 /// Can an entry of this `Principal` element name some principal of `kind`?
 fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
     let acct = kind_account(kind);
+    // A canonical user ID names an account the estate cannot identify: any IAM principal's.
+    if acct.is_some() && !set.canonical_user.is_empty() {
+        return true;
+    }
     for e in &set.aws {
         let hit = match e {
             AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => true,
@@ -2062,6 +2138,31 @@ fn kind_label(k: &Kind) -> String {
     }
 }
 
+/// Can a principal of this kind be a session created with a session policy (`AssumeRole*` and
+/// `GetFederationToken` take one; `eval --spec` takes `session_policy` for exactly these)?
+fn may_carry_session_policy(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::Role { .. }
+            | Kind::OpenRole { .. }
+            | Kind::OpenServiceLinkedRole { .. }
+            | Kind::OpenFederated { .. }
+    )
+}
+
+/// The sessions of a kind that [`may_carry_session_policy`], in words.
+fn session_label(k: &Kind) -> String {
+    match k {
+        Kind::Role { account, name, .. } => format!("a session of role {name} ({account})"),
+        Kind::OpenRole { account } => format!("a session of a role of {account}"),
+        Kind::OpenServiceLinkedRole { account } => {
+            format!("a session of a service-linked role of {account}")
+        }
+        Kind::OpenFederated { account } => format!("a federated user of {account}"),
+        other => kind_label(other),
+    }
+}
+
 /// What one (principal kind, target) query found.
 enum Pair {
     /// With the guards the proof of this query needed.
@@ -2085,11 +2186,13 @@ fn member_query(
     };
     let set = q.set.clone();
     let allow = allow_formula(&mut q.sym, &set).map_err(|u| u.to_string())?;
+    q.canonical = canonical_statements(&mut q.sym, &set).map_err(|u| u.to_string())?;
     // After the formula, so that every key the policies test is registered.
     if c.selected {
         selector_constraints(w, &mut q, ask.selectors).map_err(|u| u.to_string())?;
     }
     outsider_constraints(w, &mut q).map_err(|u| u.to_string())?;
+    sts_name_constraints(&mut q);
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -2117,7 +2220,7 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         q.sym.constraints.push(f);
         let (outcome, _) = check(&q.sym, &goal, cfg, label);
         match outcome {
-            Outcome::Sat(a) => return found_pair(w, c, &q, &a, ask),
+            Outcome::Sat(a) => return sat_pair(w, c, &q, &a, ask),
             Outcome::Unknown(why) => return Pair::Unknown(why),
             Outcome::Unsat => {
                 q.sym.constraints.pop();
@@ -2125,6 +2228,27 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         }
     }
     let (outcome, timing) = check(&q.sym, &goal, cfg, label);
+    // A CanonicalUser statement, which the engine applies to nobody, may decide requests of this
+    // kind otherwise (corpus/DECISIONS.md 25): nothing found holds only when no statement that
+    // may grant more (searching allowed requests; less for denied ones) covers a request of the
+    // query; a request found, only when none that may turn its decision covers it (`sat_pair`).
+    if let Outcome::Unsat = &outcome {
+        for c in q
+            .canonical
+            .iter()
+            .filter(|c| c.grants_less == ask.want_allow)
+        {
+            match check(&q.sym, &c.scope, cfg, label).0 {
+                Outcome::Unsat => {}
+                _ => {
+                    return Pair::Unknown(format!(
+                        "{}: AWS may decide the requests it covers otherwise",
+                        c.label
+                    ))
+                }
+            }
+        }
+    }
     let pair = match outcome {
         Outcome::Unsat if timing.core.is_empty() && ask.want_allow => Pair::Unsat(vec![format!(
             "no policy allows the actions to {}",
@@ -2132,7 +2256,7 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         )]),
         Outcome::Unsat => Pair::Unsat(timing.core),
         Outcome::Unknown(why) => Pair::Unknown(why),
-        Outcome::Sat(a) => found_pair(w, c, &q, &a, ask),
+        Outcome::Sat(a) => sat_pair(w, c, &q, &a, ask),
     };
     // The hop could not pass the session tags the model chose: a session with the role's own.
     match pair {
@@ -2141,7 +2265,7 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         {
             if pin_role_tags(&mut q).is_ok() {
                 if let (Outcome::Sat(a), _) = check(&q.sym, &goal, cfg, label) {
-                    if let Pair::Found(chain) = found_pair(w, c, &q, &a, ask) {
+                    if let Pair::Found(chain) = sat_pair(w, c, &q, &a, ask) {
                         return Pair::Found(chain);
                     }
                 }
@@ -2150,6 +2274,22 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         }
         other => other,
     }
+}
+
+/// A model of `q`: [`found_pair`], unless a CanonicalUser statement that may turn the decision
+/// of the request found covers it (corpus/DECISIONS.md 25).
+fn sat_pair(w: &World<'_>, c: &Cand, q: &Query, a: &Assignment, ask: &Ask<'_>) -> Pair {
+    if let Some(s) = q
+        .canonical
+        .iter()
+        .find(|s| s.grants_less != ask.want_allow && eval_formula(&q.sym, &s.scope, a))
+    {
+        return Pair::Unknown(format!(
+            "{}: AWS may decide the request found otherwise",
+            s.label
+        ));
+    }
+    found_pair(w, c, q, a, ask)
 }
 
 /// A model of `q`, replayed, as the chain it ends: `c`'s chain, its last hop naming the session
@@ -2385,6 +2525,10 @@ fn run_group(
             Ok(None) => continue,
             Err(_) => return None,
         };
+        // A CanonicalUser statement is weighed query by query (`run_pair`).
+        if !q.canonical.is_empty() {
+            return None;
+        }
         match &mut base {
             None => {
                 let mut sym = q.sym;
@@ -3149,6 +3293,30 @@ fn no_new_access_direct(
                     continue;
                 }
             };
+            sts_name_constraints(&mut q);
+            // A CanonicalUser statement of either version may decide the requests it covers
+            // otherwise than the engine (corpus/DECISIONS.md 25).
+            let mut canonical = Vec::new();
+            for set in [&set_new, &set_old] {
+                match canonical_statements(&mut q.sym, set) {
+                    Ok(cs) => canonical.extend(cs),
+                    Err(u) => {
+                        unknown.get_or_insert(u.to_string());
+                    }
+                }
+            }
+            if let Some(c) = canonical.iter().find(|c| {
+                !matches!(
+                    check(&q.sym, &c.scope, cfg, "nna-canonical").0,
+                    Outcome::Unsat
+                )
+            }) {
+                unknown.get_or_insert(format!(
+                    "{}: AWS may decide the requests it covers otherwise",
+                    c.label
+                ));
+                continue;
+            }
             queries += 1;
             match check(
                 &q.sym,
@@ -3158,7 +3326,14 @@ fn no_new_access_direct(
             )
             .0
             {
-                Outcome::Unsat => {}
+                Outcome::Unsat => {
+                    if may_carry_session_policy(k) {
+                        if let Some(u) = new_past_session_policies(&mut q, &set_new, &set_old, cfg)
+                        {
+                            unknown.get_or_insert(u);
+                        }
+                    }
+                }
                 Outcome::Unknown(u) => {
                     unknown.get_or_insert(u);
                 }
@@ -3200,6 +3375,46 @@ fn no_new_access_direct(
     match unknown {
         Some(u) => done(Status::Unknown, vec![], Some(u), queries),
         None => done(Status::Proved, vec![], None, queries),
+    }
+}
+
+/// no-new-access compares each request of a session as the prover builds it, without a session
+/// policy (the open world's federated users with the allow-all one). A session created with one
+/// that does not allow the request has only the grants that a session policy does not limit
+/// (a same-account resource policy naming the session or `"*"`, corpus/DECISIONS.md 7), so such
+/// a grant new in `set_new` is new access for it even where the identity policies allowed the
+/// request before. Any session policy that does not deny the request acts on it as none or as
+/// one that allows nothing: compare the latter too. `Some(reason)` when a request may be
+/// allowed now and not before under it (or the solver cannot tell).
+fn new_past_session_policies(
+    q: &mut Query,
+    set_new: &PolicySet,
+    set_old: &PolicySet,
+    cfg: &Config,
+) -> Option<String> {
+    let nothing = Policy::new(
+        "a session policy that allows nothing".into(),
+        PolicyKind::Session,
+        None,
+        None,
+        vec![],
+    );
+    let with_nothing = |set: &PolicySet| PolicySet {
+        session: Some(nothing.clone()),
+        ..set.clone()
+    };
+    let fa = allow_formula(&mut q.sym, &with_nothing(set_new));
+    let fo = allow_formula(&mut q.sym, &with_nothing(set_old));
+    let (fa, fo) = match (fa, fo) {
+        (Ok(a), Ok(o)) => (a, o),
+        (Err(u), _) | (_, Err(u)) => return Some(u.to_string()),
+    };
+    match check(&q.sym, &F::and2(fa, F::not(fo)), cfg, "nna-session-policy").0 {
+        Outcome::Unsat => None,
+        _ => Some(format!(
+            "{} created with a session policy may be allowed a request now that it was denied before (a grant a session policy does not limit, corpus/DECISIONS.md 7): no-new-access does not compare sessions with session policies",
+            session_label(&q.kind)
+        )),
     }
 }
 
