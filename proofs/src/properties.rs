@@ -904,14 +904,48 @@ fn build(
     // The fixed context: what the estate set, plus Q's fixed keys.
     let mut fixed_ctx = fixed_req.context.clone();
     let mut fixed_keys: BTreeSet<String> = FIXED_KEYS.iter().map(|s| s.to_string()).collect();
+    // Keys whose value follows from a free name (an open principal's ARN...), or that the
+    // request chooses although they follow from the principal (a role's session tags, another
+    // organization's ID, KMS's caller account on KMS actions only): Q may not pin them here.
+    let open_name = matches!(
+        kind,
+        Kind::OpenRole { .. }
+            | Kind::OpenServiceLinkedRole { .. }
+            | Kind::OpenFederated { .. }
+            | Kind::OpenUser { .. }
+    );
+    let outside_org = kind_account(kind).is_some_and(|a| !w.in_org(a));
+    let free_tags =
+        matches!(kind, Kind::Role { account, name, .. } if session_tags_allowed(w, account, name));
     for (k, v) in prop_context {
         let lc = k.to_ascii_lowercase();
-        if fixed_keys.contains(&lc)
-            || lc.starts_with("aws:principaltag/")
-                && matches!(kind, Kind::Role { .. } | Kind::User { .. })
-            || lc == "aws:userid" && matches!(kind, Kind::Root { .. })
-        {
-            continue; // the estate decides these
+        let tag = lc.starts_with("aws:principaltag/");
+        let estate_decides = fixed_keys.contains(&lc)
+            || tag && matches!(kind, Kind::Role { .. } | Kind::User { .. })
+            || lc == "aws:userid" && matches!(kind, Kind::Root { .. });
+        if estate_decides {
+            // The estate decides these: Q's value selects the principals that have it (audit 7,
+            // bug 1: it was ignored, and a request with another value was a witness).
+            let symbolic = open_name
+                && matches!(lc.as_str(), "aws:principalarn" | "aws:userid" | "aws:username")
+                || outside_org
+                    && matches!(lc.as_str(), "aws:principalorgid" | "aws:principalorgpaths")
+                || tag && free_tags
+                || lc == "kms:calleraccount"
+                // The undescribed target's account is a stand-in (the caller's own).
+                || lc.starts_with("aws:resource")
+                    && matches!(target, Target::Undescribed { account: None });
+            if symbolic {
+                return Err(Unsupported(format!(
+                    "the property's context gives {k}, which follows from the principal and is not fixed for {}",
+                    kind_label(kind)
+                )));
+            }
+            let values = |c: Option<&ContextValue>| c.map(|c| c.values().to_vec());
+            if values(fixed_req.context.get(&lc)) != values(v.as_ref()) {
+                return Ok(None);
+            }
+            continue;
         }
         match v {
             Some(v) => fixed_ctx.insert(k, v.clone()),

@@ -2232,3 +2232,59 @@ fn no_new_access_sees_sessions_with_session_policies() {
     assert_eq!(before[0]["decision"], "ImplicitDeny", "{}", before[0]);
     assert_eq!(now[0]["decision"], "Allow", "{}", now[0]);
 }
+
+/// A property's `context` on a key that follows from the principal selects the principals that
+/// have that value (audit 7, bug 1): it was ignored, so a request with another value was a
+/// witness. User u (tagged team=blue) has no request with team=red: `some` is refuted. Role R's
+/// sessions may carry session tags, so a pinned tag is not fixed for them: unknown, not a
+/// witness with team=blue. A pinned aws:PrincipalAccount leaves out every other account.
+#[test]
+fn context_on_principal_keys_selects_principals() {
+    let spec = r#"{"accounts": {"111111111111": {
+      "roles": {"R": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]},
+        "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+          "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}}]}],
+        "tags": {"team": "red"}}},
+      "users": {"u": {"policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Action": "s3:GetObject", "Resource": "*"}]}], "tags": {"team": "blue"}}},
+      "resources": {"arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::bkt/*"}]}}}}},
+      "properties": [
+        {"name": "red-sessions", "expect": "some", "principals": {"arns": ["arn:aws:iam::111111111111:role/R"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+         "context": {"aws:PrincipalTag/team": "red"}, "via_assume_role": false},
+        {"name": "red-user", "expect": "some", "principals": {"arns": ["arn:aws:iam::111111111111:user/u"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+         "context": {"aws:PrincipalTag/team": "red"}, "via_assume_role": false},
+        {"name": "blue-user", "expect": "some", "principals": {"arns": ["arn:aws:iam::111111111111:user/u"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+         "context": {"aws:PrincipalTag/team": "blue"}, "via_assume_role": false},
+        {"name": "account-888", "expect": "some", "principals": "anyone",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+         "context": {"aws:PrincipalAccount": "888888888888"}, "via_assume_role": false},
+        {"name": "account-999", "expect": "some", "principals": "anyone",
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
+         "context": {"aws:PrincipalAccount": "999999999999"}, "via_assume_role": false}]}"#;
+    let (v, _) = prove_text("context-principal-keys", spec);
+    let got: Vec<(&str, &str)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("red-sessions", "unknown"),
+            ("red-user", "refuted"),
+            ("blue-user", "proved"),
+            ("account-888", "refuted"),
+            ("account-999", "proved"),
+        ],
+        "{v}"
+    );
+    let witness = &v["results"][4]["witness"]["chain"][0]["principal"];
+    assert!(witness.as_str().unwrap().contains(":999999999999:"), "{v}");
+}
