@@ -1411,7 +1411,12 @@ fn kind_may_match(
             Kind::Anonymous | Kind::Service { .. } | Kind::IdentityProvider { .. } => true,
             _ => acct != resource_account,
         },
-        Selector::Accounts(l) => acct.is_some_and(|a| l.iter().any(|x| x == a)),
+        // A service is in the account it acts for (`selector_constraints` ties its
+        // aws:SourceAccount to the list), as `not_accounts` and `outside-*` read it.
+        Selector::Accounts(l) => match kind {
+            Kind::Service { .. } => true,
+            _ => acct.is_some_and(|a| l.iter().any(|x| x == a)),
+        },
         Selector::NotAccounts(l) => acct.is_none_or(|a| !l.iter().any(|x| x == a)),
         Selector::Service(name) => {
             matches!(kind, Kind::Service { name: n } if n.eq_ignore_ascii_case(name))
@@ -1557,10 +1562,18 @@ fn selector_constraints(
                     }
                 }
             }
-            Selector::Service(_)
-            | Selector::Accounts(_)
-            | Selector::Anyone
-            | Selector::Anonymous => {}
+            Selector::Accounts(l) => {
+                if let Kind::Service { .. } = q.kind {
+                    // A service acting for one of them (audit 7, bug 3: no service was in the
+                    // set, while `not_accounts` left out those acting for the accounts it names).
+                    let l = Lang {
+                        alts: l.iter().map(|a| Pattern::literal(a, false)).collect(),
+                    };
+                    let f = key_value_in(q, "aws:SourceAccount", l, true)?;
+                    q.sym.constraints.push(f);
+                }
+            }
+            Selector::Service(_) | Selector::Anyone | Selector::Anonymous => {}
         }
     }
     Ok(())

@@ -2086,7 +2086,8 @@ fn all_is_over_sessions_without_session_policies() {
         {"name": "R-reads-everything", "expect": "all",
          "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
-        {"name": "partner-reads-everything", "expect": "all", "principals": {"accounts": ["999999999999"]},
+        {"name": "partner-reads-everything", "expect": "all",
+         "principals": [{"accounts": ["999999999999"]}, {"not_arns": ["*.amazonaws.com"]}],
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
         {"name": "u-reads-everything", "expect": "all",
          "principals": {"arns": ["arn:aws:iam::222222222222:user/u"]},
@@ -2287,4 +2288,33 @@ fn context_on_principal_keys_selects_principals() {
     );
     let witness = &v["results"][4]["witness"]["chain"][0]["principal"];
     assert!(witness.as_str().unwrap().contains(":999999999999:"), "{v}");
+}
+
+/// A service is in the account it acts for, for `accounts` as for `not_accounts` and
+/// `outside-*` (audit 7, bug 3; DECISIONS 29): a service acting for 111 was in neither
+/// `{"accounts": [111]}` nor `{"not_accounts": [111, 222]}`, so two properties that together
+/// cover it were both proved while the bucket lets it read.
+#[test]
+fn a_service_is_in_the_account_it_acts_for() {
+    let spec = r#"{"accounts": {"222222222222": {"resources": {"arn:aws:s3:::bkt": {"policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*",
+          "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}}}]}}}}},
+      "properties": [
+        {"name": "in-111", "expect": "none", "principals": {"accounts": ["111111111111"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "not-in-111-222", "expect": "none", "principals": {"not_accounts": ["111111111111", "222222222222"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "in-333", "expect": "none", "principals": {"accounts": ["333333333333"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, _) = prove_text("service-accounts", spec);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{v}");
+    let step = &r["counterexample"]["chain"][0];
+    assert_eq!(step["principal"], "lambda.amazonaws.com", "{r}");
+    assert_eq!(step["context"]["aws:SourceAccount"], "111111111111", "{r}");
+    printed_steps_replay_of("service-accounts", spec, r);
+    assert_eq!(v["results"][1]["status"], "proved", "{v}");
+    // A service acting for 333 is not let in.
+    assert_eq!(v["results"][2]["status"], "proved", "{v}");
 }
