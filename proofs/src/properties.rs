@@ -3118,6 +3118,9 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                 Some(format!("role reachability: {u}")),
                 queries,
             ),
+            None if federated_gap(&w, prop).is_some() => {
+                result(Status::Unknown, vec![], federated_gap(&w, prop), queries)
+            }
             None => {
                 let mut r = match prop.expect {
                     Expectation::Some => result(
@@ -3133,6 +3136,54 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
             }
         },
     }
+}
+
+/// A described account's federation sessions (`GetFederationToken` by its users or its root
+/// user, `arn:aws:sts::A:federated-user/N`) are not among its principals (interfaces.md §3: a
+/// described account has the principals it lists, plus its root), and `eval --spec` refuses
+/// them. A statement whose `Principal` names one grants or denies it what its user may not have
+/// (audit 7, bug 7): a property that could take in that account's principals and found nothing
+/// is then `unknown` (corpus/DECISIONS.md 30).
+fn federated_gap(w: &World<'_>, prop: &Property) -> Option<String> {
+    let estate = w.estate();
+    let policies = estate.accounts.values().flat_map(|a| {
+        a.resources
+            .values()
+            .filter_map(|r| r.policy.as_ref())
+            .chain(a.roles.values().filter_map(|r| r.trust_policy.as_ref()))
+    });
+    for p in policies {
+        for (i, st) in p.statements().iter().enumerate() {
+            let Some(pe) = &st.principal else { continue };
+            for e in &pe.set.aws {
+                let AwsPrincipalRef::FederatedUser { account, arn, .. } = e else {
+                    continue;
+                };
+                if !estate.accounts.contains_key(account.as_str()) {
+                    continue;
+                }
+                // Would the property's set hold the session named?
+                let a = account.as_str();
+                let held = prop.principals.iter().all(|s| match s {
+                    Selector::Anyone | Selector::OutsideAccount => true,
+                    Selector::Anonymous | Selector::Service(_) => false,
+                    Selector::OutsideOrganization => !w.in_org(a),
+                    Selector::Accounts(l) => l.iter().any(|x| x == a),
+                    Selector::NotAccounts(l) => !l.iter().any(|x| x == a),
+                    Selector::Arns(p) => glob_lang(p).matches(arn),
+                    Selector::NotArns(p) => !glob_lang(p).matches(arn),
+                });
+                if held {
+                    return Some(format!(
+                        "statement {i} of {} {:?} names a federated user of described account {account}, whose federation sessions (GetFederationToken) the estate does not model",
+                        p.kind.name(),
+                        p.name
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `no-new-access`: nothing the spec allows that `old` did not, for every principal (role sessions

@@ -2318,3 +2318,41 @@ fn a_service_is_in_the_account_it_acts_for() {
     // A service acting for 333 is not let in.
     assert_eq!(v["results"][2]["status"], "proved", "{v}");
 }
+
+/// A described account's federation sessions are not modelled (audit 7, bug 7; DECISIONS 30):
+/// a bucket policy naming `federated-user/bob` of described account 111 grants a session its user
+/// u may create with GetFederationToken, so properties whose set may hold it are unknown where
+/// nothing was found, not proved. A set that cannot hold it is still proved.
+#[test]
+fn federated_users_of_described_accounts_are_unknown() {
+    let spec = r#"{"accounts": {"111111111111": {
+      "users": {"u": {"policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Action": "sts:GetFederationToken", "Resource": "*"}]}]}},
+      "resources": {"arn:aws:s3:::bkt": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"AWS": "arn:aws:sts::111111111111:federated-user/bob"}, "Action": "s3:GetObject",
+          "Resource": "arn:aws:s3:::bkt/*"}]}}}}},
+      "properties": [
+        {"name": "only-root-reads", "expect": "none",
+         "principals": [{"accounts": ["111111111111"]}, {"not_arns": ["arn:aws:iam::111111111111:root"]}],
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "no-federated-reads", "expect": "none",
+         "principals": {"arns": ["arn:aws:sts::111111111111:federated-user/*"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]},
+        {"name": "others-cannot-read", "expect": "none", "principals": {"not_accounts": ["111111111111"]},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
+    let (v, _) = prove_text("federated-described", spec);
+    let got: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["unknown", "unknown", "proved"], "{v}");
+    assert!(
+        v["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("names a federated user of described account 111111111111"),
+        "{v}"
+    );
+}
