@@ -1078,14 +1078,14 @@ fn build(
                 let f = sym.test(n, l);
                 sym.constraints.push(f);
                 // Service-linked or not as the engine decides for the session the model replays
-                // as: the service-linked kind holds those names, and then the other open roles
-                // the rest. Without --service-linked-roles there is no such kind, and an open role
-                // with such a name is held to SCPs and RCPs: the open world holds no
-                // service-linked roles then (DECISIONS 14), only the other names matter.
+                // as: the service-linked kind holds those names, and the other open roles the
+                // rest. Without --service-linked-roles there is no such kind: the open world then
+                // holds no service-linked roles (DECISIONS 14), and no role of it has such a name
+                // (audit 7, bug 2: one was printed, which the engine takes for service-linked).
                 let slr = sym.test(n, slr_name_lang());
                 if matches!(kind, Kind::OpenServiceLinkedRole { .. }) {
                     sym.constraints.push(slr);
-                } else if w.service_linked_roles {
+                } else {
                     sym.constraints.push(F::not(slr));
                 }
             }

@@ -2356,3 +2356,27 @@ fn federated_users_of_described_accounts_are_unknown() {
         "{v}"
     );
 }
+
+/// Without --service-linked-roles the open world holds no service-linked roles (DECISIONS 14),
+/// and none of its roles has such a name (audit 7, bug 2): a counterexample was printed as a
+/// session of `AWSServiceRoleFor`, which the engine takes for a service-linked role. A bucket
+/// open to such names only is closed to the open world without the flag, open with it.
+#[test]
+fn open_roles_have_no_service_linked_names_without_the_flag() {
+    let spec = &open_bucket_spec(
+        "222222222222",
+        r#"{"AWS": "arn:aws:sts::999999999999:assumed-role/AWSServiceRoleForSupport/s1"}"#,
+        "s3:GetObject",
+        "{}",
+    );
+    let (v, _) = prove_text("no-slr-names", spec);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    let (v, _) = prove_text_with("slr-names", spec, &["--service-linked-roles"]);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{v}");
+    let who = r["counterexample"]["chain"][0]["principal"]
+        .as_str()
+        .unwrap();
+    assert!(who.contains("AWSServiceRoleFor"), "{who}");
+    printed_steps_replay_of("slr-names", spec, r);
+}
