@@ -2384,7 +2384,7 @@ fn open_roles_have_no_service_linked_names_without_the_flag() {
 /// A role whose own session may re-assume it only with a session tag (audit 7, bug 4): the hop's
 /// replay lost the tag and the property ended in an internal error. R has no permissions, so no
 /// principal of 111 but its root user reads T: proved, with no internal error (the binary of
-/// audit 7, at 7f07897's parent, gave `unknown`; this session's chain changes mend it).
+/// audit 7, built at 200f376, gave `unknown`; a later change of this session mends it).
 #[test]
 fn a_self_hop_with_a_session_tag_is_not_an_internal_error() {
     let spec = r#"{"accounts": {"111111111111": {"roles": {"R": {"trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:sts::111111111111:assumed-role/R/s1"}, "Action": "sts:AssumeRole", "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "red"}}}, {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}, "policies": [], "tags": {"team": "red"}}}, "resources": {"arn:aws:dynamodb:us-east-1:111111111111:table/T": {}}}}, "properties": [{"name": "no-111-principal-but-root-reads-T", "expect": "none", "principals": [{"accounts": ["111111111111"]}, {"not_arns": ["arn:aws:iam::111111111111:root"]}], "actions": ["dynamodb:GetItem"], "resources": ["arn:aws:dynamodb:us-east-1:111111111111:table/T"]}]}"#;
