@@ -1544,10 +1544,7 @@ fn selector_constraints(
                         _ => vec![],
                     };
                     // None of them: one language, their union.
-                    let l = Lang {
-                        alts: bad.iter().map(|a| Pattern::literal(a, false)).collect(),
-                    };
-                    let f = key_value_in(q, "aws:SourceAccount", l, true)?;
+                    let f = acting_for(q, &bad)?;
                     q.sym.constraints.push(F::not(f));
                     if matches!(s, Selector::OutsideOrganization) {
                         if let Some(org) = &w.org_id {
@@ -1566,10 +1563,7 @@ fn selector_constraints(
                 if let Kind::Service { .. } = q.kind {
                     // A service acting for one of them (audit 7, bug 3: no service was in the
                     // set, while `not_accounts` left out those acting for the accounts it names).
-                    let l = Lang {
-                        alts: l.iter().map(|a| Pattern::literal(a, false)).collect(),
-                    };
-                    let f = key_value_in(q, "aws:SourceAccount", l, true)?;
+                    let f = acting_for(q, l)?;
                     q.sym.constraints.push(f);
                 }
             }
@@ -1577,6 +1571,44 @@ fn selector_constraints(
         }
     }
     Ok(())
+}
+
+/// Does a service act for one of `accounts`: its `aws:SourceAccount`, or the account of the
+/// `aws:SourceArn` it acts for when a policy reads that key (AWS sends the two together, the
+/// ARN's account field being the source account; audit 7, bug 5: a topic of a member account with
+/// no `aws:SourceAccount` counted as an outsider).
+fn acting_for(q: &mut Query, accounts: &[String]) -> Result<F, Unsupported> {
+    let l = Lang {
+        alts: accounts
+            .iter()
+            .map(|a| Pattern::literal(a, false))
+            .collect(),
+    };
+    let by_account = key_value_in(q, "aws:SourceAccount", l, true)?;
+    if q.sym.key_id("aws:SourceArn").is_none() {
+        return Ok(by_account);
+    }
+    let arn_in = |acct: &str| {
+        let mut atoms = vec![];
+        for (i, part) in ["arn", "", "", "", acct].iter().enumerate() {
+            if i > 0 {
+                atoms.push(Atom::Char(':'));
+            }
+            if part.is_empty() {
+                atoms.push(Atom::StarNot(':'));
+            } else {
+                atoms.extend(part.chars().map(Atom::Char));
+            }
+        }
+        atoms.push(Atom::Char(':'));
+        atoms.push(Atom::Star);
+        Pattern { atoms, ci: false }
+    };
+    let l = Lang {
+        alts: accounts.iter().map(|a| arn_in(a)).collect(),
+    };
+    let by_arn = key_value_in(q, "aws:SourceArn", l, true)?;
+    Ok(F::or2(by_account, by_arn))
 }
 
 /// "`name` is present and one of its values is (`pos`) / is not in `lang`", whichever way the

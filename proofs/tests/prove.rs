@@ -2392,3 +2392,27 @@ fn a_self_hop_with_a_session_tag_is_not_an_internal_error() {
     assert_eq!(v["results"][0]["status"], "proved", "{v}");
     assert_eq!(code, Some(0));
 }
+
+/// A service acts for the account of the `aws:SourceArn` it carries (audit 7, bug 5; DECISIONS
+/// 29): AWS sends `aws:SourceAccount` with it, and the ARN's account field is that account. The
+/// queue policy the SQS guide recommends (SNS, `ArnEquals aws:SourceArn` on a member account's
+/// topic) was refuted by SNS acting for that topic with no `aws:SourceAccount`. A topic of an
+/// outside account still refutes, and replays as printed.
+#[test]
+fn a_service_acts_for_its_source_arns_account() {
+    let member = r#"{"organization": {"id": "o-a1b2c3d4e5", "management_account": "555555555555", "policies": {"FullAWSAccess": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}, "root": {"id": "r-a1b2", "scps": ["FullAWSAccess"], "rcps": [], "accounts": ["555555555555", "111111111111"], "units": []}}, "accounts": {"111111111111": {"scps": ["FullAWSAccess"], "rcps": [], "resources": {"arn:aws:sqs:us-east-1:111111111111:q": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:111111111111:q", "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:111111111111:orders"}}}]}}}}}, "properties": [{"name": "queue-fed-only-from-org", "expect": "none", "principals": "outside-organization", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:111111111111:q"]}]}"#;
+    let (v, _) = prove_text("source-arn-member", member);
+    assert_eq!(v["results"][0]["status"], "proved", "{v}");
+    let outside = r#"{"organization": {"id": "o-a1b2c3d4e5", "management_account": "555555555555", "policies": {"FullAWSAccess": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}, "root": {"id": "r-a1b2", "scps": ["FullAWSAccess"], "rcps": [], "accounts": ["555555555555", "111111111111"], "units": []}}, "accounts": {"111111111111": {"scps": ["FullAWSAccess"], "rcps": [], "resources": {"arn:aws:sqs:us-east-1:111111111111:q": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:111111111111:q", "Condition": {"ArnEquals": {"aws:SourceArn": ["arn:aws:sns:us-east-1:111111111111:orders", "arn:aws:sns:us-east-1:999999999999:orders"]}}}]}}}}}, "properties": [{"name": "queue-fed-only-from-org", "expect": "none", "principals": "outside-organization", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:111111111111:q"]}]}"#;
+    let (v, _) = prove_text("source-arn-outside", outside);
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "refuted", "{v}");
+    let ctx = &r["counterexample"]["chain"][0]["context"];
+    assert!(
+        ctx["aws:SourceArn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":999999999999:")),
+        "{r}"
+    );
+    printed_steps_replay_of("source-arn-outside", outside, r);
+}
