@@ -28,6 +28,20 @@ pub struct PolicySet {
     pub rcps: Vec<Vec<Policy>>,
 }
 
+impl PolicySet {
+    /// Every policy of the set: identity, resource, boundary, session, then the SCP and RCP
+    /// levels in order.
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.identity
+            .iter()
+            .chain(&self.resource)
+            .chain(&self.boundary)
+            .chain(&self.session)
+            .chain(self.scps.iter().flatten())
+            .chain(self.rcps.iter().flatten())
+    }
+}
+
 /// Which part of the decision a policy plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {

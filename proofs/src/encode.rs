@@ -1098,15 +1098,7 @@ pub fn canonical_statements(
     if !sym.principal.is_iam() {
         return Ok(out);
     }
-    let policies = set
-        .identity
-        .iter()
-        .chain(&set.resource)
-        .chain(&set.boundary)
-        .chain(&set.session)
-        .chain(set.scps.iter().flatten())
-        .chain(set.rcps.iter().flatten());
-    for p in policies {
+    for p in set.policies() {
         for st in p.statements() {
             let Some(pe) = st
                 .principal

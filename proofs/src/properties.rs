@@ -1211,15 +1211,8 @@ fn build(
             // but a language cannot say "not all digits": where a pattern could single out such
             // a field, the property is unknown (`twelve_characters_not_an_account`).
             if let Some(acct) = &resource_account {
-                let policies = set
-                    .identity
-                    .iter()
-                    .chain(&set.resource)
-                    .chain(&set.boundary)
-                    .chain(&set.session)
-                    .chain(set.scps.iter().flatten())
-                    .chain(set.rcps.iter().flatten());
-                let texts = policies
+                let texts = set
+                    .policies()
                     .flat_map(|p| p.statements().iter())
                     .flat_map(|st| st.resource.iter())
                     .flat_map(|e| e.patterns.iter())

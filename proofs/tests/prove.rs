@@ -844,6 +844,27 @@ fn printed_steps_replay_of(tag: &str, spec: &str, result: &serde_json::Value) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Each `eval --spec` output line's decision, or its error message.
+fn decisions_or_errors(lines: &[serde_json::Value]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|r| match r.get("decision") {
+            Some(d) => d.as_str().unwrap().to_string(),
+            None => r["error"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+/// Each result of a prove report as (name, status).
+fn named_statuses(v: &serde_json::Value) -> Vec<(&str, &str)> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect()
+}
+
 /// A spec of one account whose bucket `bkt` allows `action` on its objects to `principal` under
 /// `condition`, and one property: nobody outside the account has that access.
 fn open_bucket_spec(account: &str, principal: &str, action: &str, condition: &str) -> String {
@@ -1035,12 +1056,7 @@ fn kms_caller_account_is_the_callers_on_kms_requests_only() {
       {"name": "bucket-outside", "expect": "none", "principals": "outside-account",
        "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}]}"#;
     let (v, _) = prove_text("kms-caller-account", spec);
-    let status: Vec<&str> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let status: Vec<&str> = named_statuses(&v).into_iter().map(|(_, s)| s).collect();
     assert_eq!(status, ["proved", "proved", "refuted"], "{v}");
     let cases = r#"{"id": "claims", "principal": "arn:aws:iam::999999999999:user/m", "action": "kms:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:CallerAccount": "111111111111", "kms:ViaService": "s3.us-east-1.amazonaws.com"}}
 {"id": "inside", "principal": "arn:aws:sts::111111111111:assumed-role/App/s1", "action": "KMS:Decrypt", "resource": "arn:aws:kms:us-east-1:111111111111:key/k1", "context": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
@@ -1144,13 +1160,7 @@ fn the_estate_owns_the_keys_of_caller_and_resource() {
         ),
     ]
     .concat();
-    let got: Vec<String> = eval_spec("estate-owns-keys", spec, &cases)
-        .iter()
-        .map(|r| match r.get("decision") {
-            Some(d) => d.as_str().unwrap().to_string(),
-            None => r["error"].as_str().unwrap().to_string(),
-        })
-        .collect();
+    let got = decisions_or_errors(&eval_spec("estate-owns-keys", spec, &cases));
     assert_eq!(
         got[..6],
         [
@@ -1882,12 +1892,7 @@ fn session_and_federated_user_names_are_the_ones_sts_creates() {
          "actions": ["s3:GetObjectAcl"], "resources": ["arn:aws:s3:::bkt/*"]}}]}}"#
     );
     let (v, code) = prove_text("sts-names", &spec);
-    let status: Vec<&str> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let status: Vec<&str> = named_statuses(&v).into_iter().map(|(_, s)| s).collect();
     assert_eq!(
         status,
         ["proved", "proved", "proved", "proved", "refuted"],
@@ -1995,12 +2000,7 @@ fn a_canonical_user_names_an_account_the_estate_cannot_identify() {
         {"name": "anonymous-cannot-read-bkt3", "expect": "none", "principals": "anonymous",
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt3/*"]}]}"#;
     let (v, code) = prove_text("canonical-user", spec);
-    let got: Vec<(&str, &str)> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
-        .collect();
+    let got = named_statuses(&v);
     assert_eq!(
         got,
         [
@@ -2099,12 +2099,7 @@ fn all_is_over_sessions_without_session_policies() {
          "principals": {"arns": ["arn:aws:iam::222222222222:role/R"]},
          "actions": ["sts:GetCallerIdentity"], "resources": ["*"]}]}"#;
     let (v, code) = prove_text("all-sessions", spec);
-    let got: Vec<(&str, &str)> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
-        .collect();
+    let got = named_statuses(&v);
     assert_eq!(
         got,
         [
@@ -2153,13 +2148,7 @@ fn all_is_over_sessions_without_session_policies() {
         line("anonymous", "anonymous", true),
     ]
     .concat();
-    let got: Vec<String> = eval_spec("all-sessions", spec, &cases)
-        .iter()
-        .map(|r| match r.get("decision") {
-            Some(d) => d.as_str().unwrap().to_string(),
-            None => r["error"].as_str().unwrap().to_string(),
-        })
-        .collect();
+    let got = decisions_or_errors(&eval_spec("all-sessions", spec, &cases));
     assert_eq!(
         got[..4],
         ["ImplicitDeny", "ImplicitDeny", "ImplicitDeny", "Allow"],
@@ -2269,12 +2258,7 @@ fn context_on_principal_keys_selects_principals() {
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"],
          "context": {"aws:PrincipalAccount": "999999999999"}, "via_assume_role": false}]}"#;
     let (v, _) = prove_text("context-principal-keys", spec);
-    let got: Vec<(&str, &str)> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
-        .collect();
+    let got = named_statuses(&v);
     assert_eq!(
         got,
         [
@@ -2341,12 +2325,7 @@ fn federated_users_of_described_accounts_are_unknown() {
         {"name": "others-cannot-read", "expect": "none", "principals": {"not_accounts": ["111111111111"]},
          "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bkt/*"]}]}"#;
     let (v, _) = prove_text("federated-described", spec);
-    let got: Vec<&str> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let got: Vec<&str> = named_statuses(&v).into_iter().map(|(_, s)| s).collect();
     assert_eq!(got, ["unknown", "unknown", "proved"], "{v}");
     assert!(
         v["results"][0]["reason"]
