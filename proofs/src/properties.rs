@@ -460,12 +460,7 @@ impl<'s> World<'s> {
                 .flat_map(|(id, a)| {
                     a.roles
                         .values()
-                        .map(move |r| {
-                            (
-                                format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
-                                r.trust_policy.as_ref(),
-                            )
-                        })
+                        .map(move |r| (role_arn(id, r), r.trust_policy.as_ref()))
                         .chain(
                             a.resources
                                 .iter()
@@ -598,7 +593,7 @@ fn targets(w: &World<'_>, resources: &[String]) -> Vec<Target> {
     let mut out = Vec::new();
     for (id, a) in &w.estate().accounts {
         for r in a.roles.values() {
-            let arn = format!("arn:aws:iam::{id}:role{}{}", r.path, r.name);
+            let arn = role_arn(id, r);
             if meets(&Lang::single(Pattern::literal(&arn, false))) {
                 out.push(Target::Described {
                     arn,
@@ -666,10 +661,7 @@ fn described_langs(w: &World<'_>) -> Vec<Lang> {
     let mut out = Vec::new();
     for (id, a) in &w.estate().accounts {
         for r in a.roles.values() {
-            out.push(Lang::single(Pattern::literal(
-                &format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
-                false,
-            )));
+            out.push(Lang::single(Pattern::literal(&role_arn(id, r), false)));
         }
         for arn in a.resources.keys() {
             out.push(Lang::single(Pattern::literal(arn, false)));
@@ -1226,36 +1218,15 @@ fn build(
                         )));
                     }
                 }
-                let seg = |service: Option<&str>, acct: &str| {
-                    let mut atoms = vec![
-                        Atom::Char('a'),
-                        Atom::Char('r'),
-                        Atom::Char('n'),
-                        Atom::Char(':'),
-                    ];
-                    atoms.push(Atom::StarNot(':'));
-                    atoms.push(Atom::Char(':'));
-                    match service {
-                        Some(svc) => atoms.extend(svc.chars().map(Atom::Char)),
-                        None => atoms.push(Atom::StarNot(':')),
-                    }
-                    atoms.push(Atom::Char(':'));
-                    atoms.push(Atom::StarNot(':'));
-                    atoms.push(Atom::Char(':'));
-                    atoms.extend(acct.chars().map(Atom::Char));
-                    atoms.push(Atom::Char(':'));
-                    atoms.push(Atom::Star);
-                    Pattern { atoms, ci: false }
-                };
                 // Or `*`, the resource of actions that take none (`ec2:DescribeInstances`).
                 let mut alts = vec![
-                    seg(None, acct),
-                    seg(Some("s3"), ""),
+                    arn_in_account(None, acct),
+                    arn_in_account(Some("s3"), ""),
                     Pattern::literal("*", false),
                 ];
                 // Account fields of every length but twelve.
                 for n in (0..12).chain([13]) {
-                    let mut p = seg(None, "");
+                    let mut p = arn_in_account(None, "");
                     let at = p.atoms.len() - 2;
                     let field = std::iter::repeat_n(Atom::AnyNot(':'), n);
                     let field: Vec<Atom> = if n == 13 {
@@ -1566,6 +1537,25 @@ fn selector_constraints(
     Ok(())
 }
 
+/// ARNs `arn:PARTITION:SERVICE:REGION:ACCT:…` of `service` (any when `None`) whose account field
+/// is `acct` (empty for none), in any partition and region.
+fn arn_in_account(service: Option<&str>, acct: &str) -> Pattern {
+    let mut atoms: Vec<Atom> = "arn:".chars().map(Atom::Char).collect();
+    atoms.push(Atom::StarNot(':'));
+    atoms.push(Atom::Char(':'));
+    match service {
+        Some(svc) => atoms.extend(svc.chars().map(Atom::Char)),
+        None => atoms.push(Atom::StarNot(':')),
+    }
+    atoms.push(Atom::Char(':'));
+    atoms.push(Atom::StarNot(':'));
+    atoms.push(Atom::Char(':'));
+    atoms.extend(acct.chars().map(Atom::Char));
+    atoms.push(Atom::Char(':'));
+    atoms.push(Atom::Star);
+    Pattern { atoms, ci: false }
+}
+
 /// Does a service act for one of `accounts`: its `aws:SourceAccount`, or the account of the
 /// `aws:SourceArn` it acts for when a policy reads that key (AWS sends the two together, the
 /// ARN's account field being the source account; audit 7, bug 5: a topic of a member account with
@@ -1581,24 +1571,8 @@ fn acting_for(q: &mut Query, accounts: &[String]) -> Result<F, Unsupported> {
     if q.sym.key_id("aws:SourceArn").is_none() {
         return Ok(by_account);
     }
-    let arn_in = |acct: &str| {
-        let mut atoms = vec![];
-        for (i, part) in ["arn", "", "", "", acct].iter().enumerate() {
-            if i > 0 {
-                atoms.push(Atom::Char(':'));
-            }
-            if part.is_empty() {
-                atoms.push(Atom::StarNot(':'));
-            } else {
-                atoms.extend(part.chars().map(Atom::Char));
-            }
-        }
-        atoms.push(Atom::Char(':'));
-        atoms.push(Atom::Star);
-        Pattern { atoms, ci: false }
-    };
     let l = Lang {
-        alts: accounts.iter().map(|a| arn_in(a)).collect(),
+        alts: accounts.iter().map(|a| arn_in_account(None, a)).collect(),
     };
     let by_arn = key_value_in(q, "aws:SourceArn", l, true)?;
     Ok(F::or2(by_account, by_arn))
@@ -1722,13 +1696,12 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported>
             let outsider = key_value_in(q, "aws:SourceAccount", in_org, false)?;
             let mut ours = Pattern::literal(&format!("{org}/"), false);
             ours.atoms.push(Atom::Star);
-            let none_ours = if multi {
-                let id = q.sym.lang(spv, Lang::single(ours));
-                F::AllIn(sp, vec![id], false)
-            } else {
-                let f = q.sym.test(spv, Lang::single(ours));
-                F::not(F::and2(F::Present(sp), f))
-            };
+            let none_ours = F::not(key_value_in(
+                q,
+                "aws:SourceOrgPaths",
+                Lang::single(ours),
+                true,
+            )?);
             q.sym.constraints.push(F::or2(F::not(outsider), none_ours));
         }
     }
@@ -2094,19 +2067,24 @@ fn start_account(c: &Cand) -> Option<String> {
     }
 }
 
+/// The `eval --spec` request a printed step stands for.
+fn step_request(s: &Step) -> Result<EstateRequest, String> {
+    let p = Principal::parse(&s.principal).map_err(|x| x.0)?;
+    let mut er = EstateRequest::new(p, &s.action, &s.resource);
+    er.resource_account = s.resource_account.clone();
+    for (k, v) in &s.context {
+        er.context.insert(k, v.clone());
+    }
+    er.session_tags = s.session_tags.clone();
+    Ok(er)
+}
+
 /// Replay a whole chain through the estate; every hop must be allowed, the last as expected.
 fn verify_chain(e: &Estate, chain: &[Step], want_allow: bool) -> Result<(), String> {
-    let mut reqs = Vec::new();
-    for s in chain {
-        let p = Principal::parse(&s.principal).map_err(|x| x.0)?;
-        let mut er = EstateRequest::new(p, &s.action, &s.resource);
-        er.resource_account = s.resource_account.clone();
-        for (k, v) in &s.context {
-            er.context.insert(k, v.clone());
-        }
-        er.session_tags = s.session_tags.clone();
-        reqs.push(er);
-    }
+    let reqs = chain
+        .iter()
+        .map(step_request)
+        .collect::<Result<Vec<_>, _>>()?;
     let steps = e.replay_chain(&reqs).map_err(|x| x.to_string())?;
     let last_ok = steps.len() == chain.len()
         && steps
@@ -2413,16 +2391,10 @@ const HOP_REFUSED: &str = "the role session that ";
 /// Why a chain's hop, as it now reads, does not make the session of `next` (its name, its
 /// session tags); `None` when it does.
 fn hop_refused(w: &World<'_>, hop: &Step, next: &EstateRequest) -> Option<String> {
-    let p = match Principal::parse(&hop.principal) {
-        Ok(p) => p,
-        Err(e) => return Some(e.0),
+    let er = match step_request(hop) {
+        Ok(er) => er,
+        Err(e) => return Some(e),
     };
-    let mut er = EstateRequest::new(p, &hop.action, &hop.resource);
-    er.resource_account = hop.resource_account.clone();
-    for (k, v) in &hop.context {
-        er.context.insert(k, v.clone());
-    }
-    er.session_tags = hop.session_tags.clone();
     let steps = match w.estate().replay_chain(&[er, next.clone()]) {
         Ok(s) => s,
         Err(e) => return Some(e.to_string()),
@@ -3143,10 +3115,10 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                 Some(format!("role reachability: {u}")),
                 queries,
             ),
-            None if federated_gap(&w, prop).is_some() => {
-                result(Status::Unknown, vec![], federated_gap(&w, prop), queries)
-            }
             None => {
+                if let Some(gap) = federated_gap(&w, prop) {
+                    return result(Status::Unknown, vec![], Some(gap), queries);
+                }
                 let mut r = match prop.expect {
                     Expectation::Some => result(
                         Status::Refuted,
@@ -3313,11 +3285,7 @@ fn no_new_access(
     edges.resources = [spec, old]
         .iter()
         .flat_map(|s| s.estate.accounts.iter())
-        .flat_map(|(id, a)| {
-            a.roles
-                .values()
-                .map(move |r| format!("arn:aws:iam::{id}:role{}{}", r.path, r.name))
-        })
+        .flat_map(|(id, a)| a.roles.values().map(move |r| role_arn(id, r)))
         .collect();
     edges.context = BTreeMap::new();
     let hops = no_new_access_direct(spec, old, &edges, cfg, t0, &|_| true);
@@ -3584,7 +3552,7 @@ pub mod progress {
 pub mod assume_graph {
     use std::collections::BTreeMap;
 
-    use super::Ask;
+    use super::{role_arn, Ask};
 
     use xverify_engine::estate::EstateRequest;
     use xverify_engine::model::{Effect, Principal, Statement};
@@ -3807,9 +3775,9 @@ pub mod assume_graph {
         for (id, a) in &w.estate().accounts {
             for r in a.roles.values() {
                 roles.push((
-                    format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                    role_arn(id, r),
                     Target::Described {
-                        arn: format!("arn:aws:iam::{id}:role{}{}", r.path, r.name),
+                        arn: role_arn(id, r),
                         sub: None,
                         account: id.clone(),
                     },
