@@ -794,8 +794,15 @@ fn printed_steps_replay(spec: &std::path::Path, result: &serde_json::Value) {
             format!("{line}\n")
         })
         .collect();
+    // Named by the spec's folder too: tests run in parallel in one process, and several name a
+    // property alike ("none").
+    let folder = spec
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = std::env::temp_dir().join(format!(
-        "xverify-printed-{}-{}",
+        "xverify-printed-{}-{folder}-{}",
         std::process::id(),
         result["name"]
             .as_str()
