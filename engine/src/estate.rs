@@ -15,7 +15,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use crate::eval::{authorize, is_kms_request, is_trust_request, PolicySet, Response};
+use crate::eval::{
+    authorize, is_kms_request, is_trust_request, PolicySet, Response, ASSUME_ROLE_ACTIONS,
+};
 use crate::model::*;
 use crate::pattern::split_arn;
 
@@ -474,6 +476,7 @@ impl Estate {
                 p.to_arn_string()
             )));
         }
+        sts_parameters(&er.action, &er.context)?;
         let mut set = PolicySet::default();
         let mut ctx = er.context.clone();
         let mut tags: Option<BTreeMap<String, String>> = None;
@@ -722,17 +725,18 @@ impl Estate {
     /// allowed. Role chaining (a role session assuming a role) caps sessions at one hour.
     pub fn replay_chain(&self, steps: &[EstateRequest]) -> Result<Vec<ChainStep>, EstateError> {
         let mut out = Vec::new();
-        for (i, st) in steps.iter().enumerate() {
+        for (i, given) in steps.iter().enumerate() {
+            let mut named = None;
             if i + 1 < steps.len() {
                 let assume = [
                     "sts:AssumeRole",
                     "sts:AssumeRoleWithWebIdentity",
                     "sts:AssumeRoleWithSAML",
                 ];
-                if !assume.iter().any(|a| st.action.eq_ignore_ascii_case(a)) {
+                if !assume.iter().any(|a| given.action.eq_ignore_ascii_case(a)) {
                     return Err(EstateError(format!(
                         "chain step {i}: only sts:AssumeRole (or AssumeRoleWithWebIdentity/WithSAML) can lead to another step, found {}",
-                        st.action
+                        given.action
                     )));
                 }
                 let next = &steps[i + 1].principal;
@@ -746,14 +750,14 @@ impl Estate {
                     return Err(EstateError(format!("chain step {}: the principal must be a session of the role assumed at step {i}", i + 1)));
                 };
                 let expect_prefix = format!("arn:aws:iam::{account}:role/");
-                let role_matches = st.resource.starts_with(&expect_prefix)
-                    && st.resource.rsplit('/').next() == Some(role.as_str());
+                let role_matches = given.resource.starts_with(&expect_prefix)
+                    && given.resource.rsplit('/').next() == Some(role.as_str());
                 if !role_matches {
                     return Err(EstateError(format!(
                         "chain step {}: {} is not a session of {}",
                         i + 1,
                         next.to_arn_string(),
-                        st.resource
+                        given.resource
                     )));
                 }
                 if !valid_session_name(session) {
@@ -763,7 +767,27 @@ impl Estate {
                         crate::json::quote(session)
                     )));
                 }
+                // The session's name is the RoleSessionName the hop passed (corpus/DECISIONS.md
+                // 31): a hop that gives none passes this one.
+                match given.context.get_single("sts:rolesessionname") {
+                    None => {
+                        let mut st = given.clone();
+                        st.context
+                            .insert("sts:RoleSessionName", ContextValue::One(session.clone()));
+                        named = Some(st);
+                    }
+                    Some(n) if n != session => {
+                        return Err(EstateError(format!(
+                            "chain step {i}: sts:RoleSessionName {} is not the name of the session at step {} ({})",
+                            crate::json::quote(n),
+                            i + 1,
+                            crate::json::quote(session)
+                        )));
+                    }
+                    Some(_) => {}
+                }
             }
+            let st = named.as_ref().unwrap_or(given);
             let (set, req) = self.gather(st)?;
             let mut decision = crate::eval::decide(&set, &req);
             let mut note = None;
@@ -872,6 +896,61 @@ pub fn open_role_arn(p: &Principal, arn: &str) -> bool {
     (rest.is_empty() || rest.ends_with('/'))
         && rest.len() < 512
         && rest.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// The `AssumeRole*` parameters a request carries as `sts:` keys, as STS takes them
+/// (corpus/DECISIONS.md 31): `sts:AssumeRole` always carries its `RoleSessionName`, and in the
+/// family a session name is a [`valid_session_name`] (`AssumeRoleWithWebIdentity`'s parameter and
+/// the SAML assertion's attribute follow the same rule); an `sts:AssumeRole` `ExternalId` is a
+/// [`valid_external_id`]. Other actions are not checked: AWS sends the keys with these only.
+fn sts_parameters(action: &str, ctx: &Context) -> Result<(), EstateError> {
+    let action_lc = crate::pattern::fold(action);
+    if !ASSUME_ROLE_ACTIONS.contains(&action_lc.as_str()) {
+        return Ok(());
+    }
+    let one = |key: &str| match ctx.get(&key.to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(ContextValue::One(v)) => Ok(Some(v.as_str())),
+        Some(ContextValue::Many(v)) => match v.as_slice() {
+            [x] => Ok(Some(x.as_str())),
+            _ => Err(EstateError(format!(
+                "{action}: {key} is one string (STS takes one parameter), found {} values",
+                v.len()
+            ))),
+        },
+    };
+    match one("sts:RoleSessionName")? {
+        None if action_lc == "sts:assumerole" => {
+            return Err(EstateError(format!(
+                "{action}: the request carries no sts:RoleSessionName (AssumeRole's RoleSessionName is required)"
+            )))
+        }
+        Some(name) if !valid_session_name(name) => {
+            return Err(EstateError(format!(
+                "{action}: sts:RoleSessionName {} is not a name STS takes (2-64 characters of [A-Za-z0-9_+=,.@-])",
+                crate::json::quote(name)
+            )))
+        }
+        _ => {}
+    }
+    if action_lc == "sts:assumerole" {
+        if let Some(id) = one("sts:ExternalId")? {
+            if !valid_external_id(id) {
+                return Err(EstateError(format!(
+                    "{action}: sts:ExternalId {} is not an ID STS takes (2-1224 characters of [A-Za-z0-9_+=,.@:/-])",
+                    crate::json::quote(id)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ExternalId`: 2–1,224 characters of `[\w+=,.@:/-]` (STS API reference, AssumeRole).
+pub fn valid_external_id(s: &str) -> bool {
+    (2..=1224).contains(&s.len())
+        && s.bytes()
+            .all(|b| sts_name_byte(b) || b == b':' || b == b'/')
 }
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.

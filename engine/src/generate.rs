@@ -2868,6 +2868,18 @@ pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
     request(&s)
         .prop_map(|mut req| {
             req.principal = caller_of(&req.principal);
+            // AssumeRole's required parameter (corpus/DECISIONS.md 31).
+            if req.action.eq_ignore_ascii_case("sts:AssumeRole")
+                && !req
+                    .context
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("sts:RoleSessionName"))
+            {
+                req.context.push((
+                    "sts:RoleSessionName".to_string(),
+                    GenCtx::One("generated".to_string()),
+                ));
+            }
             req
         })
         .prop_flat_map(move |req| {

@@ -1479,12 +1479,19 @@ pub const MULTIVALUED_GLOBAL_KEYS: &[&str] = &[
 ];
 
 /// A key (lower-cased) that no AWS request carries with several values: every global (`aws:`)
-/// key but the documented multivalued ones, tags included (a tag is one string). A service's own
-/// keys may be multivalued: the service decides. A request giving a single-valued key an array of
-/// several values is rejected when it is read (corpus/DECISIONS.md 1).
+/// key but the documented multivalued ones, tags included (a tag is one string), and the two STS
+/// parameters trust policies read, `sts:ExternalId` and `sts:RoleSessionName` (each one string of
+/// an `AssumeRole*` call, corpus/DECISIONS.md 31). A service's own keys may be multivalued: the
+/// service decides. A request giving a single-valued key an array of several values is rejected
+/// when it is read (corpus/DECISIONS.md 1).
 pub fn is_single_valued_key(key_lc: &str) -> bool {
-    key_lc.starts_with("aws:") && !MULTIVALUED_GLOBAL_KEYS.contains(&key_lc)
+    (key_lc.starts_with("aws:") && !MULTIVALUED_GLOBAL_KEYS.contains(&key_lc))
+        || STS_PARAMETER_KEYS.contains(&key_lc)
 }
+
+/// The `AssumeRole*` parameters a request context carries as condition keys, lower-cased:
+/// `ExternalId` and `RoleSessionName` (corpus/DECISIONS.md 31).
+pub const STS_PARAMETER_KEYS: &[&str] = &["sts:externalid", "sts:rolesessionname"];
 
 /// Global condition keys (IAM User Guide, "AWS global condition context keys"), lower-cased and
 /// sorted. Each has a fixed slot in every [`Context`], so a condition on one of them is looked up by

@@ -381,7 +381,7 @@ impl Sym {
         F::In(var, id)
     }
 
-    fn source(&self, key_lc: &str) -> Source {
+    pub fn source(&self, key_lc: &str) -> Source {
         if let Some(s) = self.sources.get(key_lc) {
             return s.clone();
         }

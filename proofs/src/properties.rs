@@ -40,8 +40,8 @@ use xverify_engine::PolicySet;
 
 use crate::classes::{Atom, Lang, Pattern};
 use crate::encode::{
-    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Source, Sym,
-    SymPrincipal, Unsupported, F,
+    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Family,
+    KeyId, Source, Sym, SymPrincipal, Unsupported, VarId, F,
 };
 use crate::solve::{check, Config, Outcome};
 use crate::spec::{Expectation, Property, Selector, Spec};
@@ -889,7 +889,7 @@ fn build(
     };
     let mut er = EstateRequest::new(rep_principal.clone(), rep_action, &rep_resource);
     er.resource_account = resource_account.clone();
-    let (set, fixed_req) = match w.estate().gather(&er) {
+    let (set, fixed_req) = match gather_representative(w.estate(), er) {
         Ok(x) => x,
         Err(_) => return Ok(None),
     };
@@ -1663,7 +1663,7 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported>
                     "context key aws:SourceOrgPaths has no string value".into(),
                 ));
             };
-            let multi = q.sym.keys[sp].family == crate::encode::Family::Multi;
+            let multi = q.sym.keys[sp].family == Family::Multi;
             let org_def = w.estate().organization.clone();
             let mut members = Vec::new();
             for a in w.org_accounts.clone() {
@@ -1725,57 +1725,208 @@ fn sts_name_constraints(q: &mut Query) {
     if let (Kind::OpenFederated { .. }, Some(n)) = (&q.kind, q.name_var) {
         vars.push((n, 32));
     }
-    let allowed = |c: char| c.is_ascii() && xverify_engine::estate::sts_name_byte(c as u8);
     for (v, max) in vars {
-        let mut long = vec![Atom::Any; max + 1];
-        long.push(Atom::Star);
-        let f = q.sym.test(
-            v,
-            Lang::single(Pattern {
-                atoms: long,
-                ci: false,
-            }),
-        );
-        q.sym.constraints.push(F::not(f));
-        // `(character, compared case-insensitively)` for each character a test names that STS
-        // never puts in a name ('/' and ':' are kept out by `build` already).
-        let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
-        for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
-            for a in &p.atoms {
-                let (c, ci) = match *a {
-                    Atom::Char(c) => (c, p.ci),
-                    Atom::AnyNot(c) | Atom::StarNot(c) => (c, false),
-                    Atom::Any | Atom::Star => continue,
-                };
-                if c == '/' || c == ':' || allowed(c) {
-                    continue;
-                }
-                // A case-insensitive test stands for every character of the same fold: keep them
-                // all out when the fold is not a name character (then none of them is), else this
-                // one only (the Kelvin sign folds to `k`).
-                let ci = ci && !allowed(crate::classes::fold_char(c));
-                named.insert((c, ci));
-            }
-        }
-        if named.is_empty() {
-            continue;
-        }
-        let alts = named
-            .into_iter()
-            .map(|(c, ci)| Pattern {
-                atoms: vec![Atom::Star, Atom::Char(c), Atom::Star],
-                ci,
-            })
-            .collect();
-        let f = q.sym.test(v, Lang { alts });
-        q.sym.constraints.push(F::not(f));
+        let bad = outside_sts_names(q, v, Some(max), 0, b"/:");
+        let fs: Vec<F> = bad.into_iter().map(|l| F::not(q.sym.test(v, l))).collect();
+        q.sym.constraints.extend(fs);
     }
 }
+
+/// Languages of string variable `v` that hold no string of `min..=max` characters of STS's set
+/// (`[A-Za-z0-9_+=,.@-]` and the bytes of `also`): one of more than `max` characters (when
+/// given), one of fewer than `min` (when `min` > 0), and one per character a test of `v` names that is outside
+/// the set (`/` and `:` too, unless `skip` lists them: `build` keeps them out of session names).
+/// A value outside all of them is one of the classes the policies cannot tell from STS's names,
+/// and its witness (a shortest string, made of untested characters where it can, `classes.rs`)
+/// is one STS takes. Untested characters are not excluded (no pattern atom stands for the
+/// character set), so the complement stays a superset of STS's names: a proof covers them all.
+fn outside_sts_names(
+    q: &Query,
+    v: VarId,
+    max: Option<usize>,
+    min: usize,
+    skip: &[u8],
+) -> Vec<Lang> {
+    let allowed = |c: char| c.is_ascii() && xverify_engine::estate::sts_name_byte(c as u8);
+    let mut out = Vec::new();
+    if let Some(max) = max {
+        let mut long = vec![Atom::Any; max + 1];
+        long.push(Atom::Star);
+        out.push(Lang::single(Pattern {
+            atoms: long,
+            ci: false,
+        }));
+    }
+    if min > 0 {
+        out.push(Lang {
+            alts: (0..min)
+                .map(|n| Pattern {
+                    atoms: vec![Atom::Any; n],
+                    ci: false,
+                })
+                .collect(),
+        });
+    }
+    // `(character, compared case-insensitively)` for each character a test names that STS
+    // never puts in a name.
+    let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
+    for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
+        for a in &p.atoms {
+            let (c, ci) = match *a {
+                Atom::Char(c) => (c, p.ci),
+                Atom::AnyNot(c) | Atom::StarNot(c) => (c, false),
+                Atom::Any | Atom::Star => continue,
+            };
+            let also = |c: char| c.is_ascii() && skip.contains(&(c as u8));
+            if also(c) || allowed(c) {
+                continue;
+            }
+            // A case-insensitive test stands for every character of the same fold: keep them
+            // all out when the fold is not a name character (then none of them is), else this
+            // one only (the Kelvin sign folds to `k`).
+            let ci = ci && !allowed(crate::classes::fold_char(c));
+            named.insert((c, ci));
+        }
+    }
+    if !named.is_empty() {
+        out.push(Lang {
+            alts: named
+                .into_iter()
+                .map(|(c, ci)| Pattern {
+                    atoms: vec![Atom::Star, Atom::Char(c), Atom::Star],
+                    ci,
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The `AssumeRole*` parameters, as `Estate::gather` takes them (corpus/DECISIONS.md 31): an
+/// `sts:AssumeRole` request carries `sts:RoleSessionName`; in the family a session name is one STS
+/// takes (2–64 characters of its set); an `sts:AssumeRole` `sts:ExternalId` is 2–1,224 characters
+/// of the set with `:` and `/`. The upper bound of an ID is left to the replay, which refuses a
+/// longer one (witnesses are shortest strings): as a language of 1,225 characters it takes the
+/// class computation past its limit beside any other test of the key. Without this, a trust policy that only a name STS refuses,
+/// or no name, satisfies was refuted by a request AWS never sends (audit 7, bug 6). A key that no
+/// policy of the query reads is not registered: `request_of` gives it a name.
+fn sts_parameter_constraints(q: &mut Query) -> Result<(), Unsupported> {
+    const NAME: &str = "sts:rolesessionname";
+    const EXTERNAL: &str = "sts:externalid";
+    let fixed = |q: &Query, lc: &str| q.sym.source(lc) == Source::Fixed;
+    let name = q.sym.key_id(NAME);
+    let external = q.sym.key_id(EXTERNAL);
+    if name.is_none() && external.is_none() && !fixed(q, NAME) && !fixed(q, EXTERNAL) {
+        return Ok(());
+    }
+    let assume = q.sym.test(
+        q.sym.action,
+        Lang::single(Pattern::literal("sts:assumerole", true)),
+    );
+    let family = q.sym.test(
+        q.sym.action,
+        Lang {
+            alts: xverify_engine::eval::ASSUME_ROLE_ACTIONS
+                .iter()
+                .map(|a| Pattern::literal(a, true))
+                .collect(),
+        },
+    );
+    // A value the property's context gives: the estate's check, on that value.
+    let given = |q: &Query, lc: &str, valid: fn(&str) -> bool| match q.sym.fixed.context.get(lc) {
+        None => None,
+        Some(ContextValue::One(v)) => Some(valid(v)),
+        Some(ContextValue::Many(vs)) => Some(vs.len() == 1 && valid(&vs[0])),
+    };
+    if fixed(q, NAME) {
+        match given(q, NAME, xverify_engine::estate::valid_session_name) {
+            None => q.sym.constraints.push(F::not(assume.clone())),
+            Some(false) => q.sym.constraints.push(F::not(family.clone())),
+            Some(true) => {}
+        }
+    } else if let Some(k) = name {
+        let valid = sts_key_valid(q, k, Some(64), b"")?;
+        q.sym
+            .constraints
+            .push(F::or([F::not(family), F::not(F::Present(k)), valid]));
+        q.sym
+            .constraints
+            .push(F::or2(F::not(assume.clone()), F::Present(k)));
+    }
+    if fixed(q, EXTERNAL) {
+        if given(q, EXTERNAL, xverify_engine::estate::valid_external_id) == Some(false) {
+            q.sym.constraints.push(F::not(assume));
+        }
+    } else if let Some(k) = external {
+        let valid = sts_key_valid(q, k, None, b":/")?;
+        q.sym
+            .constraints
+            .push(F::or([F::not(assume), F::not(F::Present(k)), valid]));
+    }
+    Ok(())
+}
+
+/// A present STS parameter key `k`, free in the query, holds a value STS takes
+/// (`sts_parameter_constraints`).
+fn sts_key_valid(
+    q: &mut Query,
+    k: KeyId,
+    max: Option<usize>,
+    also: &[u8],
+) -> Result<F, Unsupported> {
+    let kv = &q.sym.keys[k];
+    let key = kv.name.clone();
+    match (kv.family, kv.var) {
+        // Only its presence is tested: the replay gives it a valid value (`solve.rs`).
+        (Family::Untyped, _) => Ok(F::t()),
+        (Family::Str, Some(v)) => {
+            let bad = outside_sts_names(q, v, max, 2, also);
+            Ok(F::and(
+                bad.into_iter()
+                    .map(|l| F::not(q.sym.test(v, l)))
+                    .collect::<Vec<_>>(),
+            ))
+        }
+        (Family::Multi, Some(v)) => {
+            let bad = outside_sts_names(q, v, max, 2, also);
+            let ids: Vec<usize> = bad.into_iter().map(|l| q.sym.lang(v, l)).collect();
+            Ok(F::AllIn(k, ids, false))
+        }
+        (f, _) => Err(Unsupported(format!(
+            "context key {key} is compared as {f:?}: the names STS takes are strings"
+        ))),
+    }
+}
+
+/// The policies and fixed context of a query's representative request: `Estate::gather` on it,
+/// given the session name an `sts:AssumeRole` request carries, which the query leaves to the
+/// request (`sts_parameter_constraints`) and the fixed context so leaves out.
+fn gather_representative(
+    e: &Estate,
+    mut er: EstateRequest,
+) -> Result<(PolicySet, Request), xverify_engine::estate::EstateError> {
+    let named = er.action.eq_ignore_ascii_case("sts:AssumeRole")
+        && er.context.get("sts:rolesessionname").is_none();
+    if named {
+        er.context.insert(
+            "sts:RoleSessionName",
+            ContextValue::One(DEFAULT_SESSION.into()),
+        );
+    }
+    let (set, mut req) = e.gather(&er)?;
+    if named {
+        req.context.remove("sts:RoleSessionName");
+    }
+    Ok((set, req))
+}
+
+/// The session name a request gets where nothing asks for one.
+const DEFAULT_SESSION: &str = "xverify";
 
 /// Read a model back as the concrete request it stands for.
 fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     let s = |v: Option<usize>| v.and_then(|v| a.strs[v].clone());
-    let session = s(q.session_var).unwrap_or_else(|| "xverify".into());
+    let session = s(q.session_var).unwrap_or_else(|| DEFAULT_SESSION.into());
     let principal = q.kind.principal(session, s(q.name_var));
     let action = a.strs[q.sym.action].clone().unwrap_or_default();
     let resource = a.strs[q.sym.resource].clone().unwrap_or_default();
@@ -1795,7 +1946,7 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
     }
     for (k, kv) in q.sym.keys.iter().enumerate() {
         if let Some(vals) = &a.keys[k] {
-            let v = if kv.family == crate::encode::Family::Multi || vals.len() > 1 {
+            let v = if kv.family == Family::Multi || vals.len() > 1 {
                 ContextValue::Many(vals.clone())
             } else {
                 ContextValue::One(vals.first().cloned().unwrap_or_default())
@@ -1840,6 +1991,16 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
         {
             er.context.insert(k, v.clone());
         }
+    }
+    // An `sts:AssumeRole` request carries a session name (corpus/DECISIONS.md 31); where no
+    // policy of the query reads it, any name STS takes does.
+    if action.eq_ignore_ascii_case("sts:AssumeRole")
+        && er.context.get("sts:rolesessionname").is_none()
+    {
+        er.context.insert(
+            "sts:RoleSessionName",
+            ContextValue::One(DEFAULT_SESSION.into()),
+        );
     }
     er
 }
@@ -2243,6 +2404,7 @@ fn member_query(
     }
     outsider_constraints(w, &mut q).map_err(|u| u.to_string())?;
     sts_name_constraints(&mut q);
+    sts_parameter_constraints(&mut q).map_err(|u| u.to_string())?;
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -2270,7 +2432,10 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         q.sym.constraints.push(f);
         let (outcome, _) = check(&q.sym, &goal, cfg, label);
         match outcome {
-            Outcome::Sat(a) => return sat_pair(w, c, &q, &a, ask),
+            Outcome::Sat(a) => {
+                let pair = sat_pair(w, c, &q, &a, ask);
+                return with_role_tags(w, c, &mut q, &goal, ask, cfg, label, pair);
+            }
             Outcome::Unknown(why) => return Pair::Unknown(why),
             Outcome::Unsat => {
                 q.sym.constraints.pop();
@@ -2308,14 +2473,29 @@ fn run_pair(w: &World<'_>, c: &Cand, t: &Target, ask: &Ask<'_>, cfg: &Config, la
         Outcome::Unknown(why) => Pair::Unknown(why),
         Outcome::Sat(a) => sat_pair(w, c, &q, &a, ask),
     };
-    // The hop could not pass the session tags the model chose: a session with the role's own.
+    with_role_tags(w, c, &mut q, &goal, ask, cfg, label, pair)
+}
+
+/// `pair`, or when the hop could not pass the session tags the model chose, a session with the
+/// role's own tags (`pin_role_tags`) if one is found.
+#[allow(clippy::too_many_arguments)]
+fn with_role_tags(
+    w: &World<'_>,
+    c: &Cand,
+    q: &mut Query,
+    goal: &F,
+    ask: &Ask<'_>,
+    cfg: &Config,
+    label: &str,
+    pair: Pair,
+) -> Pair {
     match pair {
         Pair::Unknown(why)
             if why.starts_with(HOP_REFUSED) && matches!(c.kind, Kind::Role { .. }) =>
         {
-            if pin_role_tags(&mut q).is_ok() {
-                if let (Outcome::Sat(a), _) = check(&q.sym, &goal, cfg, label) {
-                    if let Pair::Found(chain) = sat_pair(w, c, &q, &a, ask) {
+            if pin_role_tags(q).is_ok() {
+                if let (Outcome::Sat(a), _) = check(&q.sym, goal, cfg, label) {
+                    if let Pair::Found(chain) = sat_pair(w, c, q, &a, ask) {
                         return Pair::Found(chain);
                     }
                 }
@@ -3364,7 +3544,7 @@ fn no_new_access_direct(
             let rep = q.sym.fixed.clone();
             let mut er = EstateRequest::new(rep.principal.clone(), &rep.action, &rep.resource);
             er.resource_account = rep.resource_account.clone();
-            let set_old = match old.estate.gather(&er) {
+            let set_old = match gather_representative(&old.estate, er) {
                 Ok((s, req_old)) => {
                     if req_old.context != rep.context {
                         unknown.get_or_insert("the two versions give the principal or resource different organization keys or tags; compare them with a `none` property instead".into());
@@ -3385,6 +3565,10 @@ fn no_new_access_direct(
                 }
             };
             sts_name_constraints(&mut q);
+            if let Err(u) = sts_parameter_constraints(&mut q) {
+                unknown.get_or_insert(u.to_string());
+                continue;
+            }
             // A CanonicalUser statement of either version may decide the requests it covers
             // otherwise than the engine (corpus/DECISIONS.md 25).
             let mut canonical = Vec::new();

@@ -14,6 +14,7 @@ use z3::{Params, SatResult, Solver};
 
 use crate::classes::{classes, Class, ClassError, Lang, Limits, Pattern};
 use crate::encode::{eval_formula, Assignment, Cmp, Family, Sym, F};
+use xverify_engine::model::STS_PARAMETER_KEYS;
 
 /// What a check found.
 #[derive(Debug, Clone)]
@@ -520,6 +521,12 @@ impl<'a> Lower<'a> {
                 .and_then(|b| b.as_bool())
                 .unwrap_or(false);
             let mut vals: Vec<String> = match kv.family {
+                // Any value: one an STS parameter (`sts:RoleSessionName`) may hold too.
+                Family::Untyped
+                    if STS_PARAMETER_KEYS.contains(&kv.name.to_ascii_lowercase().as_str()) =>
+                {
+                    vec!["xverify".to_string()]
+                }
                 Family::Untyped => vec!["x".to_string()],
                 Family::Str => {
                     let var = kv.var.unwrap_or(0);

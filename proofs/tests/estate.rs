@@ -110,6 +110,18 @@ fn chain_steps_must_connect() {
         .unwrap_err()
         .to_string()
         .contains("session name \"j\""));
+    // A hop's RoleSessionName is the next session's name (corpus/DECISIONS.md 31); a hop that
+    // gives none passes it, which the trust policy then sees.
+    let c = chain("vendor-c41e-2024", &[("sts:RoleSessionName", "job-2")]);
+    assert_eq!(
+        e.replay_chain(&c).unwrap_err().to_string(),
+        "chain step 1: sts:RoleSessionName \"job-2\" is not the name of the session at step 2 (\"job-1\")"
+    );
+    let steps = e.replay_chain(&chain("vendor-c41e-2024", &[])).unwrap();
+    assert_eq!(
+        steps[1].request.context.get_single("sts:rolesessionname"),
+        Some("job-1")
+    );
 }
 
 #[test]
@@ -182,7 +194,10 @@ fn a_role_is_found_under_its_own_arn_only() {
             "arn:aws:iam::999999999999:user/vendor",
             "sts:AssumeRole",
             resource,
-            &[("sts:ExternalId", "vendor-c41e-2024")],
+            &[
+                ("sts:ExternalId", "vendor-c41e-2024"),
+                ("sts:RoleSessionName", "s1"),
+            ],
         );
         e.replay_chain(&[r]).unwrap()[0].decision
     };

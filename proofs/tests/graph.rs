@@ -650,7 +650,7 @@ fn labels_are_escaped_and_unknown_hops_dashed() {
                     "Odd": {"trust_policy": {"Version": "2012-10-17", "Statement": [
                         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
                          "Action": "sts:AssumeRole",
-                         "Condition": {"StringEquals": {"sts:ExternalId": ext}}}]}},
+                         "Condition": {"StringEquals": {"aws:PrincipalTag/x": ext}}}]}},
                     "Undecided": {"trust_policy": {"Version": "2012-10-17", "Statement": [
                         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
                          "Action": "sts:AssumeRole",
@@ -664,7 +664,7 @@ fn labels_are_escaped_and_unknown_hops_dashed() {
     let p = tmp_spec("odd.json", &text);
     let want_cluster = format!("{name} (111111111111)");
     let want_cond = format!(
-        "AssumeRole: sts:ExternalId = {}",
+        "AssumeRole: aws:PrincipalTag/x = {}",
         serde_json::Value::String(ext.into())
     );
 

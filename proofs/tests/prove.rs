@@ -2402,3 +2402,141 @@ fn a_service_acts_for_its_source_arns_account() {
     );
     printed_steps_replay_of("source-arn-outside", outside, r);
 }
+
+/// The `AssumeRole*` parameters are the ones STS takes (corpus/DECISIONS.md 31; audit 7, bug 6):
+/// an `sts:AssumeRole` request always carries an `sts:RoleSessionName` of 2–64 characters of
+/// `[\w+=,.@-]`, and its `sts:ExternalId` has 2 characters or more of that set with `:` and `/`.
+/// Trust policies that only a 1-character name, a name with `:` or a space, no name, or a
+/// 1-character external ID satisfy grant nobody: `none` is proved and `some` refuted (both were
+/// wrong: the requests found were ones AWS never sends). Names and IDs STS takes still reach
+/// the roles, and the witnesses replay. `eval --spec` refuses the requests STS would refuse.
+#[test]
+fn assume_role_parameters_are_the_ones_sts_takes() {
+    let role = |name: &str, condition: &str| {
+        format!(
+            r#""{name}": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [
+              {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::999999999999:root"}},
+                "Action": "sts:AssumeRole", "Condition": {condition}}}]}}, "policies": []}}"#
+        )
+    };
+    let prop = |name: &str, expect: &str, role: &str| {
+        format!(
+            r#"{{"name": "{name}", "expect": "{expect}", "principals": "outside-account",
+              "actions": ["sts:AssumeRole"], "resources": ["arn:aws:iam::111111111111:role/{role}"]}}"#
+        )
+    };
+    let roles = [
+        role(
+            "OneChar",
+            r#"{"StringLike": {"sts:RoleSessionName": ["?", "*:*", "* *"]}}"#,
+        ),
+        role("NoName", r#"{"Null": {"sts:RoleSessionName": "true"}}"#),
+        role("ShortId", r#"{"StringLike": {"sts:ExternalId": "?"}}"#),
+        role(
+            "Pinned",
+            r#"{"StringEquals": {"sts:RoleSessionName": "alice@example.com"}}"#,
+        ),
+        role("PathId", r#"{"StringEquals": {"sts:ExternalId": "a:b/c"}}"#),
+        role("Named", r#"{"Null": {"sts:RoleSessionName": "false"}}"#),
+    ];
+    let props = [
+        prop("one-char-none", "none", "OneChar"),
+        prop("one-char-some", "some", "OneChar"),
+        prop("no-name-none", "none", "NoName"),
+        prop("no-name-some", "some", "NoName"),
+        prop("short-id-none", "none", "ShortId"),
+        prop("pinned-some", "some", "Pinned"),
+        prop("path-id-some", "some", "PathId"),
+        prop("named-some", "some", "Named"),
+        prop("named-x-some", "some", "Named")
+            .replace("}", r#", "context": {"sts:RoleSessionName": "x"}}"#),
+        prop("named-ab-some", "some", "Named")
+            .replace("}", r#", "context": {"sts:RoleSessionName": "ab"}}"#),
+    ];
+    let spec = format!(
+        r#"{{"accounts": {{"111111111111": {{"roles": {{{}}}}}}}, "properties": [{}]}}"#,
+        roles.join(","),
+        props.join(",")
+    );
+    let (v, _) = prove_text("sts-parameters", &spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("one-char-none", "proved"),
+            ("one-char-some", "refuted"),
+            ("no-name-none", "proved"),
+            ("no-name-some", "refuted"),
+            ("short-id-none", "proved"),
+            ("pinned-some", "proved"),
+            ("path-id-some", "proved"),
+            ("named-some", "proved"),
+            // A property's context giving a name STS refuses holds no AssumeRole request.
+            ("named-x-some", "refuted"),
+            ("named-ab-some", "proved"),
+        ],
+        "{v:#}"
+    );
+    for r in v["results"].as_array().unwrap() {
+        let Some(w) = r.get("witness") else { continue };
+        let ctx = &w["chain"][0]["context"];
+        let name = ctx["sts:RoleSessionName"].as_str().unwrap_or_default();
+        assert!(
+            xverify_engine::estate::valid_session_name(name),
+            "{}: {ctx}",
+            r["name"]
+        );
+        match r["name"].as_str().unwrap() {
+            "pinned-some" => assert_eq!(name, "alice@example.com"),
+            "path-id-some" => assert_eq!(ctx["sts:ExternalId"], "a:b/c"),
+            _ => {}
+        }
+        printed_steps_replay_of("sts-parameters", &spec, r);
+    }
+
+    let case = |role: &str, context: &str, action: &str| {
+        format!(
+            r#"{{"principal": "arn:aws:sts::999999999999:assumed-role/x/xx", "action": "{action}", "resource": "arn:aws:iam::111111111111:role/{role}", "context": {context}}}"#
+        ) + "\n"
+    };
+    let assume = "sts:AssumeRole";
+    let cases = [
+        case("OneChar", r#"{"sts:RoleSessionName": "x"}"#, assume),
+        case("OneChar", r#"{"sts:RoleSessionName": "a b"}"#, assume),
+        case("NoName", "{}", assume),
+        case("OneChar", r#"{"sts:RoleSessionName": "ab"}"#, assume),
+        case(
+            "ShortId",
+            r#"{"sts:RoleSessionName": "ab", "sts:ExternalId": "x"}"#,
+            assume,
+        ),
+        case(
+            "PathId",
+            r#"{"sts:RoleSessionName": "ab", "sts:ExternalId": "a:b/c"}"#,
+            assume,
+        ),
+        case(
+            "Pinned",
+            r#"{"sts:RoleSessionName": ["alice@example.com", "bob"]}"#,
+            assume,
+        ),
+        // The SAML assertion carries the name: a request without one is decided.
+        case("NoName", "{}", "sts:AssumeRoleWithSAML"),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("sts-parameters", &spec, &cases));
+    let refused = |s: &str, what: &str| s.contains(what) && !s.contains("Allow");
+    assert!(refused(&out[0], "\"x\" is not a name STS takes"), "{out:?}");
+    assert!(
+        refused(&out[1], "\"a b\" is not a name STS takes"),
+        "{out:?}"
+    );
+    assert!(
+        refused(&out[2], "carries no sts:RoleSessionName"),
+        "{out:?}"
+    );
+    assert_eq!(out[3], "ImplicitDeny", "{out:?}");
+    assert!(refused(&out[4], "\"x\" is not an ID STS takes"), "{out:?}");
+    assert_eq!(out[5], "Allow", "{out:?}");
+    assert!(refused(&out[6], "single-valued"), "{out:?}");
+    assert_eq!(out[7], "ImplicitDeny", "{out:?}");
+}
