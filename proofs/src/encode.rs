@@ -642,10 +642,16 @@ pub const NUM_BOUND: i128 = (1 << 31) * 2_000_000;
 pub const DATE_MIN: i64 = -62_135_596_800_000;
 pub const DATE_MAX: i64 = 253_402_300_799_000;
 
-/// A number in half-millionths, when it is a whole number of them.
+/// A number in half-millionths, when it is a whole number of them: when the double `x` is the
+/// double of a decimal of the grid (`s / 2e6`, which IEEE division rounds to the double nearest
+/// that decimal, as parsing its text does). So the engine, comparing doubles, sees the grid value
+/// wherever the solver sees it. A tolerance instead (it was relative, `1e-9 * |x|`) took numbers
+/// past 250 with a seventh decimal for their rounding (audit 8, bug 1: `1000.0000001` became
+/// `1000`, and a request between the two was missed). Below 2^52, `x * 2e6` is within half of
+/// one of the whole number it stands for, so the rounding finds it.
 pub fn scale(x: f64) -> Option<i128> {
     let s = (x * 2e6).round();
-    ((s / 2e6 - x).abs() <= 1e-9 * x.abs().max(1.0)).then_some(s as i128)
+    (s.abs() < 4.5e15 && s / 2e6 == x).then_some(s as i128)
 }
 
 fn string_langs(sym: &Sym, c: &Condition) -> Result<Vec<Lang>, Unsupported> {

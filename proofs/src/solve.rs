@@ -718,5 +718,16 @@ mod tests {
             let x = xverify_engine::pattern::parse_number(&unscale(n)).unwrap();
             assert_eq!(crate::encode::scale(x), Some(i128::from(n)), "{n}");
         }
+        // A seventh decimal is off the grid at any magnitude (audit 8, bug 1: a relative
+        // tolerance took it past 250).
+        for text in [
+            "1.0000001",
+            "1000.0000001",
+            "2000000000.0000003",
+            "0.00000049",
+        ] {
+            let x = xverify_engine::pattern::parse_number(text).unwrap();
+            assert_eq!(crate::encode::scale(x), None, "{text}");
+        }
     }
 }

@@ -2540,3 +2540,40 @@ fn assume_role_parameters_are_the_ones_sts_takes() {
     assert!(refused(&out[6], "single-valued"), "{out:?}");
     assert_eq!(out[7], "ImplicitDeny", "{out:?}");
 }
+
+/// A policy number with a seventh decimal is off the solver's grid of half-millionths at any
+/// magnitude (audit 8, bug 1). An Allow above 1000 and a Deny above 1000.0000001 leave a gap the
+/// engine allows (`1000.00000005`); the exactness check was relative, so 1000.0000001 was
+/// rounded to 1000 and `none` proved. It is now `unknown`, as at magnitude 1, and six decimals
+/// still prove.
+#[test]
+fn seven_decimals_are_off_the_grid_at_any_magnitude() {
+    let spec = |low: &str, high: &str| {
+        format!(
+            r#"{{"accounts": {{"111111111111": {{"resources": {{"arn:aws:s3:::b": {{"policy": {{"Version": "2012-10-17", "Statement": [
+            {{"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b",
+              "Condition": {{"NumericGreaterThan": {{"s3:max-keys": "{low}"}}}}}},
+            {{"Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b",
+              "Condition": {{"NumericGreaterThan": {{"s3:max-keys": "{high}"}}}}}}]}}}}}}}}}},
+          "properties": [{{"name": "none", "expect": "none", "principals": "anonymous",
+            "actions": ["s3:ListBucket"], "resources": ["arn:aws:s3:::b"]}}]}}"#
+        )
+    };
+    for (low, high, want) in [
+        ("1000", "1000.0000001", "unknown"),
+        ("1", "1.0000001", "unknown"),
+        ("123456.75", "123456.7500001", "unknown"),
+        ("1000", "1000.000001", "refuted"),
+        ("1000", "1000", "proved"),
+    ] {
+        let s = spec(low, high);
+        let (v, _) = prove_text("seven-decimals", &s);
+        assert_eq!(v["results"][0]["status"], want, "{low} {high}: {v}");
+        if want == "refuted" {
+            printed_steps_replay_of("seven-decimals", &s, &v["results"][0]);
+        }
+    }
+    let cases = r#"{"principal": "anonymous", "action": "s3:ListBucket", "resource": "arn:aws:s3:::b", "context": {"s3:max-keys": "1000.00000005"}}"#;
+    let out = eval_spec("seven-decimals", &spec("1000", "1000.0000001"), cases);
+    assert_eq!(decisions_or_errors(&out), ["Allow"]);
+}
