@@ -3315,52 +3315,123 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
     }
 }
 
-/// A described account's federation sessions (`GetFederationToken` by its users or its root
-/// user, `arn:aws:sts::A:federated-user/N`) are not among its principals (interfaces.md §3: a
-/// described account has the principals it lists, plus its root), and `eval --spec` refuses
-/// them. A statement whose `Principal` names one grants or denies it what its user may not have
-/// (audit 7, bug 7): a property that could take in that account's principals and found nothing
-/// is then `unknown` (corpus/DECISIONS.md 30).
+/// Federation sessions (`GetFederationToken`, `arn:aws:sts::A:federated-user/N`) that the model
+/// cannot tell apart, where a `Principal` may grant or deny them (corpus/DECISIONS.md 30, 32): a
+/// property that could take in such a session and found nothing is then `unknown`.
+/// - A described account's federation sessions are not among its principals (interfaces.md §3: a
+///   described account has the principals it lists, plus its root), and `eval --spec` refuses
+///   them: a statement naming one grants or denies it what its user may not have (audit 7,
+///   bug 7).
+/// - A user ARN names the user and also its federation sessions (iam-semantics.md §1.3, §3.4),
+///   but a session's ARN does not say which user made it, so neither the engine nor the prover
+///   matches it (audit 8, bug 10): a resource policy naming a user of any account may grant that
+///   account's federated users. Trust policies are left out here: a federated user calls no STS
+///   action but `GetCallerIdentity` (DECISIONS 16).
 fn federated_gap(w: &World<'_>, prop: &Property) -> Option<String> {
     let estate = w.estate();
-    let policies = estate.accounts.values().flat_map(|a| {
-        a.resources
+    for (id, a) in &estate.accounts {
+        let resource = a
+            .resources
+            .iter()
+            .filter_map(|(arn, r)| Some((r.policy.as_ref()?, arn.clone(), false)));
+        let trust = a
+            .roles
             .values()
-            .filter_map(|r| r.policy.as_ref())
-            .chain(a.roles.values().filter_map(|r| r.trust_policy.as_ref()))
-    });
-    for p in policies {
-        for (i, st) in p.statements().iter().enumerate() {
-            let Some(pe) = &st.principal else { continue };
-            for e in &pe.set.aws {
-                let AwsPrincipalRef::FederatedUser { account, arn, .. } = e else {
-                    continue;
-                };
-                if !estate.accounts.contains_key(account.as_str()) {
+            .filter_map(|r| Some((r.trust_policy.as_ref()?, role_arn(id, r), true)));
+        for (p, arn, is_trust) in resource.chain(trust) {
+            for (i, st) in p.statements().iter().enumerate() {
+                let Some(pe) = &st.principal else { continue };
+                if !may_cover(prop, &arn, st) {
                     continue;
                 }
-                // Would the property's set hold the session named?
-                let a = account.as_str();
-                let held = prop.principals.iter().all(|s| match s {
-                    Selector::Anyone | Selector::OutsideAccount => true,
-                    Selector::Anonymous | Selector::Service(_) => false,
-                    Selector::OutsideOrganization => !w.in_org(a),
-                    Selector::Accounts(l) => l.iter().any(|x| x == a),
-                    Selector::NotAccounts(l) => !l.iter().any(|x| x == a),
-                    Selector::Arns(p) => glob_lang(p).matches(arn),
-                    Selector::NotArns(p) => !glob_lang(p).matches(arn),
-                });
-                if held {
-                    return Some(format!(
-                        "statement {i} of {} {:?} names a federated user of described account {account}, whose federation sessions (GetFederationToken) the estate does not model",
-                        p.kind.name(),
-                        p.name
-                    ));
+                for e in &pe.set.aws {
+                    let (account, sessions, why) = match e {
+                        AwsPrincipalRef::FederatedUser { account, arn, .. }
+                            if estate.accounts.contains_key(account.as_str()) =>
+                        {
+                            (account, arn.clone(), format!("a federated user of described account {account}, whose federation sessions (GetFederationToken) the estate does not model"))
+                        }
+                        AwsPrincipalRef::User { account, arn, .. } if !is_trust => (
+                            account,
+                            format!("arn:aws:sts::{account}:federated-user/?*"),
+                            format!("user {arn}, and so its federation sessions (GetFederationToken), which the model does not tell apart from other federated users of {account}"),
+                        ),
+                        _ => continue,
+                    };
+                    if federation_held(w, prop, account, &sessions) {
+                        return Some(format!(
+                            "statement {i} of {} {:?} names {why}",
+                            p.kind.name(),
+                            p.name
+                        ));
+                    }
                 }
             }
         }
     }
     None
+}
+
+/// May statement `st` of the policy of resource `arn` cover a request of the property: by its
+/// action, and by its resource (`arn` or one under it). Over-approximated: `NotAction`, and a
+/// property without actions or resources (`no-new-access`), cover everything.
+fn may_cover(prop: &Property, arn: &str, st: &Statement) -> bool {
+    let some = |patterns: Lang, domain: Lang| {
+        crate::classes::classes(
+            &[patterns],
+            Some(&domain),
+            &crate::classes::Limits::default(),
+        )
+        .map_or(true, |cs| cs.iter().any(|c| c.sig[0]))
+    };
+    let mut under = Pattern::literal(arn, false);
+    under.atoms.push(Atom::Star);
+    let resources =
+        prop.resources.is_empty() || some(glob_lang(&prop.resources), Lang::single(under));
+    let actions = st.action.not
+        || prop.actions.is_empty()
+        || some(
+            Lang {
+                alts: prop
+                    .actions
+                    .iter()
+                    .map(|a| Pattern::glob(a, true))
+                    .collect(),
+            },
+            Lang {
+                alts: st
+                    .action
+                    .patterns
+                    .iter()
+                    .map(|t| Pattern::glob(t.source(), true))
+                    .collect(),
+            },
+        );
+    resources && actions
+}
+
+/// May the property's set hold a federation session of `account` whose ARN `sessions` (a glob)
+/// matches? Over-approximated where a selector is not one of ARNs.
+fn federation_held(w: &World<'_>, prop: &Property, account: &str, sessions: &str) -> bool {
+    let domain = Lang::single(Pattern::glob(sessions, false));
+    // Is some session ARN in (`inside`) or out of the patterns?
+    let some = |patterns: &[String], inside: bool| match crate::classes::classes(
+        &[glob_lang(patterns)],
+        Some(&domain),
+        &crate::classes::Limits::default(),
+    ) {
+        Ok(cs) => cs.iter().any(|c| c.sig[0] == inside),
+        Err(_) => true,
+    };
+    prop.principals.iter().all(|s| match s {
+        Selector::Anyone | Selector::OutsideAccount => true,
+        Selector::Anonymous | Selector::Service(_) => false,
+        Selector::OutsideOrganization => !w.in_org(account),
+        Selector::Accounts(l) => l.iter().any(|x| x == account),
+        Selector::NotAccounts(l) => !l.iter().any(|x| x == account),
+        Selector::Arns(p) => some(p, true),
+        Selector::NotArns(p) => some(p, false),
+    })
 }
 
 /// `no-new-access`: nothing the spec allows that `old` did not, for every principal (role sessions

@@ -2577,3 +2577,98 @@ fn seven_decimals_are_off_the_grid_at_any_magnitude() {
     let out = eval_spec("seven-decimals", &spec("1000", "1000.0000001"), cases);
     assert_eq!(decisions_or_errors(&out), ["Allow"]);
 }
+
+/// A user ARN in a resource policy names the user's federation sessions too (iam-semantics.md
+/// §1.3, §3.4), and a federated user's ARN does not say which user made it, so the model does
+/// not tell them apart (audit 8, bug 10; corpus/DECISIONS.md 32). Bucket b grants user u of the
+/// undescribed 999999999999, bucket c user u of the described 111111111111: properties over
+/// those accounts' federated users were proved; they are `unknown`. Properties whose set holds
+/// no federated user of the account, or whose actions or resources the statement does not
+/// cover, are still proved.
+#[test]
+fn a_user_named_in_a_resource_policy_names_its_federation_sessions() {
+    let bucket = |name: &str, user: &str| {
+        format!(
+            r#""arn:aws:s3:::{name}": {{"policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+              "Principal": {{"AWS": "{user}"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{name}/*"}}]}}}}"#
+        )
+    };
+    let prop = |name: &str, principals: &str, action: &str, bucket: &str| {
+        format!(
+            r#"{{"name": "{name}", "expect": "none", "principals": {principals},
+              "actions": ["{action}"], "resources": ["arn:aws:s3:::{bucket}/*"]}}"#
+        )
+    };
+    let spec = format!(
+        r#"{{"accounts": {{"111111111111": {{
+            "users": {{"u": {{"policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "*", "Resource": "*"}}]}}]}}}},
+            "resources": {{{}, {}, "arn:aws:s3:::d": {{}}}}}}}},
+          "properties": [{}]}}"#,
+        bucket("b", "arn:aws:iam::999999999999:user/u"),
+        bucket("c", "arn:aws:iam::111111111111:user/u"),
+        [
+            prop(
+                "open-fed",
+                r#"{"arns": ["arn:aws:sts::999999999999:federated-user/*"]}"#,
+                "s3:GetObject",
+                "b"
+            ),
+            prop(
+                "described-fed",
+                r#"{"arns": ["arn:aws:sts::111111111111:federated-user/*"]}"#,
+                "s3:GetObject",
+                "c"
+            ),
+            prop(
+                "federated-or-root",
+                r#"{"arns": ["arn:aws:sts::999999999999:federated-user/*", "arn:aws:iam::999999999999:root"]}"#,
+                "s3:Get*",
+                "b"
+            ),
+            prop(
+                "other-account",
+                r#"{"accounts": ["888888888888"]}"#,
+                "s3:GetObject",
+                "b"
+            ),
+            prop(
+                "root-only",
+                r#"{"arns": ["arn:aws:iam::999999999999:root"]}"#,
+                "s3:GetObject",
+                "b"
+            ),
+            prop(
+                "other-action",
+                r#"{"arns": ["arn:aws:sts::999999999999:federated-user/*"]}"#,
+                "s3:PutObject",
+                "b"
+            ),
+            prop(
+                "other-bucket",
+                r#"{"arns": ["arn:aws:sts::999999999999:federated-user/*"]}"#,
+                "s3:GetObject",
+                "d"
+            ),
+        ]
+        .join(",")
+    );
+    let (v, _) = prove_text("federation-sessions", &spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("open-fed", "unknown"),
+            ("described-fed", "unknown"),
+            ("federated-or-root", "unknown"),
+            ("other-account", "proved"),
+            ("root-only", "proved"),
+            ("other-action", "proved"),
+            ("other-bucket", "proved"),
+        ],
+        "{v:#}"
+    );
+    let why = v["results"][0]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("names user arn:aws:iam::999999999999:user/u, and so its federation sessions"),
+        "{why}"
+    );
+}
