@@ -490,7 +490,10 @@ impl Estate {
                 }
                 set.identity = r.policies.clone();
                 set.boundary = r.permissions_boundary.clone();
+                // Session tags override the role's tags of the same key, whatever its case (STS
+                // API reference, AssumeRole `Tags`: keys are not case sensitive; audit 8, bug 6).
                 let mut t = r.tags.clone();
+                t.retain(|k, _| !er.session_tags.keys().any(|s| s.eq_ignore_ascii_case(k)));
                 t.extend(er.session_tags.clone());
                 tags = Some(t);
                 ctx.insert(

@@ -1898,6 +1898,27 @@ fn sts_key_valid(
     }
 }
 
+/// A session tag overrides its role's tag of the same key, whatever its case, but cannot remove
+/// it (STS API reference, AssumeRole `Tags`): where the session's tags are the request's to
+/// choose, a tag key the role has is present (audit 8, bug 6: the model left it out, and the
+/// session replayed with the role's value).
+fn own_tags_present(q: &mut Query) {
+    let own: Vec<usize> = q
+        .sym
+        .keys
+        .iter()
+        .enumerate()
+        .filter(|(_, kv)| {
+            let lc = kv.name.to_ascii_lowercase();
+            lc.starts_with("aws:principaltag/") && q.sym.fixed.context.get(&lc).is_some()
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for k in own {
+        q.sym.constraints.push(F::Present(k));
+    }
+}
+
 /// The policies and fixed context of a query's representative request: `Estate::gather` on it,
 /// given the session name an `sts:AssumeRole` request carries, which the query leaves to the
 /// request (`sts_parameter_constraints`) and the fixed context so leaves out.
@@ -2405,6 +2426,7 @@ fn member_query(
     outsider_constraints(w, &mut q).map_err(|u| u.to_string())?;
     sts_name_constraints(&mut q);
     sts_parameter_constraints(&mut q).map_err(|u| u.to_string())?;
+    own_tags_present(&mut q);
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -3640,6 +3662,7 @@ fn no_new_access_direct(
                 unknown.get_or_insert(u.to_string());
                 continue;
             }
+            own_tags_present(&mut q);
             // A CanonicalUser statement of either version may decide the requests it covers
             // otherwise than the engine (corpus/DECISIONS.md 25).
             let mut canonical = Vec::new();

@@ -2672,3 +2672,70 @@ fn a_user_named_in_a_resource_policy_names_its_federation_sessions() {
         "{why}"
     );
 }
+
+/// A session tag overrides its role's tag of the same key whatever the case of either key, and
+/// cannot remove it (STS API reference, AssumeRole `Tags`; audit 8, bugs 6 and 4). Role R, tagged
+/// team=blue, reads the bucket while its team tag is blue (the policy spells the key `Team`);
+/// anyone outside may assume it and tag its sessions. `eval --spec` kept the role's tag under a
+/// session tag `Team=red` (the later spelling in sorted order won); the prover's model left the
+/// tag out, which no session can, and its requests replayed otherwise (internal errors).
+#[test]
+fn session_tags_override_role_tags_whatever_their_case() {
+    let spec = |effect: &str, value: &str| {
+        format!(
+            r#"{{"accounts": {{"111111111111": {{"roles": {{"R": {{
+          "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+            "Principal": {{"AWS": "999999999999"}}, "Action": ["sts:AssumeRole", "sts:TagSession"]}}]}},
+          "policies": [{{"Version": "2012-10-17", "Statement": [
+            {{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}},
+            {{"Effect": "{effect}", "Action": "s3:GetObject", "Resource": "*",
+              "Condition": {{"StringNotEquals": {{"aws:PrincipalTag/Team": "{value}"}}}}}}]}}],
+          "tags": {{"team": "blue"}}}}}},
+          "resources": {{"arn:aws:s3:::b": {{}}}}}}}},
+        "properties": [
+          {{"name": "all", "expect": "all", "principals": {{"arns": ["arn:aws:iam::111111111111:role/R"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}},
+          {{"name": "none", "expect": "none", "principals": {{"arns": ["arn:aws:iam::111111111111:role/R"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}}]}}"#
+        )
+    };
+    // Denied unless the team tag is blue: a session that passes another team is denied.
+    let deny_other = spec("Deny", "blue");
+    let line = |tags: &str| {
+        format!(
+            r#"{{"principal": "arn:aws:sts::111111111111:assumed-role/R/s1", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "session_tags": {tags}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line("{}"),
+        line(r#"{"team": "red"}"#),
+        line(r#"{"Team": "red"}"#),
+        line(r#"{"TEAM": "red"}"#),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("tag-case", &deny_other, &cases));
+    assert_eq!(
+        out,
+        ["Allow", "ExplicitDeny", "ExplicitDeny", "ExplicitDeny"]
+    );
+    let (v, _) = prove_text("tag-case-deny", &deny_other);
+    assert_eq!(
+        named_statuses(&v),
+        [("all", "refuted"), ("none", "refuted")],
+        "{v:#}"
+    );
+    // Denied while the team tag is red: only a session tag red (of any case) is denied; a
+    // session without the team tag does not exist.
+    let deny_red = spec("Deny", "red").replace("StringNotEquals", "StringEquals");
+    let (w, _) = prove_text("tag-case-red", &deny_red);
+    assert_eq!(
+        named_statuses(&w),
+        [("all", "refuted"), ("none", "refuted")],
+        "{w:#}"
+    );
+    for (s, v) in [(&deny_other, &v), (&deny_red, &w)] {
+        for r in v["results"].as_array().unwrap() {
+            printed_steps_replay_of("tag-case", s, r);
+        }
+    }
+}
