@@ -918,7 +918,17 @@ impl Reader<'_> {
                     }
                     "arns" => Ok(Selector::Arns(list(self)?)),
                     "not_arns" => Ok(Selector::NotArns(list(self)?)),
-                    "service" => Ok(Selector::Service(self.string(&kp, val)?)),
+                    "service" => {
+                        let s = self.string(&kp, val)?;
+                        match xverify_engine::Principal::parse(&s) {
+                            Ok(xverify_engine::Principal::Service(_)) => Ok(Selector::Service(s)),
+                            _ => Err(self.err(
+                                val.span,
+                                &kp,
+                                format!("{} is not a service principal (such as \"cloudtrail.amazonaws.com\")", quote(&s)),
+                            )),
+                        }
+                    }
                     other => {
                         let mut msg = format!("unknown principal selector {}", quote(other));
                         if let Some(w) = suggest(other, ["accounts", "not_accounts", "arns", "not_arns", "service"]) {

@@ -185,6 +185,27 @@ fn spec_mistakes_name_file_line_and_path() {
         spec_error("field", unknown_field),
         "xverify: spec.json:1: accounts.222222222222.rolse: unknown field \"rolse\" (did you mean \"roles\"?)\n"
     );
+    // A service selector names a service principal (audit 8, bug 9: any string was taken, and
+    // the counterexample's principal was one `eval --spec` refuses).
+    for bad in [
+        "",
+        "not a service",
+        "arn:aws:iam::999999999999:root",
+        "anonymous",
+    ] {
+        let spec = format!(
+            r#"{{"properties": [{{"name": "p", "expect": "none",
+  "principals": {{"service": {}}}, "actions": ["s3:*"], "resources": ["*"]}}]}}"#,
+            serde_json::Value::String(bad.into())
+        );
+        assert_eq!(
+            spec_error("service", &spec),
+            format!(
+                "xverify: spec.json:2: properties[0].principals.service: {} is not a service principal (such as \"cloudtrail.amazonaws.com\")\n",
+                serde_json::Value::String(bad.into())
+            )
+        );
+    }
 }
 
 #[test]
