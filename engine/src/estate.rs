@@ -342,6 +342,25 @@ impl Estate {
                     crate::json::quote(session)
                 )));
             }
+            // Names IAM cannot create (CreateRole's RoleName, CreateUser's UserName and Path;
+            // audit 8, bug 5): no principal has them.
+            Principal::AssumedRole { role, .. } if !valid_iam_name(role) => {
+                return Err(EstateError(format!(
+                    "{}: role name {} is not a RoleName IAM accepts (1-64 characters of [A-Za-z0-9_+=,.@-])",
+                    p.to_arn_string(),
+                    crate::json::quote(role)
+                )));
+            }
+            Principal::User { name, path, .. }
+                if !valid_iam_name(name) || !valid_iam_path(path) =>
+            {
+                return Err(EstateError(format!(
+                    "{}: user name {} at path {} is not one IAM accepts (a UserName is 1-64 characters of [A-Za-z0-9_+=,.@-]; a path is / or /.../ of printable ASCII)",
+                    p.to_arn_string(),
+                    crate::json::quote(name),
+                    crate::json::quote(path)
+                )));
+            }
             Principal::FederatedUser { name, .. } if !valid_federated_user_name(name) => {
                 return Err(EstateError(format!(
                     "{}: federated user name {} is not a GetFederationToken Name AWS accepts (2-32 characters of [A-Za-z0-9_+=,.@-])",
@@ -954,6 +973,23 @@ pub fn valid_external_id(s: &str) -> bool {
     (2..=1224).contains(&s.len())
         && s.bytes()
             .all(|b| sts_name_byte(b) || b == b':' || b == b'/')
+}
+
+/// IAM's `RoleName` and `UserName`: 1–64 characters of `[\w+=,.@-]` (IAM API reference,
+/// CreateRole, CreateUser).
+pub fn valid_iam_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(sts_name_byte)
+}
+
+/// IAM's `Path`: `/`, or `/` + printable ASCII + `/`, at most 512 characters (IAM API reference,
+/// CreateUser).
+pub fn valid_iam_path(s: &str) -> bool {
+    s == "/"
+        || (s.len() >= 3
+            && s.len() <= 512
+            && s.starts_with('/')
+            && s.ends_with('/')
+            && s.bytes().all(|b| (0x21..=0x7e).contains(&b)))
 }
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.

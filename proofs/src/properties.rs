@@ -1730,6 +1730,70 @@ fn sts_name_constraints(q: &mut Query) {
         let fs: Vec<F> = bad.into_iter().map(|l| F::not(q.sym.test(v, l))).collect();
         q.sym.constraints.extend(fs);
     }
+    if let (
+        Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. } | Kind::OpenUser { .. },
+        Some(n),
+    ) = (&q.kind, q.name_var)
+    {
+        let bad = outside_iam_names(q, n);
+        let fs: Vec<F> = bad.into_iter().map(|l| F::not(q.sym.test(n, l))).collect();
+        q.sym.constraints.extend(fs);
+    }
+}
+
+/// Languages of an open role's or user's free `path/name` (what follows `role/` or `user/`)
+/// that hold no name IAM gives (corpus/DECISIONS.md 33; audit 8, bug 5): a last segment of more
+/// than 64 characters, or holding a character a test of `n` names that is not one of
+/// `[A-Za-z0-9_+=,.@-]`; a named character outside printable ASCII anywhere. As in
+/// [`outside_sts_names`], untested characters stay in: the complement is a superset of IAM's
+/// names, and a class's witness is made of untested characters, which are name characters.
+fn outside_iam_names(q: &Query, n: VarId) -> Vec<Lang> {
+    let name_char = |c: char| c.is_ascii() && xverify_engine::estate::sts_name_byte(c as u8);
+    let printable = |c: char| ('!'..='~').contains(&c);
+    let p = |atoms: Vec<Atom>, ci: bool| Pattern { atoms, ci };
+    let mut long = vec![Atom::AnyNot('/'); 65];
+    long.push(Atom::StarNot('/'));
+    let mut after_slash = vec![Atom::Star, Atom::Char('/')];
+    after_slash.extend(long.iter().cloned());
+    let mut alts = vec![p(long, false), p(after_slash, false)];
+    let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
+    for pat in q.sym.vars[n].langs.iter().flat_map(|l| &l.alts) {
+        for a in &pat.atoms {
+            match *a {
+                Atom::Char(c) => named.insert((c, pat.ci)),
+                Atom::AnyNot(c) | Atom::StarNot(c) => named.insert((c, false)),
+                Atom::Any | Atom::Star => continue,
+            };
+        }
+    }
+    let fold = crate::classes::fold_char;
+    for (c, ci) in named {
+        if c == '/' || name_char(c) {
+            continue;
+        }
+        if !printable(c) {
+            alts.push(p(
+                vec![Atom::Star, Atom::Char(c), Atom::Star],
+                ci && !printable(fold(c)),
+            ));
+        }
+        let ci = ci && !name_char(fold(c));
+        alts.push(p(
+            vec![Atom::StarNot('/'), Atom::Char(c), Atom::StarNot('/')],
+            ci,
+        ));
+        alts.push(p(
+            vec![
+                Atom::Star,
+                Atom::Char('/'),
+                Atom::StarNot('/'),
+                Atom::Char(c),
+                Atom::StarNot('/'),
+            ],
+            ci,
+        ));
+    }
+    vec![Lang { alts }]
 }
 
 /// Languages of string variable `v` that hold no string of `min..=max` characters of STS's set

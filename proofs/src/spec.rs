@@ -573,6 +573,7 @@ impl Reader<'_> {
         if let Some(rs) = o.get("roles") {
             for (k, r) in self.map(&o.p("roles"), rs, "role")? {
                 let rp = join_path(&o.p("roles"), &k.name);
+                self.iam_name(&rp, k.span, "role", &k.name)?;
                 let ro = self.obj(
                     &rp,
                     r,
@@ -614,6 +615,7 @@ impl Reader<'_> {
         if let Some(us) = o.get("users") {
             for (k, u) in self.map(&o.p("users"), us, "user")? {
                 let up = join_path(&o.p("users"), &k.name);
+                self.iam_name(&up, k.span, "user", &k.name)?;
                 let uo = self.obj(
                     &up,
                     u,
@@ -702,16 +704,31 @@ impl Reader<'_> {
             None => Ok("/".to_string()),
             Some(v) => {
                 let s = self.string(&o.p(f), v)?;
-                if !s.starts_with('/') || !s.ends_with('/') {
+                if !xverify_engine::estate::valid_iam_path(&s) {
                     return Err(self.err(
                         v.span,
                         &o.p(f),
-                        format!("invalid path {}: must start and end with /", quote(&s)),
+                        format!("invalid path {}: IAM takes / or /.../ of printable ASCII, at most 512 characters", quote(&s)),
                     ));
                 }
                 Ok(s)
             }
         }
+    }
+
+    /// A role's or user's name as IAM takes it (corpus/DECISIONS.md 33).
+    fn iam_name(&self, path: &str, span: Span, what: &str, name: &str) -> Result<(), SpecError> {
+        if xverify_engine::estate::valid_iam_name(name) {
+            return Ok(());
+        }
+        Err(self.err(
+            span,
+            path,
+            format!(
+                "invalid {what} name {}: IAM takes 1-64 characters of [A-Za-z0-9_+=,.@-]",
+                quote(name)
+            ),
+        ))
     }
 
     fn property(&self, path: &str, v: &Json, file: &Path) -> Result<Property, SpecError> {

@@ -185,6 +185,15 @@ fn spec_mistakes_name_file_line_and_path() {
         spec_error("field", unknown_field),
         "xverify: spec.json:1: accounts.222222222222.rolse: unknown field \"rolse\" (did you mean \"roles\"?)\n"
     );
+    // Roles and users have IAM's names and paths (corpus/DECISIONS.md 33).
+    assert_eq!(
+        spec_error("role-name", r#"{"accounts": {"222222222222": {"roles": {"ops team": {}}}}}"#),
+        "xverify: spec.json:1: accounts.222222222222.roles.ops team: invalid role name \"ops team\": IAM takes 1-64 characters of [A-Za-z0-9_+=,.@-]\n"
+    );
+    assert_eq!(
+        spec_error("user-path", r#"{"accounts": {"222222222222": {"users": {"u": {"path": "/a b/"}}}}}"#),
+        "xverify: spec.json:1: accounts.222222222222.users.u.path: invalid path \"/a b/\": IAM takes / or /.../ of printable ASCII, at most 512 characters\n"
+    );
     // A service selector names a service principal (audit 8, bug 9: any string was taken, and
     // the counterexample's principal was one `eval --spec` refuses).
     for bad in [

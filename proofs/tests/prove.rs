@@ -2739,3 +2739,72 @@ fn session_tags_override_role_tags_whatever_their_case() {
         }
     }
 }
+
+/// Open roles and users have the names IAM gives (corpus/DECISIONS.md 33; audit 8, bug 5): a
+/// bucket granting only principals whose ARN holds a space, a non-ASCII letter or a 65-character
+/// name grants nobody (`some` was proved and `none` refuted by such principals); a path may still
+/// be long. `eval --spec` refuses such callers, and a spec such a role.
+#[test]
+fn open_principals_have_the_names_iam_gives() {
+    let spec = |arns: &str, op: &str| {
+        format!(
+            r#"{{"accounts": {{"111111111111": {{"resources": {{"arn:aws:s3:::b": {{"policy": {{
+          "Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+            "Condition": {{"{op}": {{"aws:PrincipalArn": {arns}}}}}}}]}}}}}}}}}},
+        "properties": [
+          {{"name": "none", "expect": "none", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}},
+          {{"name": "some", "expect": "some", "principals": {{"accounts": ["999999999999"]}},
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}}]}}"#
+        )
+    };
+    let a65 = "a".repeat(65);
+    let impossible = spec(
+        &format!(
+            r#"["arn:aws:iam::999999999999:role/ops team", "arn:aws:iam::999999999999:user/é*",
+               "arn:aws:iam::999999999999:role/*é", "arn:aws:iam::999999999999:user/x/{a65}"]"#
+        ),
+        "ArnLike",
+    );
+    let (v, _) = prove_text("iam-names", &impossible);
+    assert_eq!(
+        named_statuses(&v),
+        [("none", "proved"), ("some", "refuted")],
+        "{v:#}"
+    );
+    // A 65-character path segment is a path IAM takes.
+    let long_path = spec(
+        &format!(r#"["arn:aws:iam::999999999999:role/{a65}/*"]"#),
+        "ArnLike",
+    );
+    let (v, _) = prove_text("iam-long-path", &long_path);
+    assert_eq!(
+        named_statuses(&v),
+        [("none", "refuted"), ("some", "proved")],
+        "{v:#}"
+    );
+    for r in v["results"].as_array().unwrap() {
+        printed_steps_replay_of("iam-long-path", &long_path, r);
+    }
+    let line = |p: &str| {
+        format!(
+            r#"{{"principal": "{p}", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line("arn:aws:sts::999999999999:assumed-role/ops team/s1"),
+        line("arn:aws:iam::999999999999:user/é"),
+        line(&format!("arn:aws:sts::999999999999:assumed-role/{a65}/s1")),
+        line("arn:aws:iam::999999999999:user/ops/bob"),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("iam-names", &impossible, &cases));
+    assert!(
+        out[0].contains("role name \"ops team\" is not a RoleName IAM accepts"),
+        "{out:?}"
+    );
+    assert!(out[1].contains("user name \"é\""), "{out:?}");
+    assert!(out[2].contains("is not a RoleName IAM accepts"), "{out:?}");
+    assert_eq!(out[3], "ImplicitDeny", "{out:?}");
+}
