@@ -73,6 +73,19 @@ impl RoleDef {
     /// policy name `sts:TagSession`? AWS refuses tags otherwise, so the role's sessions carry its
     /// own tags only.
     pub fn may_tag_sessions(&self) -> bool {
+        self.trust_allows_some("sts:tagsession")
+    }
+
+    /// May whoever assumes the role set a source identity: does some Allow statement of its
+    /// trust policy name `sts:SetSourceIdentity`? AWS refuses the assume-role call otherwise
+    /// (IAM user guide, "Monitor and control actions taken with assumed roles"), so the role's
+    /// sessions carry no `aws:SourceIdentity` (corpus/DECISIONS.md 34).
+    pub fn may_set_source_identity(&self) -> bool {
+        self.trust_allows_some("sts:setsourceidentity")
+    }
+
+    /// Does some Allow statement of the trust policy name `action_lc`?
+    fn trust_allows_some(&self, action_lc: &str) -> bool {
         self.trust_policy.as_ref().is_some_and(|t| {
             t.statements().iter().any(|st| {
                 st.effect == crate::model::Effect::Allow
@@ -80,7 +93,7 @@ impl RoleDef {
                         .action
                         .patterns
                         .iter()
-                        .any(|p| p.matches_plain("sts:tagsession"))
+                        .any(|p| p.matches_plain(action_lc))
                         != st.action.not)
             })
         })
@@ -496,6 +509,31 @@ impl Estate {
             )));
         }
         sts_parameters(&er.action, &er.context)?;
+        // A source identity is set by the AssumeRole* call that makes a role session, when the
+        // role's trust policy allows sts:SetSourceIdentity; no other principal carries one
+        // (corpus/DECISIONS.md 34).
+        if er
+            .context
+            .get("aws:sourceidentity")
+            .is_some_and(|v| !v.values().is_empty())
+        {
+            let refused = match (&residence, p) {
+                (Residence::Role(_, r), _) => (!r.may_set_source_identity()).then(|| {
+                    format!(
+                        "role {}'s trust policy allows no sts:SetSourceIdentity: its sessions carry no aws:SourceIdentity",
+                        crate::json::quote(&r.name)
+                    )
+                }),
+                (_, Principal::User { .. } | Principal::Root { .. } | Principal::FederatedUser { .. }) => Some(format!(
+                    "{}: only a role session carries aws:SourceIdentity (set by AssumeRole*)",
+                    p.to_arn_string()
+                )),
+                _ => None,
+            };
+            if let Some(why) = refused {
+                return Err(EstateError(why));
+            }
+        }
         let mut set = PolicySet::default();
         let mut ctx = er.context.clone();
         let mut tags: Option<BTreeMap<String, String>> = None;
@@ -852,6 +890,26 @@ impl Estate {
                     ));
                 }
             }
+            // A hop whose session carries a source identity set it: its caller must be allowed
+            // `sts:SetSourceIdentity` on the role with it (corpus/DECISIONS.md 34).
+            let source = steps
+                .get(i + 1)
+                .and_then(|n| n.context.get_single("aws:sourceidentity"));
+            if let (Decision::Allow, Some(source)) = (decision, source) {
+                let mut set_source = st.clone();
+                set_source.action = "sts:SetSourceIdentity".into();
+                set_source
+                    .context
+                    .insert("sts:SourceIdentity", ContextValue::One(source.to_string()));
+                let (sset, sreq) = self.gather(&set_source)?;
+                if crate::eval::decide(&sset, &sreq) != Decision::Allow {
+                    decision = Decision::ImplicitDeny;
+                    note = Some(format!(
+                        "the next session carries a source identity, and this caller is not allowed sts:SetSourceIdentity on {} with it",
+                        st.resource
+                    ));
+                }
+            }
             let allowed = decision == Decision::Allow;
             out.push(ChainStep {
                 decision,
@@ -934,6 +992,8 @@ fn sts_parameters(action: &str, ctx: &Context) -> Result<(), EstateError> {
         None => Ok(None),
         Some(ContextValue::One(v)) => Ok(Some(v.as_str())),
         Some(ContextValue::Many(v)) => match v.as_slice() {
+            // An empty array is no value, as everywhere in the engine.
+            [] => Ok(None),
             [x] => Ok(Some(x.as_str())),
             _ => Err(EstateError(format!(
                 "{action}: {key} is one string (STS takes one parameter), found {} values",

@@ -1264,6 +1264,42 @@ fn session_tags_allowed(w: &World<'_>, account: &str, role: &str) -> bool {
         .is_none_or(|r| r.may_tag_sessions())
 }
 
+/// May a request of this kind carry `aws:SourceIdentity` (corpus/DECISIONS.md 34)? Only a role
+/// session, of a role whose trust policy allows `sts:SetSourceIdentity` (an undescribed
+/// account's role may); never a user, a root user or a federated user.
+fn source_identity_allowed(w: &World<'_>, kind: &Kind) -> bool {
+    match kind {
+        Kind::Role { account, name, .. } => w
+            .estate()
+            .accounts
+            .get(account)
+            .and_then(|a| a.roles.get(name))
+            .is_none_or(|r| r.may_set_source_identity()),
+        Kind::User { .. }
+        | Kind::OpenUser { .. }
+        | Kind::Root { .. }
+        | Kind::OpenFederated { .. } => false,
+        _ => true,
+    }
+}
+
+/// Keep `aws:SourceIdentity` out of the requests of principals that cannot carry one
+/// (`source_identity_allowed`; audit 8, bug 3: a session of a role that allows no
+/// `sts:SetSourceIdentity` was a witness with one).
+fn source_identity_constraints(w: &World<'_>, q: &mut Query) {
+    const KEY: &str = "aws:sourceidentity";
+    if source_identity_allowed(w, &q.kind) {
+        return;
+    }
+    if q.sym.source(KEY) == Source::Fixed {
+        if q.sym.fixed.context.get(KEY).is_some() {
+            q.sym.constraints.push(F::no());
+        }
+    } else if let Some(k) = q.sym.key_id(KEY) {
+        q.sym.constraints.push(F::not(F::Present(k)));
+    }
+}
+
 /// Does a selector's ARN language name a described role itself: its ARN with its path, or
 /// without it (a role's name is unique in its account, corpus/DECISIONS.md 13)? Then every
 /// session of the role is in the set.
@@ -2491,6 +2527,7 @@ fn member_query(
     sts_name_constraints(&mut q);
     sts_parameter_constraints(&mut q).map_err(|u| u.to_string())?;
     own_tags_present(&mut q);
+    source_identity_constraints(w, &mut q);
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -3727,6 +3764,7 @@ fn no_new_access_direct(
                 continue;
             }
             own_tags_present(&mut q);
+            source_identity_constraints(&w_new, &mut q);
             // A CanonicalUser statement of either version may decide the requests it covers
             // otherwise than the engine (corpus/DECISIONS.md 25).
             let mut canonical = Vec::new();

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use xverify_engine::estate::EstateRequest;
+use xverify_engine::Decision;
 
 #[test]
 fn every_scenario_proves_as_expected() {
@@ -2807,4 +2809,133 @@ fn open_principals_have_the_names_iam_gives() {
     assert!(out[1].contains("user name \"é\""), "{out:?}");
     assert!(out[2].contains("is not a RoleName IAM accepts"), "{out:?}");
     assert_eq!(out[3], "ImplicitDeny", "{out:?}");
+}
+
+/// A source identity is set by the AssumeRole* call that makes a role session, and AWS takes it
+/// only when the role's trust policy allows `sts:SetSourceIdentity` (IAM user guide, "Monitor
+/// and control actions taken with assumed roles"; corpus/DECISIONS.md 34; audit 8, bug 3). The
+/// bucket denies deletes without source identity admin: the sessions of App, whose trust policy
+/// allows no SetSourceIdentity, cannot delete (a session carrying one was a witness); once it
+/// allows it, they can. `eval --spec` refuses the source identity for App's sessions and for
+/// users; a chain's hop must be allowed SetSourceIdentity with it.
+#[test]
+fn a_source_identity_needs_set_source_identity() {
+    let spec = |trust_actions: &str| {
+        format!(
+            r#"{{"accounts": {{"111111111111": {{
+          "users": {{"u": {{"policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "*", "Resource": "*"}}]}}]}},
+                     "v": {{"policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}]}}]}}}},
+          "roles": {{"App": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [
+              {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:root"}}, "Action": "sts:AssumeRole"}},
+              {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:user/u"}}, "Action": {trust_actions}}}]}},
+            "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}]}}]}}}},
+          "resources": {{"arn:aws:s3:::b": {{"policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny",
+            "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*",
+            "Condition": {{"StringNotEquals": {{"aws:SourceIdentity": "admin"}}}}}}]}}}}}}}}}},
+        "properties": [
+          {{"name": "none", "expect": "none", "principals": {{"arns": ["arn:aws:iam::111111111111:role/App"]}},
+            "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::b/*"]}},
+          {{"name": "some", "expect": "some", "principals": {{"arns": ["arn:aws:iam::111111111111:role/App"]}},
+            "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::b/*"]}},
+          {{"name": "users", "expect": "none", "principals": {{"arns": ["arn:aws:iam::111111111111:user/*"]}},
+            "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::b/*"]}}]}}"#
+        )
+    };
+    let without = spec(r#""sts:AssumeRole""#);
+    let (v, _) = prove_text("source-identity-none", &without);
+    assert_eq!(
+        named_statuses(&v),
+        [("none", "proved"), ("some", "refuted"), ("users", "proved")],
+        "{v:#}"
+    );
+    let with = spec(r#"["sts:AssumeRole", "sts:SetSourceIdentity"]"#);
+    let (v, _) = prove_text("source-identity-set", &with);
+    assert_eq!(
+        named_statuses(&v),
+        // u reaches a session of App with the source identity it sets.
+        [
+            ("none", "refuted"),
+            ("some", "proved"),
+            ("users", "refuted")
+        ],
+        "{v:#}"
+    );
+    let chain = &v["results"][2]["counterexample"]["chain"];
+    assert_eq!(
+        chain[0]["principal"], "arn:aws:iam::111111111111:user/u",
+        "{chain}"
+    );
+    assert_eq!(
+        chain[1]["context"]["aws:SourceIdentity"], "admin",
+        "{chain}"
+    );
+    printed_steps_replay_of("source-identity-set", &with, &v["results"][1]);
+    printed_steps_replay_of("source-identity-set", &with, &v["results"][2]);
+    let line = |p: &str| {
+        format!(
+            r#"{{"principal": "{p}", "action": "s3:DeleteObject", "resource": "arn:aws:s3:::b/k", "context": {{"aws:SourceIdentity": "admin"}}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line("arn:aws:sts::111111111111:assumed-role/App/s1"),
+        line("arn:aws:iam::111111111111:user/u"),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("source-identity", &without, &cases));
+    assert!(
+        out[0].contains("allows no sts:SetSourceIdentity"),
+        "{out:?}"
+    );
+    assert!(
+        out[1].contains("only a role session carries aws:SourceIdentity"),
+        "{out:?}"
+    );
+    assert_eq!(
+        decisions_or_errors(&eval_spec("source-identity-set", &with, &cases))[0],
+        "Allow"
+    );
+
+    // A chain: u may set the source identity, v may not.
+    let dir = std::env::temp_dir().join(format!("xverify-source-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("spec.json"), &with).unwrap();
+    let e = xverify_proofs::spec::load_spec(&dir.join("spec.json"))
+        .unwrap()
+        .estate;
+    let _ = std::fs::remove_dir_all(&dir);
+    let chain = |caller: &str| {
+        let p = |s: &str| xverify_engine::Principal::parse(s).unwrap();
+        let mut hop = EstateRequest::new(
+            p(caller),
+            "sts:AssumeRole",
+            "arn:aws:iam::111111111111:role/App",
+        );
+        hop.context.insert(
+            "sts:RoleSessionName",
+            xverify_engine::ContextValue::One("s1".into()),
+        );
+        let mut last = EstateRequest::new(
+            p("arn:aws:sts::111111111111:assumed-role/App/s1"),
+            "s3:DeleteObject",
+            "arn:aws:s3:::b/k",
+        );
+        last.context.insert(
+            "aws:SourceIdentity",
+            xverify_engine::ContextValue::One("admin".into()),
+        );
+        e.replay_chain(&[hop, last])
+            .unwrap()
+            .iter()
+            .map(|s| (s.decision, s.note.clone().unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let by_u = chain("arn:aws:iam::111111111111:user/u");
+    assert_eq!(
+        by_u.iter().map(|s| s.0).collect::<Vec<_>>(),
+        [Decision::Allow, Decision::Allow]
+    );
+    let by_v = chain("arn:aws:iam::111111111111:user/v");
+    assert_eq!(by_v.len(), 1, "{by_v:?}");
+    assert_eq!(by_v[0].0, Decision::ImplicitDeny);
+    assert!(by_v[0].1.contains("sts:SetSourceIdentity"), "{by_v:?}");
 }
