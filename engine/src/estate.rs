@@ -719,8 +719,38 @@ impl Estate {
             }
             _ => ctx.remove("aws:username"),
         }
-        // The unique IDs AWS documents for these principals; a user's or a role session's ID
-        // (AIDA…, AROA…:session) is not modelled and stays the request's.
+        // A role session's `aws:userid` is its role's unique ID and its session name
+        // (`AROA…:session`, corpus/DECISIONS.md 35): the request may give the ID, the name is
+        // the session's; without one, a stand-in ID derived from the role's ARN.
+        if let Principal::AssumedRole {
+            account,
+            role,
+            session,
+            ..
+        } = p
+        {
+            match ctx.get("aws:userid").map(ContextValue::values) {
+                None | Some([]) => ctx.insert(
+                    "aws:userid",
+                    ContextValue::One(format!("{}:{session}", stand_in_role_id(account, role))),
+                ),
+                Some([v]) => {
+                    let ok = v.split_once(':').is_some_and(|(id, name)| {
+                        !id.is_empty() && !id.contains(':') && name == session
+                    });
+                    if !ok {
+                        return Err(EstateError(format!(
+                            "{}: aws:userid {} is not this session's (ROLE-ID:{session}, the role's unique ID and the session name)",
+                            p.to_arn_string(),
+                            crate::json::quote(v)
+                        )));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        // The unique IDs AWS documents for these principals; a user's ID (AIDA…) is not
+        // modelled and stays the request's.
         match p {
             Principal::Root { account, .. } => {
                 ctx.insert("aws:userid", ContextValue::One(account.clone()))
@@ -1033,6 +1063,22 @@ pub fn valid_external_id(s: &str) -> bool {
     (2..=1224).contains(&s.len())
         && s.bytes()
             .all(|b| sts_name_byte(b) || b == b':' || b == b'/')
+}
+
+/// A stand-in for a role's unique ID (`AROA` and 17 upper-case letters and digits, as IAM gives
+/// them), the same for every session of the role: the estate does not know the real one.
+pub fn stand_in_role_id(account: &str, role: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in account.bytes().chain([b':']).chain(role.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    const DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut id = String::from("AROA");
+    for i in 0..17 {
+        let d = (h.rotate_left(i * 5) & 31) as usize;
+        id.push(char::from(DIGITS[d]));
+    }
+    id
 }
 
 /// IAM's `RoleName` and `UserName`: 1–64 characters of `[\w+=,.@-]` (IAM API reference,

@@ -225,6 +225,9 @@ pub enum Source {
     Prefixed { prefix: String, var: VarId },
     /// The last `/`-segment of a string variable (`aws:username` of an undescribed account's user).
     LastSegment { var: VarId },
+    /// `id:session`, two string variables neither of which holds a `:` (`aws:userid` of a role
+    /// session: the role's unique ID, `AROA...`, and the session name; corpus/DECISIONS.md 35).
+    Joined { id: VarId, session: VarId },
 }
 
 /// The principal of a query.
@@ -654,6 +657,38 @@ pub fn scale(x: f64) -> Option<i128> {
     (s.abs() < 4.5e15 && s / 2e6 == x).then_some(s as i128)
 }
 
+/// The ways pattern `p` matches `a:b` where neither `a` nor `b` holds a `:`, as (pattern of `a`,
+/// pattern of `b`) pairs: `p` matches `a:b` exactly when some pair matches `a` and `b`. The value's
+/// one `:` is matched by one atom of `p`: a `:` itself, a one-character atom, or a run (`*`), which
+/// then also covers the ends of `a` and `b` (`Source::Joined`).
+pub fn split_at_colon(p: &Pattern) -> Vec<(Pattern, Pattern)> {
+    let mut out = Vec::new();
+    let part = |atoms: Vec<Atom>| Pattern { atoms, ci: p.ci };
+    for (i, a) in p.atoms.iter().enumerate() {
+        let (head, tail) = (&p.atoms[..i], &p.atoms[i + 1..]);
+        let covers = match *a {
+            Atom::Char(c) => c == ':',
+            Atom::Any => true,
+            Atom::AnyNot(c) => c != ':',
+            Atom::Star | Atom::StarNot(_) => {
+                if matches!(*a, Atom::StarNot(':')) {
+                    continue;
+                }
+                let mut h = head.to_vec();
+                h.push(*a);
+                let mut t = vec![*a];
+                t.extend_from_slice(tail);
+                out.push((part(h), part(t)));
+                continue;
+            }
+        };
+        if covers {
+            out.push((part(head.to_vec()), part(tail.to_vec())));
+        }
+    }
+    out
+}
+
 fn string_langs(sym: &Sym, c: &Condition) -> Result<Vec<Lang>, Unsupported> {
     match &c.values {
         CondValues::Strings(ts) => ts.iter().map(|t| template_lang(sym, t)).collect(),
@@ -750,6 +785,30 @@ fn cond_formula(sym: &mut Sym, c: &Condition, vars_on: bool) -> Result<F, Unsupp
         let test = if negated { F::not(hit) } else { hit };
         // A single present value: plain, ForAnyValue and ForAllValues all reduce to the test.
         return Ok(test);
+    }
+    if let Source::Joined { id, session } = src {
+        // Two variables joined by the one `:` of the value: always present, single-valued.
+        if c.op.base == BaseOp::Null {
+            return Ok(F::Const(match &c.values {
+                CondValues::Null(ws) => ws.iter().any(|&absent| !absent),
+                _ => false,
+            }));
+        }
+        if !matches!(c.values, CondValues::Strings(_)) {
+            return Err(Unsupported(format!("{} on {}", c.op.name(), c.key)));
+        }
+        let mut hits = Vec::new();
+        for l in string_langs(sym, c)? {
+            for p in &l.alts {
+                for (head, tail) in split_at_colon(p) {
+                    let h = sym.test(id, Lang::single(head));
+                    let t = sym.test(session, Lang::single(tail));
+                    hits.push(F::and2(h, t));
+                }
+            }
+        }
+        let hit = F::or(hits);
+        return Ok(if negated { F::not(hit) } else { hit });
     }
     // Free key.
     if c.op.base == BaseOp::Null {

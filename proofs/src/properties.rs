@@ -721,6 +721,8 @@ struct Query {
     /// Variables of the principal's free parts.
     name_var: Option<usize>,
     session_var: Option<usize>,
+    /// A role session's unique role ID (`AROA...`), the head of its `aws:userid`.
+    role_id_var: Option<usize>,
     kind: Kind,
     target_account: Option<String>,
     /// The statements of `set` naming a `CanonicalUser` ([`member_query`]).
@@ -911,6 +913,17 @@ fn build(
         matches!(kind, Kind::Role { account, name, .. } if session_tags_allowed(w, account, name));
     for (k, v) in prop_context {
         let lc = k.to_ascii_lowercase();
+        if lc == "aws:userid"
+            && matches!(
+                kind,
+                Kind::Role { .. } | Kind::OpenRole { .. } | Kind::OpenServiceLinkedRole { .. }
+            )
+        {
+            return Err(Unsupported(format!(
+                "the property's context gives {k}, which follows from a role session's unique ID and name, not fixed for {}",
+                kind_label(kind)
+            )));
+        }
         let tag = lc.starts_with("aws:principaltag/");
         let estate_decides = fixed_keys.contains(&lc)
             || tag && matches!(kind, Kind::Role { .. } | Kind::User { .. })
@@ -955,6 +968,7 @@ fn build(
 
     let mut name_var = None;
     let mut session_var = None;
+    let mut role_id_var = None;
     let principal = match kind {
         Kind::Role {
             account,
@@ -1012,6 +1026,16 @@ fn build(
                     *v = n;
                 }
             }
+            // `aws:userid` is the role's unique ID and the session name (corpus/DECISIONS.md 35;
+            // audit 8, bug 2: it was free, or absent).
+            let id = sym.new_var("role id");
+            role_id_var = Some(id);
+            let mut atoms: Vec<Atom> = "AROA".chars().map(Atom::Char).collect();
+            atoms.extend([Atom::AnyNot(':'), Atom::StarNot(':')]);
+            let f = sym.test(id, Lang::single(Pattern { atoms, ci: false }));
+            sym.constraints.push(f);
+            sym.sources
+                .insert("aws:userid".into(), Source::Joined { id, session: sv });
         }
         Kind::OpenUser { .. } => {
             let n = sym.new_var("user");
@@ -1248,6 +1272,7 @@ fn build(
         set,
         name_var,
         session_var,
+        role_id_var,
         kind: kind.clone(),
         target_account: resource_account,
         canonical: vec![],
@@ -2102,7 +2127,7 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
         let lc = k.to_ascii_lowercase();
         let derived = matches!(
             q.sym.sources.get(&lc),
-            Some(Source::Prefixed { .. } | Source::LastSegment { .. })
+            Some(Source::Prefixed { .. } | Source::LastSegment { .. } | Source::Joined { .. })
         );
         if !FIXED_KEYS.contains(&lc.as_str())
             && !derived
@@ -2112,6 +2137,12 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
         {
             er.context.insert(k, v.clone());
         }
+    }
+    // A role session's `aws:userid`, as the model joined it (corpus/DECISIONS.md 35).
+    if let (Some(id), Principal::AssumedRole { session, .. }) = (q.role_id_var, &er.principal) {
+        let id = a.strs[id].clone().unwrap_or_default();
+        er.context
+            .insert("aws:userid", ContextValue::One(format!("{id}:{session}")));
     }
     // An `sts:AssumeRole` request carries a session name (corpus/DECISIONS.md 31); where no
     // policy of the query reads it, any name STS takes does.

@@ -2939,3 +2939,100 @@ fn a_source_identity_needs_set_source_identity() {
     assert_eq!(by_v[0].0, Decision::ImplicitDeny);
     assert!(by_v[0].1.contains("sts:SetSourceIdentity"), "{by_v:?}");
 }
+
+/// A role session's `aws:userid` is its role's unique ID and its session name, `AROA...:NAME`
+/// (corpus/DECISIONS.md 35; audit 8, bug 2: it was free or absent, so the alice session "deleted"
+/// with `:breakglass-`, and breakglass-1 "was denied" without one). The prover joins a free ID to
+/// the session name; `eval --spec` refuses a value of another session and gives a stand-in ID
+/// when the line gives none.
+#[test]
+fn a_role_sessions_userid_is_its_role_id_and_session_name() {
+    let spec = |condition: &str, props: &str| {
+        format!(
+            r#"{{"accounts": {{"111111111111": {{"roles": {{"Ops": {{
+          "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:root"}}, "Action": "sts:AssumeRole"}}]}},
+          "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}]}}]}}}},
+          "resources": {{"arn:aws:s3:::b": {{"policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny",
+            "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*", "Condition": {condition}}}]}}}}}}}}}},
+        "properties": [{props}]}}"#
+        )
+    };
+    let prop = |name: &str, expect: &str, session: &str| {
+        format!(
+            r#"{{"name": "{name}", "expect": "{expect}", "principals": {{"arns": ["arn:aws:sts::111111111111:assumed-role/Ops/{session}"]}},
+              "actions": ["s3:DeleteObject"], "resources": ["arn:aws:s3:::b/*"], "via_assume_role": false}}"#
+        )
+    };
+    let props = [
+        prop("alice-none", "none", "alice"),
+        prop("alice-some", "some", "alice"),
+        prop("breakglass-all", "all", "breakglass-1"),
+        prop("any-some", "some", "*"),
+        prop("context", "some", "*").replace(
+            "\"via_assume_role\"",
+            r#""context": {"aws:userid": "AROAX:alice"}, "via_assume_role""#,
+        ),
+    ]
+    .join(",");
+    let breakglass = spec(
+        r#"{"StringNotLike": {"aws:userid": "*:breakglass-*"}}"#,
+        &props,
+    );
+    let (v, _) = prove_text("userid", &breakglass);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("alice-none", "proved"),
+            ("alice-some", "refuted"),
+            ("breakglass-all", "proved"),
+            ("any-some", "proved"),
+            ("context", "unknown"),
+        ],
+        "{v:#}"
+    );
+    let w = &v["results"][3]["witness"]["chain"][0];
+    let session = w["principal"].as_str().unwrap().rsplit('/').next().unwrap();
+    let userid = w["context"]["aws:userid"].as_str().unwrap();
+    assert!(session.starts_with("breakglass-"), "{w}");
+    assert!(
+        userid.starts_with("AROA") && userid.ends_with(&format!(":{session}")),
+        "{w}"
+    );
+    printed_steps_replay_of("userid", &breakglass, &v["results"][3]);
+    // The documented way to single out a role's sessions by its ID.
+    let by_id = spec(
+        r#"{"StringNotLike": {"aws:userid": "AROAEXAMPLEID:*"}}"#,
+        &prop("any-some", "some", "*"),
+    );
+    let (v, _) = prove_text("userid-id", &by_id);
+    let w = &v["results"][0]["witness"]["chain"][0];
+    assert!(
+        w["context"]["aws:userid"]
+            .as_str()
+            .unwrap()
+            .starts_with("AROAEXAMPLEID:"),
+        "{v:#}"
+    );
+    printed_steps_replay_of("userid-id", &by_id, &v["results"][0]);
+
+    let line = |session: &str, userid: Option<&str>| {
+        let ctx = userid.map_or(String::new(), |u| {
+            format!(r#", "context": {{"aws:userid": "{u}"}}"#)
+        });
+        format!(
+            r#"{{"principal": "arn:aws:sts::111111111111:assumed-role/Ops/{session}", "action": "s3:DeleteObject", "resource": "arn:aws:s3:::b/k"{ctx}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line("alice", Some(":breakglass-")),
+        line("alice", Some("AROAEXAMPLE:alice")),
+        line("breakglass-1", Some("AROAEXAMPLE:breakglass-1")),
+        line("breakglass-1", None),
+        line("alice", Some("AROAEXAMPLE:breakglass-1")),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("userid", &breakglass, &cases));
+    assert!(out[0].contains("is not this session's"), "{out:?}");
+    assert_eq!(out[1..4], ["ExplicitDeny", "Allow", "Allow"], "{out:?}");
+    assert!(out[4].contains("is not this session's"), "{out:?}");
+}
