@@ -769,6 +769,7 @@ impl Estate {
         if let Principal::AssumedRole { .. } = p {
             // AssumeRole sets the session name; the trust-policy key follows the next session.
         }
+        request_tags(&mut ctx)?;
         let req = Request::new(p.clone(), &er.action, &er.resource, resource_account, ctx);
         Ok((set, req))
     }
@@ -1063,6 +1064,45 @@ pub fn valid_external_id(s: &str) -> bool {
     (2..=1224).contains(&s.len())
         && s.bytes()
             .all(|b| sts_name_byte(b) || b == b':' || b == b'/')
+}
+
+/// The tags a request passes: an `aws:RequestTag/K` for each, and `aws:TagKeys` listing their
+/// keys (IAM user guide, "AWS global condition context keys"; corpus/DECISIONS.md 36). A request
+/// that gives tags without `aws:TagKeys` gets it; one whose `aws:TagKeys` and tags disagree (keys
+/// compared without case, as the context does) is an input error: AWS sends no such request.
+fn request_tags(ctx: &mut Context) -> Result<(), EstateError> {
+    const PREFIX: &str = "aws:requesttag/";
+    let tags: Vec<String> = ctx
+        .iter()
+        .filter(|(k, _)| {
+            k.get(..PREFIX.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(PREFIX))
+        })
+        .filter_map(|(k, _)| k.get(PREFIX.len()..).map(str::to_string))
+        .collect();
+    let Some(keys) = ctx.get("aws:tagkeys").map(|v| v.values().to_vec()) else {
+        if !tags.is_empty() {
+            ctx.insert("aws:TagKeys", ContextValue::Many(tags));
+        }
+        return Ok(());
+    };
+    for t in &tags {
+        if !keys.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+            return Err(EstateError(format!(
+                "the request passes aws:RequestTag/{t} but its aws:TagKeys does not list {}",
+                crate::json::quote(t)
+            )));
+        }
+    }
+    for k in &keys {
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+            return Err(EstateError(format!(
+                "aws:TagKeys lists {} but the request passes no aws:RequestTag/{k}",
+                crate::json::quote(k)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A stand-in for a role's unique ID (`AROA` and 17 upper-case letters and digits, as IAM gives

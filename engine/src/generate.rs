@@ -2861,6 +2861,51 @@ fn account_strategy(
     maybe(describe, body)
 }
 
+/// `aws:TagKeys` lists the `aws:RequestTag/*` keys, as in every request AWS sends
+/// (corpus/DECISIONS.md 36): the union of both, each listed key given a tag.
+fn tie_tag_keys(context: &mut Vec<(String, GenCtx)>) {
+    const PREFIX: &str = "aws:requesttag/";
+    let mut keys: Vec<String> = Vec::new();
+    let add = |keys: &mut Vec<String>, k: &str| {
+        if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+            keys.push(k.to_string());
+        }
+    };
+    for (k, v) in context.iter() {
+        if let Some(tag) = k
+            .get(..PREFIX.len())
+            .filter(|h| h.eq_ignore_ascii_case(PREFIX))
+            .and_then(|_| k.get(PREFIX.len()..))
+        {
+            add(&mut keys, tag);
+        } else if k.eq_ignore_ascii_case("aws:TagKeys") {
+            match v {
+                GenCtx::One(x) => add(&mut keys, x),
+                GenCtx::Many(xs) => xs.iter().for_each(|x| add(&mut keys, x)),
+            }
+        }
+    }
+    if keys.is_empty() {
+        return;
+    }
+    context.retain(|(k, _)| !k.eq_ignore_ascii_case("aws:TagKeys"));
+    for k in &keys {
+        let tagged = context.iter().any(|(c, _)| {
+            c.get(..PREFIX.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(PREFIX))
+                && c.get(PREFIX.len()..)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(k))
+        });
+        if !tagged {
+            context.push((
+                format!("aws:RequestTag/{k}"),
+                GenCtx::One("dev".to_string()),
+            ));
+        }
+    }
+    context.push(("aws:TagKeys".to_string(), GenCtx::Many(keys)));
+}
+
 /// A request against an estate: a [`request`] of the universe, sometimes with a session policy
 /// (sessions) and session tags (role sessions).
 pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
@@ -2880,6 +2925,7 @@ pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
                     GenCtx::One("generated".to_string()),
                 ));
             }
+            tie_tag_keys(&mut req.context);
             req
         })
         .prop_flat_map(move |req| {

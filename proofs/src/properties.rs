@@ -2044,6 +2044,77 @@ fn own_tags_present(q: &mut Query) {
     }
 }
 
+/// `aws:TagKeys` lists the keys of the request's `aws:RequestTag/*` (corpus/DECISIONS.md 36;
+/// audit 8, bug 8: the two were free of each other, and a request passing `owner` without it in
+/// `aws:TagKeys` dodged the documented "only these tag keys" Deny). For each tag key a policy
+/// reads: its `aws:RequestTag` is present exactly when `aws:TagKeys` has a member that is that key
+/// without case. Members no policy reads as a tag are given one by `request_of`.
+fn tag_keys_constraints(q: &mut Query) -> Result<(), Unsupported> {
+    const PREFIX: &str = "aws:requesttag/";
+    let Some(tk) = q.sym.key_id("aws:TagKeys") else {
+        return Ok(());
+    };
+    let tags: Vec<(KeyId, String)> = q
+        .sym
+        .keys
+        .iter()
+        .enumerate()
+        .filter_map(|(k, kv)| {
+            let head = kv.name.get(..PREFIX.len())?;
+            head.eq_ignore_ascii_case(PREFIX)
+                .then(|| (k, kv.name[PREFIX.len()..].to_string()))
+        })
+        .collect();
+    // Tags the property's context passes.
+    let given: Vec<String> = q
+        .sym
+        .fixed
+        .context
+        .iter()
+        .filter_map(|(k, _)| {
+            let head = k.get(..PREFIX.len())?;
+            (head.eq_ignore_ascii_case(PREFIX)
+                && q.sym.source(&k.to_ascii_lowercase()) == Source::Fixed)
+                .then(|| k[PREFIX.len()..].to_string())
+        })
+        .collect();
+    if tags.is_empty() && given.is_empty() {
+        return Ok(());
+    }
+    match (q.sym.keys[tk].family, q.sym.keys[tk].var) {
+        (Family::Multi, Some(v)) => {
+            for name in given {
+                let id = q.sym.lang(v, Lang::single(Pattern::literal(&name, true)));
+                q.sym.constraints.push(F::AnyIn(tk, vec![id], true));
+            }
+            for (k, name) in tags {
+                let id = q.sym.lang(v, Lang::single(Pattern::literal(&name, true)));
+                let listed = F::AnyIn(tk, vec![id], true);
+                let present = F::Present(k);
+                q.sym.constraints.push(F::or2(
+                    F::and2(present.clone(), listed.clone()),
+                    F::and2(F::not(present), F::not(listed)),
+                ));
+            }
+            Ok(())
+        }
+        (Family::Untyped, _) => {
+            if !given.is_empty() {
+                q.sym.constraints.push(F::Present(tk));
+            }
+            for (k, _) in tags {
+                q.sym
+                    .constraints
+                    .push(F::or2(F::not(F::Present(k)), F::Present(tk)));
+            }
+            Ok(())
+        }
+        _ => Err(Unsupported(
+            "aws:TagKeys is read with plain operators beside aws:RequestTag/* keys: the two are not tied".into(),
+        )),
+    }
+}
+
 /// The policies and fixed context of a query's representative request: `Estate::gather` on it,
 /// given the session name an `sts:AssumeRole` request carries, which the query leaves to the
 /// request (`sts_parameter_constraints`) and the fixed context so leaves out.
@@ -2136,6 +2207,21 @@ fn request_of(q: &Query, a: &Assignment) -> EstateRequest {
             && er.context.get(&lc).is_none()
         {
             er.context.insert(k, v.clone());
+        }
+    }
+    // Each key `aws:TagKeys` lists is a tag the request passes (corpus/DECISIONS.md 36): one no
+    // policy reads gets a value.
+    if let Some(keys) = er.context.get("aws:tagkeys").map(|v| v.values().to_vec()) {
+        for k in keys {
+            let key = format!("aws:RequestTag/{k}");
+            if er
+                .context
+                .get(&xverify_engine::pattern::fold(&key))
+                .is_none()
+            {
+                er.context
+                    .insert(&key, ContextValue::One(DEFAULT_SESSION.into()));
+            }
         }
     }
     // A role session's `aws:userid`, as the model joined it (corpus/DECISIONS.md 35).
@@ -2559,6 +2645,7 @@ fn member_query(
     sts_parameter_constraints(&mut q).map_err(|u| u.to_string())?;
     own_tags_present(&mut q);
     source_identity_constraints(w, &mut q);
+    tag_keys_constraints(&mut q).map_err(|u| u.to_string())?;
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -3796,6 +3883,10 @@ fn no_new_access_direct(
             }
             own_tags_present(&mut q);
             source_identity_constraints(&w_new, &mut q);
+            if let Err(u) = tag_keys_constraints(&mut q) {
+                unknown.get_or_insert(u.to_string());
+                continue;
+            }
             // A CanonicalUser statement of either version may decide the requests it covers
             // otherwise than the engine (corpus/DECISIONS.md 25).
             let mut canonical = Vec::new();

@@ -3036,3 +3036,75 @@ fn a_role_sessions_userid_is_its_role_id_and_session_name() {
     assert_eq!(out[1..4], ["ExplicitDeny", "Allow", "Allow"], "{out:?}");
     assert!(out[4].contains("is not this session's"), "{out:?}");
 }
+
+/// `aws:TagKeys` lists the keys of the tags a request passes, its `aws:RequestTag/*`
+/// (corpus/DECISIONS.md 36; audit 8, bug 8). Role Dev may create secrets tagged env=dev, and a
+/// Deny keeps every other tag key out (the IAM guide's "only these tag keys" policy). A request
+/// passing owner=alice was a witness without owner in its `aws:TagKeys`; it is denied, so `some`
+/// is refuted and `none` proved. Without the context, a request passing env=dev alone is a witness
+/// and replays. `eval --spec` fills `aws:TagKeys` from the tags and refuses the two disagreeing.
+#[test]
+fn tag_keys_list_the_request_tags() {
+    let prop = |name: &str, expect: &str, context: &str| {
+        format!(
+            r#"{{"name": "{name}", "expect": "{expect}", "principals": {{"arns": ["arn:aws:iam::111111111111:role/Dev"]}},
+              "actions": ["secretsmanager:CreateSecret"], "resources": ["*"], "context": {context}, "via_assume_role": false}}"#
+        )
+    };
+    let owner = r#"{"aws:RequestTag/owner": "alice"}"#;
+    let spec = format!(
+        r#"{{"accounts": {{"111111111111": {{"roles": {{"Dev": {{
+      "trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:root"}}, "Action": "sts:AssumeRole"}}]}},
+      "policies": [{{"Version": "2012-10-17", "Statement": [
+        {{"Effect": "Allow", "Action": "secretsmanager:CreateSecret", "Resource": "*", "Condition": {{"StringEquals": {{"aws:RequestTag/env": "dev"}}}}}},
+        {{"Effect": "Deny", "Action": "secretsmanager:CreateSecret", "Resource": "*", "Condition": {{"ForAnyValue:StringNotEquals": {{"aws:TagKeys": ["env"]}}}}}}]}}]}},
+      "Owner": {{"trust_policy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:root"}}, "Action": "sts:AssumeRole"}}]}},
+      "policies": [{{"Version": "2012-10-17", "Statement": [
+        {{"Effect": "Allow", "Action": "secretsmanager:CreateSecret", "Resource": "*", "Condition": {{"Null": {{"aws:RequestTag/owner": "false"}}}}}},
+        {{"Effect": "Deny", "Action": "secretsmanager:CreateSecret", "Resource": "*", "Condition": {{"ForAnyValue:StringNotEquals": {{"aws:TagKeys": ["env"]}}}}}}]}}]}}}}}}}},
+    "properties": [{}]}}"#,
+        [
+            prop("owner-some", "some", owner),
+            prop("owner-none", "none", owner),
+            prop("env-some", "some", "{}"),
+            // Passing owner, which it must, lists it: the Deny applies.
+            prop("owner-role-some", "some", "{}").replace("role/Dev", "role/Owner"),
+        ]
+        .join(",")
+    );
+    let (v, _) = prove_text("tag-keys", &spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("owner-some", "refuted"),
+            ("owner-none", "proved"),
+            ("env-some", "proved"),
+            ("owner-role-some", "refuted"),
+        ],
+        "{v:#}"
+    );
+    let ctx = &v["results"][2]["witness"]["chain"][0]["context"];
+    assert_eq!(ctx["aws:RequestTag/env"], "dev", "{ctx}");
+    printed_steps_replay_of("tag-keys", &spec, &v["results"][2]);
+    let line = |ctx: &str| {
+        format!(
+            r#"{{"principal": "arn:aws:sts::111111111111:assumed-role/Dev/s1", "action": "secretsmanager:CreateSecret", "resource": "*", "context": {ctx}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line(r#"{"aws:RequestTag/env": "dev", "aws:RequestTag/owner": "alice"}"#),
+        line(r#"{"aws:RequestTag/env": "dev"}"#),
+        line(r#"{"aws:RequestTag/env": "dev", "aws:RequestTag/owner": "alice", "aws:TagKeys": ["env"]}"#),
+        line(r#"{"aws:RequestTag/env": "dev", "aws:TagKeys": ["env", "owner"]}"#),
+        line(r#"{"aws:RequestTag/Env": "dev", "aws:TagKeys": ["env"]}"#),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("tag-keys", &spec, &cases));
+    assert_eq!(out[..2], ["ExplicitDeny", "Allow"], "{out:?}");
+    assert!(out[2].contains("does not list \"owner\""), "{out:?}");
+    assert!(
+        out[3].contains("lists \"owner\" but the request passes no"),
+        "{out:?}"
+    );
+    assert_eq!(out[4], "Allow", "{out:?}");
+}
