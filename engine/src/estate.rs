@@ -902,23 +902,19 @@ impl Estate {
             // allow it; `aws:RequestTag/*` and `aws:TagKeys` are the tags passed).
             let tags = steps.get(i + 1).map(|n| &n.session_tags);
             if let (Decision::Allow, Some(tags)) = (decision, tags.filter(|t| !t.is_empty())) {
-                let mut tag = st.clone();
-                tag.action = "sts:TagSession".into();
-                for (k, v) in tags {
-                    tag.context
-                        .insert(&format!("aws:RequestTag/{k}"), ContextValue::One(v.clone()));
-                }
-                tag.context.insert(
-                    "aws:TagKeys",
+                let mut ctx: Vec<(String, ContextValue)> = tags
+                    .iter()
+                    .map(|(k, v)| (format!("aws:RequestTag/{k}"), ContextValue::One(v.clone())))
+                    .collect();
+                ctx.push((
+                    "aws:TagKeys".into(),
                     ContextValue::Many(tags.keys().cloned().collect()),
-                );
-                let (tset, treq) = self.gather(&tag)?;
-                if crate::eval::decide(&tset, &treq) != Decision::Allow {
+                ));
+                if let Some(why) =
+                    self.hop_refuses(st, "sts:TagSession", ctx, "session tags", "them")?
+                {
                     decision = Decision::ImplicitDeny;
-                    note = Some(format!(
-                        "the next session carries session tags, and this caller is not allowed sts:TagSession on {} with them",
-                        st.resource
-                    ));
+                    note = Some(why);
                 }
             }
             // A hop whose session carries a source identity set it: its caller must be allowed
@@ -927,18 +923,15 @@ impl Estate {
                 .get(i + 1)
                 .and_then(|n| n.context.get_single("aws:sourceidentity"));
             if let (Decision::Allow, Some(source)) = (decision, source) {
-                let mut set_source = st.clone();
-                set_source.action = "sts:SetSourceIdentity".into();
-                set_source
-                    .context
-                    .insert("sts:SourceIdentity", ContextValue::One(source.to_string()));
-                let (sset, sreq) = self.gather(&set_source)?;
-                if crate::eval::decide(&sset, &sreq) != Decision::Allow {
+                let ctx = vec![(
+                    "sts:SourceIdentity".to_string(),
+                    ContextValue::One(source.to_string()),
+                )];
+                if let Some(why) =
+                    self.hop_refuses(st, "sts:SetSourceIdentity", ctx, "a source identity", "it")?
+                {
                     decision = Decision::ImplicitDeny;
-                    note = Some(format!(
-                        "the next session carries a source identity, and this caller is not allowed sts:SetSourceIdentity on {} with it",
-                        st.resource
-                    ));
+                    note = Some(why);
                 }
             }
             let allowed = decision == Decision::Allow;
@@ -953,6 +946,32 @@ impl Estate {
             }
         }
         Ok(out)
+    }
+}
+
+impl Estate {
+    /// The reason hop `st` may not pass `what` to the session it makes: its caller is not allowed
+    /// `action` (`sts:TagSession`, `sts:SetSourceIdentity`) on the role with `ctx`.
+    fn hop_refuses(
+        &self,
+        st: &EstateRequest,
+        action: &str,
+        ctx: Vec<(String, ContextValue)>,
+        what: &str,
+        it: &str,
+    ) -> Result<Option<String>, EstateError> {
+        let mut companion = st.clone();
+        companion.action = action.into();
+        for (k, v) in ctx {
+            companion.context.insert(&k, v);
+        }
+        let (set, req) = self.gather(&companion)?;
+        Ok((crate::eval::decide(&set, &req) != Decision::Allow).then(|| {
+            format!(
+                "the next session carries {what}, and this caller is not allowed {action} on {} with {it}",
+                st.resource
+            )
+        }))
     }
 }
 
