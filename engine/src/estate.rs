@@ -819,12 +819,7 @@ impl Estate {
         for (i, given) in steps.iter().enumerate() {
             let mut named = None;
             if i + 1 < steps.len() {
-                let assume = [
-                    "sts:AssumeRole",
-                    "sts:AssumeRoleWithWebIdentity",
-                    "sts:AssumeRoleWithSAML",
-                ];
-                if !assume.iter().any(|a| given.action.eq_ignore_ascii_case(a)) {
+                if !ASSUME_ROLE_ACTIONS.contains(&crate::pattern::fold(&given.action).as_str()) {
                     return Err(EstateError(format!(
                         "chain step {i}: only sts:AssumeRole (or AssumeRoleWithWebIdentity/WithSAML) can lead to another step, found {}",
                         given.action
@@ -947,9 +942,7 @@ impl Estate {
         }
         Ok(out)
     }
-}
 
-impl Estate {
     /// The reason hop `st` may not pass `what` to the session it makes: its caller is not allowed
     /// `action` (`sts:TagSession`, `sts:SetSourceIdentity`) on the role with `ctx`.
     fn hop_refuses(
@@ -1090,14 +1083,9 @@ pub fn valid_external_id(s: &str) -> bool {
 /// that gives tags without `aws:TagKeys` gets it; one whose `aws:TagKeys` and tags disagree (keys
 /// compared without case, as the context does) is an input error: AWS sends no such request.
 fn request_tags(ctx: &mut Context) -> Result<(), EstateError> {
-    const PREFIX: &str = "aws:requesttag/";
     let tags: Vec<String> = ctx
         .iter()
-        .filter(|(k, _)| {
-            k.get(..PREFIX.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(PREFIX))
-        })
-        .filter_map(|(k, _)| k.get(PREFIX.len()..).map(str::to_string))
+        .filter_map(|(k, _)| request_tag_key(k).map(str::to_string))
         .collect();
     let Some(keys) = ctx.get("aws:tagkeys").map(|v| v.values().to_vec()) else {
         if !tags.is_empty() {

@@ -2864,7 +2864,6 @@ fn account_strategy(
 /// `aws:TagKeys` lists the `aws:RequestTag/*` keys, as in every request AWS sends
 /// (corpus/DECISIONS.md 36): the union of both, each listed key given a tag.
 fn tie_tag_keys(context: &mut Vec<(String, GenCtx)>) {
-    const PREFIX: &str = "aws:requesttag/";
     let mut keys: Vec<String> = Vec::new();
     let add = |keys: &mut Vec<String>, k: &str| {
         if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
@@ -2872,11 +2871,7 @@ fn tie_tag_keys(context: &mut Vec<(String, GenCtx)>) {
         }
     };
     for (k, v) in context.iter() {
-        if let Some(tag) = k
-            .get(..PREFIX.len())
-            .filter(|h| h.eq_ignore_ascii_case(PREFIX))
-            .and_then(|_| k.get(PREFIX.len()..))
-        {
+        if let Some(tag) = crate::model::request_tag_key(k) {
             add(&mut keys, tag);
         } else if k.eq_ignore_ascii_case("aws:TagKeys") {
             match v {
@@ -2891,10 +2886,7 @@ fn tie_tag_keys(context: &mut Vec<(String, GenCtx)>) {
     context.retain(|(k, _)| !k.eq_ignore_ascii_case("aws:TagKeys"));
     for k in &keys {
         let tagged = context.iter().any(|(c, _)| {
-            c.get(..PREFIX.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(PREFIX))
-                && c.get(PREFIX.len()..)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(k))
+            crate::model::request_tag_key(c).is_some_and(|t| t.eq_ignore_ascii_case(k))
         });
         if !tagged {
             context.push((

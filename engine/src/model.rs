@@ -1489,6 +1489,15 @@ pub fn is_single_valued_key(key_lc: &str) -> bool {
         || STS_PARAMETER_KEYS.contains(&key_lc)
 }
 
+/// The tag key of a context key `aws:RequestTag/KEY` (its prefix in any case, as the context
+/// compares key names), as written.
+pub fn request_tag_key(key: &str) -> Option<&str> {
+    const PREFIX: &str = "aws:requesttag/";
+    key.get(..PREFIX.len())
+        .filter(|h| h.eq_ignore_ascii_case(PREFIX))
+        .and_then(|_| key.get(PREFIX.len()..))
+}
+
 /// The `AssumeRole*` parameters a request context carries as condition keys, lower-cased:
 /// `ExternalId` and `RoleSessionName` (corpus/DECISIONS.md 31).
 pub const STS_PARAMETER_KEYS: &[&str] = &["sts:externalid", "sts:rolesessionname"];

@@ -1769,6 +1769,17 @@ fn outsider_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported>
     Ok(())
 }
 
+/// What every request AWS sends keeps to, added once the query's policies have registered every
+/// key they test: the names STS and IAM give, the `AssumeRole*` parameters, a role's own tags,
+/// who carries a source identity, and `aws:TagKeys` beside the tags.
+fn request_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported> {
+    sts_name_constraints(q);
+    sts_parameter_constraints(q)?;
+    own_tags_present(q);
+    source_identity_constraints(w, q);
+    tag_keys_constraints(q)
+}
+
 /// The names STS gives: a role session's (`RoleSessionName`) is 2–64 characters, a federated
 /// user's (`GetFederationToken`'s `Name`) 2–32, of `[A-Za-z0-9_+=,.@-]`; the estate refuses any
 /// other (`Estate::residence`). `build` holds the free name to two characters and more, without
@@ -1817,18 +1828,8 @@ fn outside_iam_names(q: &Query, n: VarId) -> Vec<Lang> {
     let mut after_slash = vec![Atom::Star, Atom::Char('/')];
     after_slash.extend(long.iter().cloned());
     let mut alts = vec![p(long, false), p(after_slash, false)];
-    let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
-    for pat in q.sym.vars[n].langs.iter().flat_map(|l| &l.alts) {
-        for a in &pat.atoms {
-            match *a {
-                Atom::Char(c) => named.insert((c, pat.ci)),
-                Atom::AnyNot(c) | Atom::StarNot(c) => named.insert((c, false)),
-                Atom::Any | Atom::Star => continue,
-            };
-        }
-    }
     let fold = crate::classes::fold_char;
-    for (c, ci) in named {
+    for (c, ci) in tested_chars(q, n) {
         if c == '/' || name_char(c) {
             continue;
         }
@@ -1894,25 +1895,15 @@ fn outside_sts_names(
     }
     // `(character, compared case-insensitively)` for each character a test names that STS
     // never puts in a name.
-    let mut named: BTreeSet<(char, bool)> = BTreeSet::new();
-    for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
-        for a in &p.atoms {
-            let (c, ci) = match *a {
-                Atom::Char(c) => (c, p.ci),
-                Atom::AnyNot(c) | Atom::StarNot(c) => (c, false),
-                Atom::Any | Atom::Star => continue,
-            };
-            let also = |c: char| c.is_ascii() && skip.contains(&(c as u8));
-            if also(c) || allowed(c) {
-                continue;
-            }
-            // A case-insensitive test stands for every character of the same fold: keep them
-            // all out when the fold is not a name character (then none of them is), else this
-            // one only (the Kelvin sign folds to `k`).
-            let ci = ci && !allowed(crate::classes::fold_char(c));
-            named.insert((c, ci));
-        }
-    }
+    let also = |c: char| c.is_ascii() && skip.contains(&(c as u8));
+    let named: BTreeSet<(char, bool)> = tested_chars(q, v)
+        .into_iter()
+        .filter(|&(c, _)| !also(c) && !allowed(c))
+        // A case-insensitive test stands for every character of the same fold: keep them all
+        // out when the fold is not a name character (then none of them is), else this one only
+        // (the Kelvin sign folds to `k`).
+        .map(|(c, ci)| (c, ci && !allowed(crate::classes::fold_char(c))))
+        .collect();
     if !named.is_empty() {
         out.push(Lang {
             alts: named
@@ -1925,6 +1916,22 @@ fn outside_sts_names(
         });
     }
     out
+}
+
+/// The characters the tests of string variable `v` name, each with whether it is compared
+/// case-insensitively (an exclusion, `AnyNot`/`StarNot`, is always exact).
+fn tested_chars(q: &Query, v: VarId) -> BTreeSet<(char, bool)> {
+    let mut named = BTreeSet::new();
+    for p in q.sym.vars[v].langs.iter().flat_map(|l| &l.alts) {
+        for a in &p.atoms {
+            match *a {
+                Atom::Char(c) => named.insert((c, p.ci)),
+                Atom::AnyNot(c) | Atom::StarNot(c) => named.insert((c, false)),
+                Atom::Any | Atom::Star => continue,
+            };
+        }
+    }
+    named
 }
 
 /// The `AssumeRole*` parameters, as `Estate::gather` takes them (corpus/DECISIONS.md 31): an
@@ -2050,7 +2057,6 @@ fn own_tags_present(q: &mut Query) {
 /// reads: its `aws:RequestTag` is present exactly when `aws:TagKeys` has a member that is that key
 /// without case. Members no policy reads as a tag are given one by `request_of`.
 fn tag_keys_constraints(q: &mut Query) -> Result<(), Unsupported> {
-    const PREFIX: &str = "aws:requesttag/";
     let Some(tk) = q.sym.key_id("aws:TagKeys") else {
         return Ok(());
     };
@@ -2059,11 +2065,7 @@ fn tag_keys_constraints(q: &mut Query) -> Result<(), Unsupported> {
         .keys
         .iter()
         .enumerate()
-        .filter_map(|(k, kv)| {
-            let head = kv.name.get(..PREFIX.len())?;
-            head.eq_ignore_ascii_case(PREFIX)
-                .then(|| (k, kv.name[PREFIX.len()..].to_string()))
-        })
+        .filter_map(|(k, kv)| request_tag_key(&kv.name).map(|t| (k, t.to_string())))
         .collect();
     // Tags the property's context passes.
     let given: Vec<String> = q
@@ -2071,12 +2073,8 @@ fn tag_keys_constraints(q: &mut Query) -> Result<(), Unsupported> {
         .fixed
         .context
         .iter()
-        .filter_map(|(k, _)| {
-            let head = k.get(..PREFIX.len())?;
-            (head.eq_ignore_ascii_case(PREFIX)
-                && q.sym.source(&k.to_ascii_lowercase()) == Source::Fixed)
-                .then(|| k[PREFIX.len()..].to_string())
-        })
+        .filter(|(k, _)| q.sym.source(&k.to_ascii_lowercase()) == Source::Fixed)
+        .filter_map(|(k, _)| request_tag_key(k).map(str::to_string))
         .collect();
     if tags.is_empty() && given.is_empty() {
         return Ok(());
@@ -2641,11 +2639,7 @@ fn member_query(
         selector_constraints(w, &mut q, ask.selectors).map_err(|u| u.to_string())?;
     }
     outsider_constraints(w, &mut q).map_err(|u| u.to_string())?;
-    sts_name_constraints(&mut q);
-    sts_parameter_constraints(&mut q).map_err(|u| u.to_string())?;
-    own_tags_present(&mut q);
-    source_identity_constraints(w, &mut q);
-    tag_keys_constraints(&mut q).map_err(|u| u.to_string())?;
+    request_constraints(w, &mut q).map_err(|u| u.to_string())?;
     let goal = if ask.want_allow { allow } else { F::not(allow) };
     Ok(Some((q, goal)))
 }
@@ -3876,14 +3870,7 @@ fn no_new_access_direct(
                     continue;
                 }
             };
-            sts_name_constraints(&mut q);
-            if let Err(u) = sts_parameter_constraints(&mut q) {
-                unknown.get_or_insert(u.to_string());
-                continue;
-            }
-            own_tags_present(&mut q);
-            source_identity_constraints(&w_new, &mut q);
-            if let Err(u) = tag_keys_constraints(&mut q) {
+            if let Err(u) = request_constraints(&w_new, &mut q) {
                 unknown.get_or_insert(u.to_string());
                 continue;
             }
