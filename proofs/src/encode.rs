@@ -1599,10 +1599,12 @@ pub fn eval_formula(sym: &Sym, f: &F, a: &Assignment) -> bool {
                     .all(|s| ls.iter().any(|&l| str_in(var, l, s)) == *pos)
             })
         }
+        // As the engine compares: doubles. `n` is on the grid, so `n / 2e6` is the policy
+        // number's double exactly (`scale`); a request's value need not be (it was read through
+        // `scale`, which now takes grid values only, so a value off the grid read as no number).
         F::Num(k, op, n) => one(a, *k)
             .and_then(|s| epat::parse_number(&s))
-            .and_then(scale)
-            .is_some_and(|x| cmp(*op, x, *n)),
+            .is_some_and(|x| cmp(*op, x, *n as f64 / 2e6)),
         F::Date(k, op, d) => one(a, *k)
             .and_then(|s| epat::parse_date(&s))
             .is_some_and(|x| cmp(*op, x as i128, *d as i128)),
@@ -1620,7 +1622,7 @@ fn one(a: &Assignment, k: KeyId) -> Option<String> {
     }
 }
 
-fn cmp(op: Cmp, x: i128, y: i128) -> bool {
+fn cmp<T: PartialOrd>(op: Cmp, x: T, y: T) -> bool {
     match op {
         Cmp::Eq => x == y,
         Cmp::Lt => x < y,

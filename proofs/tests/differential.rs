@@ -696,3 +696,40 @@ fn plain_and_set_operators_on_one_key_are_unsupported() {
         assert_eq!(z3_decides_allow_fixing(&set, &req, &keys), Ok(Some(true)));
     }
 }
+
+/// The formula reads a request's number as the engine does, a double, whatever its size or
+/// decimals: `scale` takes only values of the solver's grid (audit 8, bug 1), and reading request
+/// values through it made 555555555555 no number (a generated case; the engine allowed it).
+#[test]
+fn formula_reads_request_numbers_as_doubles() {
+    let policy = parse_policy(
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "*", "Condition": {"NumericGreaterThan": {"s3:max-keys": "3600"}}}}"#,
+        PolicyKind::Identity,
+        "p",
+    )
+    .unwrap();
+    let set = PolicySet {
+        identity: vec![policy],
+        ..PolicySet::default()
+    };
+    for (value, want) in [
+        ("555555555555", true),
+        ("3600.00000001", true),
+        ("3600", false),
+        ("3599.9999999", false),
+    ] {
+        let mut ctx = Context::new();
+        ctx.insert("s3:max-keys", ContextValue::One(value.into()));
+        let req = Request::new(
+            Principal::parse("arn:aws:iam::222222222222:user/bob").unwrap(),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            None,
+            ctx,
+        );
+        let engine = decide(&set, &req) == Decision::Allow;
+        assert_eq!(engine, want, "{value}");
+        assert_eq!(ir_decides_allow(&set, &req).unwrap(), Some(want), "{value}");
+    }
+}
