@@ -534,6 +534,20 @@ impl Estate {
                 return Err(EstateError(why));
             }
         }
+        // The source keys describe the resource an AWS service acts for; AWS sends them only
+        // when a service principal makes the call (corpus/DECISIONS.md 37).
+        if !matches!(p, Principal::Service(_)) {
+            if let Some(key) = SOURCE_KEYS
+                .iter()
+                .find(|k| er.context.get(k.0).is_some_and(|v| !v.values().is_empty()))
+            {
+                return Err(EstateError(format!(
+                    "{}: only an AWS service principal acting for a resource carries {}",
+                    p.to_arn_string(),
+                    key.1
+                )));
+            }
+        }
         let mut set = PolicySet::default();
         let mut ctx = er.context.clone();
         let mut tags: Option<BTreeMap<String, String>> = None;

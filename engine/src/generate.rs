@@ -2917,6 +2917,14 @@ pub fn estate_request(s: &Settings) -> BoxedStrategy<GenEstateRequest> {
                     GenCtx::One("generated".to_string()),
                 ));
             }
+            // Only a service principal carries the source keys (corpus/DECISIONS.md 37).
+            if !matches!(Principal::parse(&req.principal), Ok(Principal::Service(_))) {
+                req.context.retain(|(k, _)| {
+                    !crate::model::SOURCE_KEYS
+                        .iter()
+                        .any(|s| k.eq_ignore_ascii_case(s.0))
+                });
+            }
             tie_tag_keys(&mut req.context);
             req
         })

@@ -1502,6 +1502,15 @@ pub fn request_tag_key(key: &str) -> Option<&str> {
 /// `ExternalId` and `RoleSessionName` (corpus/DECISIONS.md 31).
 pub const STS_PARAMETER_KEYS: &[&str] = &["sts:externalid", "sts:rolesessionname"];
 
+/// The keys that describe the resource an AWS service principal acts for, lower-cased and as AWS
+/// spells them: present only when such a service makes the call (corpus/DECISIONS.md 37).
+pub const SOURCE_KEYS: &[(&str, &str)] = &[
+    ("aws:sourceaccount", "aws:SourceAccount"),
+    ("aws:sourcearn", "aws:SourceArn"),
+    ("aws:sourceorgid", "aws:SourceOrgID"),
+    ("aws:sourceorgpaths", "aws:SourceOrgPaths"),
+];
+
 /// Global condition keys (IAM User Guide, "AWS global condition context keys"), lower-cased and
 /// sorted. Each has a fixed slot in every [`Context`], so a condition on one of them is looked up by
 /// index ([`Condition::key_id`]) instead of by comparing strings.

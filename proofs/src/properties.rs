@@ -1325,6 +1325,25 @@ fn source_identity_constraints(w: &World<'_>, q: &mut Query) {
     }
 }
 
+/// Keep the source keys (`aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID`,
+/// `aws:SourceOrgPaths`) out of every request but a service principal's: AWS sends them only when a
+/// service calls for a resource (corpus/DECISIONS.md 37; audit 8, bug 7: a user was a witness
+/// with `aws:SourceAccount`).
+fn source_key_constraints(q: &mut Query) {
+    if matches!(q.kind, Kind::Service { .. }) {
+        return;
+    }
+    for (key, _) in SOURCE_KEYS {
+        if q.sym.source(key) == Source::Fixed {
+            if q.sym.fixed.context.get(key).is_some() {
+                q.sym.constraints.push(F::no());
+            }
+        } else if let Some(k) = q.sym.key_id(key) {
+            q.sym.constraints.push(F::not(F::Present(k)));
+        }
+    }
+}
+
 /// Does a selector's ARN language name a described role itself: its ARN with its path, or
 /// without it (a role's name is unique in its account, corpus/DECISIONS.md 13)? Then every
 /// session of the role is in the set.
@@ -1777,6 +1796,7 @@ fn request_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported> 
     sts_parameter_constraints(q)?;
     own_tags_present(q);
     source_identity_constraints(w, q);
+    source_key_constraints(q);
     tag_keys_constraints(q)
 }
 

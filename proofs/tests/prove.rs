@@ -2940,6 +2940,94 @@ fn a_source_identity_needs_set_source_identity() {
     assert!(by_v[0].1.contains("sts:SetSourceIdentity"), "{by_v:?}");
 }
 
+/// The source keys describe the resource an AWS service acts for: AWS sends `aws:SourceAccount`,
+/// `aws:SourceArn`, `aws:SourceOrgID` and `aws:SourceOrgPaths` only when a service principal makes
+/// the call (IAM user guide, "AWS global condition context keys"; corpus/DECISIONS.md 37; audit
+/// 8, bug 7). A bucket open to `"*"` on condition of `aws:SourceAccount` is closed to users,
+/// roles and anonymous callers (a user carrying the key was a counterexample) and open to a
+/// service acting for the account; `eval --spec` refuses the keys from any other caller, and an
+/// empty array is no key.
+#[test]
+fn only_a_service_carries_the_source_keys() {
+    let spec = r#"{"accounts": {"111111111111": {
+      "resources": {"arn:aws:s3:::b": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}}}]}}}}},
+     "properties": [
+      {"name": "others", "expect": "none", "principals": {"arns": ["arn:aws:iam::222222222222:*"]},
+       "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]},
+      {"name": "anonymous", "expect": "none", "principals": "anonymous",
+       "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]},
+      {"name": "service", "expect": "some", "principals": {"service": "sns.amazonaws.com"},
+       "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]},
+      {"name": "fixed", "expect": "none", "principals": {"not_arns": ["*.amazonaws.com"]},
+       "context": {"aws:SourceArn": "arn:aws:sns:us-east-1:111111111111:t"},
+       "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}]}"#;
+    let (v, _) = prove_text("source-keys", spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("others", "proved"),
+            ("anonymous", "proved"),
+            ("service", "proved"),
+            ("fixed", "proved")
+        ],
+        "{v:#}"
+    );
+    printed_steps_replay_of("source-keys", spec, &v["results"][2]);
+    let line = |p: &str, ctx: &str| {
+        format!(
+            r#"{{"principal": "{p}", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "context": {ctx}}}"#
+        ) + "\n"
+    };
+    let cases = [
+        line(
+            "arn:aws:iam::222222222222:user/u",
+            r#"{"aws:SourceAccount": "111111111111"}"#,
+        ),
+        line(
+            "arn:aws:sts::222222222222:assumed-role/R/sess",
+            r#"{"aws:sourceorgpaths": ["o-1/r-1/"]}"#,
+        ),
+        line(
+            "anonymous",
+            r#"{"aws:SourceArn": "arn:aws:sns:us-east-1:111111111111:t"}"#,
+        ),
+        line(
+            "arn:aws:iam::111111111111:root",
+            r#"{"aws:SourceOrgID": "o-1"}"#,
+        ),
+        line(
+            "sns.amazonaws.com",
+            r#"{"aws:SourceAccount": "111111111111"}"#,
+        ),
+        line(
+            "arn:aws:iam::222222222222:user/u",
+            r#"{"aws:SourceAccount": []}"#,
+        ),
+    ]
+    .concat();
+    let out = decisions_or_errors(&eval_spec("source-keys", spec, &cases));
+    for (i, key) in [
+        "aws:SourceAccount",
+        "aws:SourceOrgPaths",
+        "aws:SourceArn",
+        "aws:SourceOrgID",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            out[i].contains(&format!(
+                "only an AWS service principal acting for a resource carries {key}"
+            )),
+            "{i}: {out:?}"
+        );
+    }
+    assert_eq!(out[4], "Allow", "{out:?}");
+    assert_eq!(out[5], "ImplicitDeny", "{out:?}");
+}
+
 /// A role session's `aws:userid` is its role's unique ID and its session name, `AROA...:NAME`
 /// (corpus/DECISIONS.md 35; audit 8, bug 2: it was free or absent, so the alice session "deleted"
 /// with `:breakglass-`, and breakglass-1 "was denied" without one). The prover joins a free ID to
