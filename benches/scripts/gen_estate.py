@@ -66,12 +66,12 @@ spec = {
                               "accounts": ["100000000000"], "units": units}},
     "accounts": accounts,
     "properties": [
-        {"name": "tables-stay-in-org", "expect": "none", "principals": "outside-organization",
+        {"name": "tables-stay-in-org", "expect": "none", "principals": ["outside-organization", "outside-account"],
          "actions": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-         "resources": ["arn:aws:dynamodb:*:2*:table/*"], "via_assume_role": False},
-        {"name": "tables-stay-in-org-with-chains", "expect": "none", "principals": "outside-organization",
+         "resources": ["arn:aws:dynamodb:*:*:table/*"], "via_assume_role": False},
+        {"name": "tables-stay-in-org-with-chains", "expect": "none", "principals": ["outside-organization", "outside-account"],
          "actions": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-         "resources": ["arn:aws:dynamodb:*:2*:table/*"]},
+         "resources": ["arn:aws:dynamodb:*:*:table/*"]},
     ],
 }
 json.dump(spec, sys.stdout, indent=1)

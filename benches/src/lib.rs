@@ -796,12 +796,12 @@ pub fn estate_spec(n: usize) -> String {
                      "accounts": ["100000000000"], "units": units}},
         "accounts": accounts,
         "properties": [
-            {"name": "tables-stay-in-org", "expect": "none", "principals": "outside-organization",
+            {"name": "tables-stay-in-org", "expect": "none", "principals": ["outside-organization", "outside-account"],
              "actions": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-             "resources": ["arn:aws:dynamodb:*:2*:table/*"], "via_assume_role": false},
-            {"name": "tables-stay-in-org-with-chains", "expect": "none", "principals": "outside-organization",
+             "resources": ["arn:aws:dynamodb:*:*:table/*"], "via_assume_role": false},
+            {"name": "tables-stay-in-org-with-chains", "expect": "none", "principals": ["outside-organization", "outside-account"],
              "actions": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-             "resources": ["arn:aws:dynamodb:*:2*:table/*"]}
+             "resources": ["arn:aws:dynamodb:*:*:table/*"]}
         ]
     });
     serde_json::to_string_pretty(&spec).unwrap_or_default()
