@@ -1067,7 +1067,10 @@ impl Reader {
                     .iter()
                     .flat_map(|b| {
                         let n = b.name();
-                        [n.to_string(), format!("{n}IfExists")]
+                        // Every operator but `Null` takes `IfExists` (IAM user guide, "Condition
+                        // operators"): `NullIfExists` is refused, and suggested `Null`.
+                        let if_exists = (*b != BaseOp::Null).then(|| format!("{n}IfExists"));
+                        std::iter::once(n.to_string()).chain(if_exists)
                     })
                     .collect();
                 let stripped = opk
@@ -1500,6 +1503,29 @@ mod tests {
             err(src, PolicyKind::Identity),
             "policy.json:6: Statement[1].Condition: unknown operator \"StringEqual\" (did you mean \"StringEquals\"?)"
         );
+    }
+
+    /// `IfExists` goes on every operator but `Null` (IAM user guide, "Condition operators"): the
+    /// refusal of `NullIfExists` says why, and no longer suggests the operator it refuses (audit 9,
+    /// bug 2).
+    #[test]
+    fn null_if_exists_is_refused_without_suggesting_itself() {
+        let policy = |op: &str| {
+            format!(
+                "{{\"Version\": \"2012-10-17\", \"Statement\": {{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\", \"Condition\": {{\"{op}\": {{\"aws:TokenIssueTime\": \"true\"}}}}}}}}"
+            )
+        };
+        assert_eq!(
+            err(&policy("NullIfExists"), PolicyKind::Identity),
+            "policy.json:1: Statement.Condition: unknown operator \"NullIfExists\": Null cannot take IfExists"
+        );
+        assert_eq!(
+            err(&policy("ForAnyValue:NullIfExists"), PolicyKind::Identity),
+            "policy.json:1: Statement.Condition: unknown operator \"ForAnyValue:NullIfExists\": Null cannot take IfExists"
+        );
+        // The other operators' `IfExists` forms are still suggested.
+        assert!(err(&policy("StringEqualIfExists"), PolicyKind::Identity)
+            .ends_with("(did you mean \"StringEqualsIfExists\"?)"));
     }
 
     #[test]

@@ -40,7 +40,7 @@ use xverify_engine::PolicySet;
 
 use crate::classes::{Atom, Lang, Pattern};
 use crate::encode::{
-    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Family,
+    allow_formula, canonical_statements, eval_formula, Assignment, CanonicalStatement, Cmp, Family,
     KeyId, Source, Sym, SymPrincipal, Unsupported, VarId, F,
 };
 use crate::solve::{check, Config, Outcome};
@@ -1344,6 +1344,157 @@ fn source_key_constraints(q: &mut Query) {
     }
 }
 
+/// The value type AWS gives a global key it sets itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AwsType {
+    Bool,
+    Date,
+    /// `aws:EpochTime`: seconds, read with numeric or date operators.
+    Epoch,
+    Number,
+    Ip,
+}
+
+/// Global keys AWS sets, with their type and whether every request carries them (IAM user guide,
+/// "AWS global condition context keys": each key's Availability; corpus/DECISIONS.md 39).
+const AWS_TYPED_KEYS: &[(&str, AwsType, bool)] = &[
+    ("aws:securetransport", AwsType::Bool, true),
+    ("aws:currenttime", AwsType::Date, true),
+    ("aws:epochtime", AwsType::Epoch, true),
+    ("aws:multifactorauthpresent", AwsType::Bool, false),
+    ("aws:multifactorauthage", AwsType::Number, false),
+    ("aws:tokenissuetime", AwsType::Date, false),
+    ("aws:viaawsservice", AwsType::Bool, false),
+    ("aws:sourceip", AwsType::Ip, false),
+    ("aws:vpcsourceip", AwsType::Ip, false),
+];
+
+/// Keys every request carries whatever their type: `aws:RequestedRegion` besides the typed ones.
+const ALWAYS_PRESENT_KEYS: &[&str] = &["aws:requestedregion"];
+
+/// The keys AWS sets keep to what AWS sends (audit 9, bugs 1, 3 and 4): every request carries
+/// `aws:SecureTransport`, `aws:CurrentTime`, `aws:EpochTime` and `aws:RequestedRegion`; a typed key
+/// that is present holds a value of its type (`true`/`false`, a date, a number, an address), so
+/// that no witness carries `aws:SecureTransport=""` past a pair of `Bool` denies. `aws:CurrentTime`
+/// and `aws:EpochTime` are one clock, which the encoding does not tie: a query reading both is
+/// unknown. Only keys the query reads are constrained (the others are not printed).
+fn aws_key_constraints(q: &mut Query) -> Result<(), Unsupported> {
+    let read =
+        |q: &Query, key: &str| q.sym.source(key) == Source::Free && q.sym.key_id(key).is_some();
+    if read(q, "aws:currenttime") && read(q, "aws:epochtime") {
+        return Err(Unsupported(
+            "aws:CurrentTime and aws:EpochTime read together: the prover does not tie the two clocks"
+                .into(),
+        ));
+    }
+    let typed = AWS_TYPED_KEYS
+        .iter()
+        .map(|&(k, t, always)| (k, Some(t), always));
+    let untyped = ALWAYS_PRESENT_KEYS.iter().map(|&k| (k, None, true));
+    for (key, ty, always) in typed.chain(untyped) {
+        if q.sym.source(key) == Source::Fixed {
+            if always && q.sym.fixed.context.get(key).is_none() {
+                q.sym.constraints.push(F::no());
+            }
+            continue;
+        }
+        let Some(k) = q.sym.key_id(key) else {
+            continue;
+        };
+        let family = q.sym.keys[k].family;
+        let valid = match (ty, family) {
+            (Some(AwsType::Bool), Family::Str) => {
+                let var = q.sym.keys[k].var;
+                var.map(|v| {
+                    let l = Lang {
+                        alts: vec![
+                            Pattern::literal("true", false),
+                            Pattern::literal("false", false),
+                        ],
+                    };
+                    q.sym.test(v, l)
+                })
+            }
+            (Some(AwsType::Number | AwsType::Epoch), Family::Num) => {
+                Some(F::or2(F::Num(k, Cmp::Lt, 0), F::Num(k, Cmp::Ge, 0)))
+            }
+            (Some(AwsType::Date | AwsType::Epoch), Family::Date) => {
+                Some(F::or2(F::Date(k, Cmp::Lt, 0), F::Date(k, Cmp::Ge, 0)))
+            }
+            (Some(AwsType::Ip), Family::Ip) => Some(F::or(
+                ["0.0.0.0/0", "::/0"]
+                    .iter()
+                    .filter_map(|c| xverify_engine::pattern::Cidr::parse(c))
+                    .map(|c| F::Ip(k, c))
+                    .collect::<Vec<_>>(),
+            )),
+            // Read only for presence, or as text (a date key with `StringLike`): any value.
+            _ => None,
+        };
+        let present = F::Present(k);
+        let f = match (always, valid) {
+            (true, Some(v)) => F::and2(present, v),
+            (true, None) => present,
+            (false, Some(v)) => F::or2(F::not(present), v),
+            (false, None) => continue,
+        };
+        q.sym.constraints.push(f);
+    }
+    called_via_constraints(q)
+}
+
+/// `aws:CalledVia` lists the services that forwarded the call, in order; `aws:CalledViaFirst` and
+/// `aws:CalledViaLast` are its first and last, present exactly when it is; and a call a service
+/// forwarded has `aws:ViaAWSService` true (IAM user guide, "AWS global condition context keys";
+/// corpus/DECISIONS.md 39; audit 9, bug 4). The encoding ties the presence of the three and
+/// `aws:ViaAWSService` to them; it cannot say that a first or last value is a member of the list,
+/// so a query that reads the list's values beside a first or last value is unknown.
+fn called_via_constraints(q: &mut Query) -> Result<(), Unsupported> {
+    let free = |q: &Query, key: &str| {
+        (q.sym.source(key) == Source::Free)
+            .then(|| q.sym.key_id(key))
+            .flatten()
+    };
+    let list = free(q, "aws:calledvia");
+    let ends: Vec<KeyId> = ["aws:calledviafirst", "aws:calledvialast"]
+        .iter()
+        .filter_map(|k| free(q, k))
+        .collect();
+    let valued = |q: &Query, k: KeyId| q.sym.keys[k].var.is_some();
+    if let Some(l) = list {
+        if valued(q, l) && ends.iter().any(|&e| valued(q, e)) {
+            return Err(Unsupported(
+                "aws:CalledVia read beside aws:CalledViaFirst or aws:CalledViaLast: the prover does not tie the ends to the list's members"
+                    .into(),
+            ));
+        }
+    }
+    let chain: Vec<KeyId> = list.into_iter().chain(ends).collect();
+    // Present together: each as the first.
+    for pair in chain.windows(2) {
+        let (a, b) = (F::Present(pair[0]), F::Present(pair[1]));
+        q.sym.constraints.push(F::or2(
+            F::and2(a.clone(), b.clone()),
+            F::and2(F::not(a), F::not(b)),
+        ));
+    }
+    if let (Some(&k), Some(via)) = (chain.first(), free(q, "aws:viaawsservice")) {
+        if let Some(var) = q.sym.keys[via].var {
+            let t = q
+                .sym
+                .test(var, Lang::single(Pattern::literal("true", false)));
+            q.sym
+                .constraints
+                .push(F::or2(F::not(F::Present(k)), F::and2(F::Present(via), t)));
+        } else if q.sym.keys[via].family == Family::Untyped {
+            q.sym
+                .constraints
+                .push(F::or2(F::not(F::Present(k)), F::Present(via)));
+        }
+    }
+    Ok(())
+}
+
 /// Does a selector's ARN language name a described role itself: its ARN with its path, or
 /// without it (a role's name is unique in its account, corpus/DECISIONS.md 13)? Then every
 /// session of the role is in the set.
@@ -1797,6 +1948,7 @@ fn request_constraints(w: &World<'_>, q: &mut Query) -> Result<(), Unsupported> 
     own_tags_present(q);
     source_identity_constraints(w, q);
     source_key_constraints(q);
+    aws_key_constraints(q)?;
     tag_keys_constraints(q)
 }
 

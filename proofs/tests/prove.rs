@@ -3196,3 +3196,147 @@ fn tag_keys_list_the_request_tags() {
     );
     assert_eq!(out[4], "Allow", "{out:?}");
 }
+
+/// The keys AWS sets keep to what AWS sends (IAM user guide, "AWS global condition context keys":
+/// `aws:SecureTransport`, `aws:CurrentTime`, `aws:EpochTime` and `aws:RequestedRegion` are "always
+/// included in the request context", each with its type; corpus/DECISIONS.md 39; audit 9, bugs 1,
+/// 3 and 4). Each bucket lets the partner read, and denies every real request: `Bool` true and
+/// false; any region; every number of seconds; every address once one is required. Each `some`
+/// was proved by a witness without the key or with a value of no type (`""`, `not-a-number`,
+/// `x`); none is now. A bucket whose denies leave a real request open stays `some`, with a
+/// witness carrying the key. Reading both clocks is unknown. A call forwarded by a service
+/// (`aws:CalledVia` and its first and last) is one with `aws:ViaAWSService` true, and the three
+/// keys come together; reading the list's members beside its ends is unknown.
+#[test]
+fn keys_aws_always_sends_are_present_and_typed() {
+    let bucket = |name: &str, cond: &str| {
+        format!(
+            r#""arn:aws:s3:::{name}": {{"policy": {{"Version": "2012-10-17", "Statement": [
+              {{"Effect": "Allow", "Principal": {{"AWS": "999999999999"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{name}/*"}},
+              {{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{name}/*", "Condition": {cond}}}]}}}}"#
+        )
+    };
+    let buckets = [
+        bucket("tls", r#"{"Bool": {"aws:SecureTransport": ["true", "false"]}}"#),
+        bucket("region", r#"{"StringLike": {"aws:RequestedRegion": "*"}}"#),
+        bucket(
+            "epoch",
+            r#"{"NumericGreaterThan": {"aws:EpochTime": "0"}, "NumericLessThanEquals": {"aws:EpochTime": "0"}}"#,
+        )
+        .replace(
+            r#""Condition": {"NumericGreaterThan": {"aws:EpochTime": "0"}, "NumericLessThanEquals": {"aws:EpochTime": "0"}}"#,
+            r#""Condition": {"NumericGreaterThan": {"aws:EpochTime": "0"}}}, {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::epoch/*", "Condition": {"NumericLessThanEquals": {"aws:EpochTime": "0"}}"#,
+        ),
+        bucket(
+            "ip",
+            r#"{"Null": {"aws:SourceIp": "false"}, "IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}"#,
+        )
+        .replace(
+            r#""Condition": {"Null": {"aws:SourceIp": "false"}, "IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}"#,
+            r#""Condition": {"Null": {"aws:SourceIp": "true"}}}, {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::ip/*", "Condition": {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}"#,
+        ),
+        bucket("http", r#"{"Bool": {"aws:SecureTransport": "false"}}"#),
+        bucket(
+            "clocks",
+            r#"{"DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}, "NumericLessThan": {"aws:EpochTime": "1000"}}"#,
+        ),
+    ];
+    // Open to the partner on a condition alone.
+    let allow_if = |name: &str, cond: &str| {
+        format!(
+            r#""arn:aws:s3:::{name}": {{"policy": {{"Version": "2012-10-17", "Statement": [
+              {{"Effect": "Allow", "Principal": {{"AWS": "999999999999"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{name}/*", "Condition": {cond}}}]}}}}"#
+        )
+    };
+    let buckets = [
+        buckets.to_vec(),
+        vec![
+            // Forwarded by a service, yet not via a service.
+            allow_if(
+                "forwarded",
+                r#"{"Null": {"aws:CalledVia": "false"}, "Bool": {"aws:ViaAWSService": "false"}}"#,
+            ),
+            // A first service without a last one.
+            allow_if(
+                "ends",
+                r#"{"Null": {"aws:CalledViaFirst": "false", "aws:CalledViaLast": "true"}}"#,
+            ),
+            // Forwarded, and via a service: a real request.
+            allow_if(
+                "via",
+                r#"{"Null": {"aws:CalledViaLast": "false"}, "Bool": {"aws:ViaAWSService": "true"}}"#,
+            ),
+            allow_if(
+                "members",
+                r#"{"ForAnyValue:StringEquals": {"aws:CalledVia": "athena.amazonaws.com"}, "StringEquals": {"aws:CalledViaFirst": "cloudformation.amazonaws.com"}}"#,
+            ),
+        ],
+    ]
+    .concat();
+    let prop = |name: &str| {
+        format!(
+            r#"{{"name": "{name}", "expect": "some", "principals": {{"accounts": ["999999999999"]}},
+               "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::{name}/*"]}}"#
+        )
+    };
+    let names = [
+        "tls",
+        "region",
+        "epoch",
+        "ip",
+        "http",
+        "clocks",
+        "forwarded",
+        "ends",
+        "via",
+        "members",
+    ];
+    let spec = format!(
+        r#"{{"accounts": {{"111111111111": {{"resources": {{{}}}}}}},
+            "properties": [{}]}}"#,
+        buckets.join(","),
+        names.map(prop).join(",")
+    );
+    let (v, _) = prove_text("aws-keys", &spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("tls", "refuted"),
+            ("region", "refuted"),
+            ("epoch", "refuted"),
+            ("ip", "refuted"),
+            ("http", "proved"),
+            ("clocks", "unknown"),
+            ("forwarded", "refuted"),
+            ("ends", "refuted"),
+            ("via", "proved"),
+            ("members", "unknown")
+        ],
+        "{v:#}"
+    );
+    // The witness for `http` travels over TLS, and says so.
+    let step = &v["results"][4]["witness"]["chain"][0];
+    assert_eq!(
+        step["context"]["aws:SecureTransport"], "true",
+        "{:#}",
+        v["results"][4]
+    );
+    printed_steps_replay_of("aws-keys", &spec, &v["results"][4]);
+    assert!(
+        v["results"][5]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("aws:CurrentTime and aws:EpochTime")),
+        "{v:#}"
+    );
+    // A forwarded call's witness carries the list, its ends and a service.
+    let step = &v["results"][8]["witness"]["chain"][0]["context"];
+    assert_eq!(step["aws:ViaAWSService"], "true", "{step}");
+    assert!(step.get("aws:CalledViaLast").is_some(), "{step}");
+    printed_steps_replay_of("aws-keys", &spec, &v["results"][8]);
+    assert!(
+        v["results"][9]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("aws:CalledVia read beside")),
+        "{v:#}"
+    );
+}
