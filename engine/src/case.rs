@@ -688,7 +688,19 @@ fn read_request_at(path: &Path<'_>, v: &Json<'_>) -> Result<Request, CaseError> 
             ),
         ));
     }
-    let resource_account = string("resource_account")?.map(|(s, _)| s.to_string());
+    let resource_account = match string("resource_account")? {
+        Some((s, span)) if !is_account_id(s) => {
+            return Err(CaseError::at(
+                &path.key("resource_account"),
+                span,
+                format!(
+                    "invalid resource_account {}: expected an account ID (12 digits)",
+                    quote(s)
+                ),
+            ))
+        }
+        s => s.map(|(s, _)| s.to_string()),
+    };
     let context = match v.get("context") {
         None => Context::new(),
         Some(c) => read_context_at(&path.key("context"), c)?,

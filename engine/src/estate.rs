@@ -486,7 +486,7 @@ impl Estate {
         }
         let acct = parts
             .map(|p| p[4])
-            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|a| is_account_id(a))
             .map(str::to_string);
         (acct, None, None)
     }

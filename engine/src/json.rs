@@ -125,7 +125,10 @@ impl<'a> Json<'a> {
     }
 
     fn parse_with(src: &'a str, lazy: Option<&mut dyn Known>) -> Result<Json<'a>, JsonError> {
-        let mut p = Parser::new(src, 0);
+        // A UTF-8 byte-order mark before the text (Windows editors write one) is ignored, as RFC
+        // 8259 §8.1 allows; anywhere else it is an error.
+        let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut p = Parser::new(src, start);
         p.lazy = lazy;
         p.skip_ws();
         let v = p.value(0)?;
@@ -776,6 +779,45 @@ mod tests {
             "]".repeat(MAX_DEPTH)
         );
         assert!(Json::parse(&member).is_err());
+    }
+
+    /// A UTF-8 byte-order mark before the text is ignored (RFC 8259 §8.1; audit 9: a file saved
+    /// by a Windows editor was "invalid JSON"); spans still count from the start of the source,
+    /// and a mark anywhere else is an error.
+    #[test]
+    fn a_leading_byte_order_mark_is_ignored() {
+        let src = "\u{feff}{\"a\": 1}";
+        let j = Json::parse(src).unwrap();
+        assert_eq!(
+            j.span,
+            Span {
+                start: 3,
+                end: src.len()
+            }
+        );
+        assert_eq!(j.get("a").map(|v| v.span.start), Some(9));
+        assert_eq!(
+            Json::parse_lazy(src, &mut NoneKnown).unwrap(),
+            Json::parse(src).unwrap()
+        );
+        for bad in [
+            "{\"a\": \u{feff}1}",
+            "{\"a\": 1}\u{feff}",
+            "\u{feff}\u{feff}{}",
+            "\u{feff}",
+        ] {
+            assert!(Json::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    struct NoneKnown;
+    impl Known for NoneKnown {
+        fn depth_under(&self, _: &str) -> Option<usize> {
+            None
+        }
+        fn knows(&mut self, _: &str, _: &str) -> bool {
+            false
+        }
     }
 
     /// `write_decimal` writes what `{}` writes: one digit, carries, zeros inside, the largest.

@@ -1215,7 +1215,8 @@ pub enum Principal {
 #[error("{0}")]
 pub struct PrincipalParseError(pub String);
 
-fn valid_account(a: &str) -> bool {
+/// Is `a` an AWS account ID: twelve ASCII digits?
+pub fn is_account_id(a: &str) -> bool {
     a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -1250,7 +1251,7 @@ impl Principal {
         let parts = crate::pattern::split_arn(s)
             .ok_or_else(|| bad("not an ARN (arn:partition:service:region:account:resource)"))?;
         let [_, partition, service, _region, account, res] = parts;
-        if !valid_account(account) {
+        if !is_account_id(account) {
             return Err(bad("the account must be 12 digits"));
         }
         let partition = partition.to_string();
@@ -2105,7 +2106,7 @@ impl Request {
         let resource_account = resource_account.or_else(|| {
             crate::pattern::split_arn(resource)
                 .map(|p| p[4])
-                .filter(|a| valid_account(a))
+                .filter(|a| is_account_id(a))
                 .map(str::to_string)
         });
         let one = |s: &str| ContextValue::One(s.to_string());

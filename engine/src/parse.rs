@@ -1306,10 +1306,6 @@ fn a_kind(kind: PolicyKind) -> String {
     format!("{article} {n}")
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// One entry of `"AWS": ...` in a Principal element (iam-semantics.md §3.4).
 fn aws_principal(path: &Path<'_>, span: Span, s: &str) -> Result<AwsPrincipalRef, PolicyError> {
     let bad =

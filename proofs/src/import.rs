@@ -26,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+use xverify_engine::model::is_account_id;
 
 /// Why an import failed: always one line naming the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -324,10 +325,6 @@ impl<'a> At<'a> {
         }
         Ok(value)
     }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// IDs are used in file names: keep them to what AWS IDs are made of.

@@ -203,10 +203,6 @@ const OPEN_IDPS: [&str; 2] = [
 /// Most accounts tried for the classes of unmentioned accounts that patterns tell apart.
 const MAX_PATTERN_ACCOUNTS: usize = 32;
 
-fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Services that only a pattern on aws:PrincipalServiceName(sList) tells apart from the named ones
 /// (`logging.s3.*`): one per class of service names the patterns induce that no service already
 /// tried falls in (a service principal holds a `.` and is lower-case).
@@ -244,7 +240,7 @@ fn scan_value(
     services: &mut BTreeSet<String>,
 ) {
     for w in v.split(|c: char| !c.is_ascii_digit()) {
-        if is_account(w) {
+        if is_account_id(w) {
             accounts.insert(w.to_string());
         }
     }
@@ -267,7 +263,7 @@ fn scan_policy(
 ) {
     let add_str = |s: &str, accounts: &mut BTreeSet<String>| {
         for w in s.split(|c: char| !c.is_ascii_digit()) {
-            if is_account(w) {
+            if is_account_id(w) {
                 accounts.insert(w.to_string());
             }
         }
@@ -394,7 +390,7 @@ impl<'s> World<'s> {
                         for a in l {
                             crate::accounts::add_globs(a, &mut globs);
                             for w in a.split(':') {
-                                if is_account(w) {
+                                if is_account_id(w) {
                                     accounts.insert(w.to_string());
                                 }
                             }
@@ -405,7 +401,7 @@ impl<'s> World<'s> {
             }
             for r in &p.resources {
                 for w in r.split(':') {
-                    if is_account(w) {
+                    if is_account_id(w) {
                         accounts.insert(w.to_string());
                     }
                 }
@@ -631,7 +627,7 @@ fn targets_for_denial(w: &World<'_>, resources: &[String]) -> Vec<Target> {
     let mut accounts: BTreeSet<String> = resources
         .iter()
         .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
-        .filter(|a| is_account(a))
+        .filter(|a| is_account_id(a))
         .collect();
     accounts.insert("100000000000".into());
     accounts.insert("100000000001".into());
@@ -1580,7 +1576,7 @@ fn target_account(kind: &Kind, target: &Target, prop_resources: &[String]) -> Op
                 .filter_map(|r| xverify_engine::pattern::split_arn(r).map(|p| p[4].to_string()))
                 .collect();
             match (from_q.len(), from_q.iter().next()) {
-                (1, Some(a)) if is_account(a) => Some(a.clone()),
+                (1, Some(a)) if is_account_id(a) => Some(a.clone()),
                 _ => kind_account(kind).map(str::to_string),
             }
         }
@@ -2498,7 +2494,7 @@ fn could_allow(w: &World<'_>, kind: &Kind, target: &Target, q_resources: &[Strin
             let fixed = (from_q.len() == 1)
                 .then(|| from_q.iter().next().copied())
                 .flatten()
-                .filter(|a| is_account(a));
+                .filter(|a| is_account_id(a));
             (None, fixed.or(acct))
         }
     };
@@ -4354,7 +4350,7 @@ pub mod assume_graph {
             Kind::IdentityProvider { name } => {
                 let parts = xverify_engine::pattern::split_arn(name);
                 let (label, account) = match parts {
-                    Some([_, _, _, _, acct, res]) if super::is_account(acct) => {
+                    Some([_, _, _, _, acct, res]) if xverify_engine::model::is_account_id(acct) => {
                         let (ty, host) = res.split_once('/').unwrap_or(("", res));
                         let what = if ty == "saml-provider" {
                             "SAML"

@@ -102,6 +102,63 @@ fn eval_reports_bad_lines_and_goes_on() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A file that starts with a UTF-8 byte-order mark (as Windows editors save one) is read
+/// (RFC 8259 §8.1); a `resource_account` that is no account ID is an input error naming the line
+/// and the field, in `eval` and in `eval --spec` alike (audit 9: it was taken, and the request
+/// read as cross-account).
+#[test]
+fn eval_reads_a_byte_order_mark_and_refuses_a_resource_account_that_is_no_account() {
+    let dir = std::env::temp_dir().join(format!("xverify-cli-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("cases.jsonl");
+    let case = |account: &str| {
+        format!(
+            r#"{{"identity_policies":[{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}}}],"request":{{"principal":"arn:aws:iam::111111111111:user/bob","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"{account}}}}}"#
+        )
+    };
+    let text = format!(
+        "{}{}\n{}\n{}\n",
+        '\u{feff}',
+        case(""),
+        case(r#","resource_account":"11111111111x""#),
+        case(r#","resource_account":"111111111111""#)
+    );
+    std::fs::write(&f, text).unwrap();
+    let out = xverify(&["eval", f.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with(r#"{"decision":"Allow""#), "{stdout}");
+    assert_eq!(
+        lines[1],
+        r#"{"error":"line 2: request.resource_account: invalid resource_account \"11111111111x\": expected an account ID (12 digits)"}"#
+    );
+    assert!(lines[2].starts_with(r#"{"decision":"Allow""#), "{stdout}");
+    assert_eq!(out.status.code(), Some(2));
+    let spec = dir.join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"accounts": {"111111111111": {"users": {"bob": {}}}}}"#,
+    )
+    .unwrap();
+    let reqs = dir.join("r.jsonl");
+    std::fs::write(
+        &reqs,
+        "\u{feff}{\"principal\":\"arn:aws:iam::111111111111:user/bob\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\",\"resource_account\":\"2222\"}\n",
+    )
+    .unwrap();
+    let out = xverify(&[
+        "eval",
+        "--spec",
+        spec.to_str().unwrap(),
+        reqs.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        r#"{"error":"line 1: resource_account: invalid resource_account \"2222\": expected an account ID (12 digits)"}"#
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn spec_error(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("xverify-spec-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -507,6 +507,20 @@ pub fn read_estate_request(
     }
     let mut er = xverify_engine::estate::EstateRequest::new(principal, &action, &resource);
     er.resource_account = s("resource_account")?;
+    if let Some(a) = er
+        .resource_account
+        .as_deref()
+        .filter(|a| !xverify_engine::model::is_account_id(a))
+    {
+        return Err(err(
+            "resource_account",
+            j.get("resource_account").map_or(j.span, |v| v.span),
+            format!(
+                "invalid resource_account {}: expected an account ID (12 digits)",
+                quote(a)
+            ),
+        ));
+    }
     if let Some(c) = j.get("context") {
         er.context = read_context("context", c)?;
     }
