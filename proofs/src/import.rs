@@ -49,6 +49,14 @@ pub enum ImportError {
         file: PathBuf,
         source: serde_json::Error,
     },
+    /// The file is one page of a paginated listing: the estate it describes would be taken as
+    /// complete with what the other pages hold missing (audit 10, bug 3).
+    #[error("{}: {field}: the output of `{command}` is one page of several; run it without --max-items or --no-paginate, which prints every page", .file.display())]
+    Truncated {
+        file: PathBuf,
+        command: String,
+        field: String,
+    },
     /// The file is JSON but not of the shape the AWS CLI prints; `path` is where (`Roots[0].Id`).
     #[error("{}: {}{what}", .file.display(), at(.path))]
     Shape {
@@ -187,10 +195,28 @@ impl Files<'_> {
                 command: command.into(),
             });
         }
-        match serde_json::from_str(&text) {
-            Ok(value) => Ok(Doc { file, value }),
-            Err(source) => Err(ImportError::Json { file, source }),
+        // A UTF-8 byte-order mark (a file saved by a Windows editor) is not JSON's.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(source) => return Err(ImportError::Json { file, source }),
+        };
+        // The pagination fields of the AWS CLI's listings: `NextToken` (Organizations),
+        // `IsTruncated` and `Marker` (IAM).
+        if let Some(o) = value.as_object() {
+            let field = ["NextToken", "Marker"]
+                .into_iter()
+                .find(|k| o.get(*k).is_some_and(|v| !v.is_null()))
+                .or((o.get("IsTruncated") == Some(&Value::Bool(true))).then_some("IsTruncated"));
+            if let Some(field) = field {
+                return Err(ImportError::Truncated {
+                    file,
+                    command: command.into(),
+                    field: field.into(),
+                });
+            }
         }
+        Ok(Doc { file, value })
     }
 }
 
@@ -372,7 +398,9 @@ impl PolicyType {
 /// What the organization says about one account.
 struct OrgAccount {
     name: String,
-    scps: Vec<String>,
+    /// `None` when the organization has no SCPs enabled: nothing is attached and no level is
+    /// checked, so the spec leaves `scps` out (an empty list would deny everything).
+    scps: Option<Vec<String>>,
     rcps: Vec<String>,
 }
 
@@ -463,7 +491,7 @@ impl<'a> OrgImport<'a> {
     /// The root or an OU, with its accounts and, recursively, its OUs.
     fn unit(&mut self, id: &str, name: Option<&str>) -> Result<Value> {
         let scps = self.attached(id, PolicyType::Scp)?;
-        let rcps = self.attached(id, PolicyType::Rcp)?;
+        let rcps = self.attached(id, PolicyType::Rcp)?.unwrap_or_default();
 
         let accounts_doc = self.files.json(
             &format!("organization/accounts-{id}.json"),
@@ -483,7 +511,7 @@ impl<'a> OrgImport<'a> {
             }
             let name = a.get_str("Name")?.to_string();
             let scps = self.attached(account, PolicyType::Scp)?;
-            let rcps = self.attached(account, PolicyType::Rcp)?;
+            let rcps = self.attached(account, PolicyType::Rcp)?.unwrap_or_default();
             self.accounts
                 .insert(account.to_string(), OrgAccount { name, scps, rcps });
             accounts.push(account.to_string());
@@ -512,7 +540,9 @@ impl<'a> OrgImport<'a> {
         if let Some(n) = name {
             m.insert("name".into(), Value::String(n.into()));
         }
-        m.insert("scps".into(), strings(&scps));
+        if let Some(scps) = &scps {
+            m.insert("scps".into(), strings(scps));
+        }
         m.insert("rcps".into(), strings(&rcps));
         m.insert("accounts".into(), strings(&accounts));
         m.insert("units".into(), Value::Array(units));
@@ -520,14 +550,15 @@ impl<'a> OrgImport<'a> {
     }
 
     /// Names of the policies of type `ty` attached to `target`. `RCPFullAWSAccess` is implied
-    /// (interfaces.md §2) and left out.
-    fn attached(&mut self, target: &str, ty: PolicyType) -> Result<Vec<String>> {
+    /// (interfaces.md §2) and left out. `None` when the policy type is not enabled in the
+    /// organization (`list-roots`): nothing of the type is attached, and nothing it would filter.
+    fn attached(&mut self, target: &str, ty: PolicyType) -> Result<Option<Vec<String>>> {
         let enabled = match ty {
             PolicyType::Scp => self.scp_enabled,
             PolicyType::Rcp => self.rcp_enabled,
         };
         if !enabled {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let doc = self.files.json(
             &format!("organization/{}-{target}.json", ty.prefix()),
@@ -557,7 +588,7 @@ impl<'a> OrgImport<'a> {
                 names.push(name);
             }
         }
-        Ok(names)
+        Ok(Some(names))
     }
 
     /// Load `describe-policy` output for `id` (once) and return the policy's name.
@@ -654,6 +685,20 @@ fn import_account(files: &Files, id: &str, in_org: Option<&OrgAccount>) -> Resul
     )?;
     let root = auth.root();
     root.obj()?;
+    // The command prints its four lists, empty or not; one missing is a run with --filter (or
+    // another command's output), which would leave the account's other principals out.
+    for list in [
+        "UserDetailList",
+        "GroupDetailList",
+        "RoleDetailList",
+        "Policies",
+    ] {
+        if root.opt(list)?.is_none() {
+            return Err(root.err(format!(
+                "missing {list}: expected the whole output of `aws iam get-account-authorization-details` (without --filter)"
+            )));
+        }
+    }
 
     let mut managed: HashMap<String, Managed> = HashMap::new();
     for p in root.opt_items("Policies")? {
@@ -800,7 +845,9 @@ fn import_account(files: &Files, id: &str, in_org: Option<&OrgAccount>) -> Resul
     let mut a = Map::new();
     if let Some(o) = in_org {
         a.insert("name".into(), Value::String(o.name.clone()));
-        a.insert("scps".into(), strings(&o.scps));
+        if let Some(scps) = &o.scps {
+            a.insert("scps".into(), strings(scps));
+        }
         a.insert("rcps".into(), strings(&o.rcps));
     }
     a.insert("roles".into(), Value::Object(roles));

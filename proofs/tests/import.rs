@@ -111,6 +111,104 @@ fn url_encoded_and_string_documents_are_decoded() {
         .is_none());
 }
 
+/// An organization whose SCP policy type is not enabled (a new organization, or one of
+/// consolidated billing) attaches no SCP, and none filters anything: the spec leaves `scps` out at
+/// every level, where an empty list would deny every member's request (audit 10, bug 2: a `none`
+/// proved that way). RCPs, still enabled here, are kept.
+#[test]
+fn scps_not_enabled_leave_every_level_unchecked() {
+    let s = Scratch::new("no-scps");
+    s.edit(
+        "organization/list-roots.json",
+        r#"{
+                    "Type": "SERVICE_CONTROL_POLICY",
+                    "Status": "ENABLED"
+                },
+                "#,
+        "",
+    );
+    let got = import_dir(&s.0).unwrap();
+    let mut levels = vec![&got["organization"]["root"]];
+    let mut i = 0;
+    while i < levels.len() {
+        if let Some(units) = levels[i]["units"].as_array() {
+            levels.extend(units.iter());
+        }
+        i += 1;
+    }
+    assert!(levels.len() > 1, "{got:#}");
+    for l in &levels {
+        assert!(l.get("scps").is_none(), "{l:#}");
+        assert!(l.get("rcps").is_some(), "{l:#}");
+    }
+    let accounts = got["accounts"].as_object().unwrap();
+    for (id, a) in accounts {
+        assert!(a.get("scps").is_none(), "{id}: {a:#}");
+    }
+    assert!(accounts.values().any(|a| a.get("rcps").is_some()));
+    // The spec reads.
+    let text = serde_json::to_string(&got).unwrap();
+    xverify_proofs::spec::parse_spec(&text, Path::new("imported.json")).unwrap();
+}
+
+/// One page of a paginated listing is not the estate: `IsTruncated`/`Marker` (IAM) and
+/// `NextToken` (Organizations) are refused, naming the file, the field and the command; so is an
+/// authorization-details file without one of its four lists (a run with `--filter`). Each was
+/// imported as a complete account with the other pages' principals missing (audit 10, bug 3).
+/// A leading UTF-8 byte-order mark is read past.
+#[test]
+fn truncated_or_filtered_outputs_are_refused() {
+    let auth = "accounts/111111111111/authorization-details.json";
+    let s = Scratch::new("marker");
+    s.edit(
+        auth,
+        "{\n    \"UserDetailList\"",
+        "{\"IsTruncated\": true, \"Marker\": \"AAEA\",\n    \"UserDetailList\"",
+    );
+    let e = s.error();
+    assert!(
+        e.contains("authorization-details.json: Marker: the output of `aws iam get-account-authorization-details` is one page of several"),
+        "{e}"
+    );
+    let s = Scratch::new("truncated");
+    s.edit(
+        auth,
+        "{\n    \"UserDetailList\"",
+        "{\"IsTruncated\": true,\n    \"UserDetailList\"",
+    );
+    assert!(s.error().contains(": IsTruncated: "), "{}", s.error());
+    let s = Scratch::new("next-token");
+    s.edit(
+        "organization/accounts-r-a1b2.json",
+        "{\n    \"Accounts\"",
+        "{\"NextToken\": \"eyJ\",\n    \"Accounts\"",
+    );
+    let e = s.error();
+    assert!(
+        e.contains("accounts-r-a1b2.json: NextToken: the output of `aws organizations list-accounts-for-parent --parent-id r-a1b2` is one page"),
+        "{e}"
+    );
+    // The last page (no marker, `IsTruncated` false) is the whole listing.
+    let s = Scratch::new("last-page");
+    s.edit(
+        auth,
+        "{\n    \"UserDetailList\"",
+        "{\"IsTruncated\": false, \"Marker\": null,\n    \"UserDetailList\"",
+    );
+    assert!(import_dir(&s.0).is_ok());
+    let s = Scratch::new("filtered");
+    s.edit(auth, "\"UserDetailList\"", "\"UserDetailListX\"");
+    let e = s.error();
+    assert!(
+        e.contains("missing UserDetailList: expected the whole output"),
+        "{e}"
+    );
+    let s = Scratch::new("bom");
+    let text = fs::read_to_string(s.path(auth)).unwrap();
+    s.write(auth, &format!("\u{feff}{text}"));
+    assert_eq!(import_dir(&s.0).unwrap(), import_dir(&fixture()).unwrap());
+}
+
 #[test]
 fn missing_file_is_named_with_the_command_that_makes_it() {
     let s = Scratch::new("missing");
