@@ -141,21 +141,28 @@ fn eval_reads_a_byte_order_mark_and_refuses_a_resource_account_that_is_no_accoun
     )
     .unwrap();
     let reqs = dir.join("r.jsonl");
-    std::fs::write(
-        &reqs,
-        "\u{feff}{\"principal\":\"arn:aws:iam::111111111111:user/bob\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\",\"resource_account\":\"2222\"}\n",
-    )
-    .unwrap();
+    // And a line that is not UTF-8 is an error of its own; the batch goes on (audit 10, bug 1).
+    let mut bytes = "\u{feff}{\"principal\":\"arn:aws:iam::111111111111:user/bob\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\",\"resource_account\":\"2222\"}\n".as_bytes().to_vec();
+    bytes.extend(b"{\"principal\": \"\xffx\"}\n");
+    bytes.extend(b"{\"principal\":\"arn:aws:iam::111111111111:user/bob\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\"}\n");
+    std::fs::write(&reqs, bytes).unwrap();
     let out = xverify(&[
         "eval",
         "--spec",
         spec.to_str().unwrap(),
         reqs.to_str().unwrap(),
     ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim_end(),
-        r#"{"error":"line 1: resource_account: invalid resource_account \"2222\": expected an account ID (12 digits)"}"#
+        lines[..2],
+        [
+            r#"{"error":"line 1: resource_account: invalid resource_account \"2222\": expected an account ID (12 digits)"}"#,
+            r#"{"error":"line 2: not UTF-8: byte 0xff at column 16"}"#
+        ]
     );
+    assert!(lines[2].starts_with(r#"{"decision":"#), "{stdout}");
+    assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -157,6 +157,11 @@ fn eval_case_line(
 ) {
     sum.cases += 1;
     buf.push('{');
+    if let Some(why) = unreadable(line) {
+        write_error(buf, n, &why, None, opts, sum);
+        buf.push_str("}\n");
+        return;
+    }
     let parsed = Case::parse_line_with(line, popts, cache);
     let expect = parsed.expect;
     if let Some(id) = &parsed.id {
@@ -209,19 +214,43 @@ fn write_error(
 }
 
 /// Read the next line into `line` without its line ending, as [`BufRead::lines`] gives it, but
-/// into the same buffer each time; `false` at the end of the input.
-fn next_line(input: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
+/// into the same buffers each time (`raw` holds its bytes); `false` at the end of the input. A
+/// line that is not UTF-8 is read as its [`unreadable`] mark, so that the batch goes on past it.
+fn next_line(
+    input: &mut impl BufRead,
+    raw: &mut Vec<u8>,
+    line: &mut String,
+) -> std::io::Result<bool> {
     line.clear();
-    if input.read_line(line)? == 0 {
+    raw.clear();
+    if input.read_until(b'\n', raw)? == 0 {
         return Ok(false);
     }
-    if line.ends_with('\n') {
-        line.pop();
-        if line.ends_with('\r') {
-            line.pop();
+    if raw.ends_with(b"\n") {
+        raw.pop();
+        if raw.ends_with(b"\r") {
+            raw.pop();
+        }
+    }
+    match std::str::from_utf8(raw) {
+        Ok(text) => line.push_str(text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            line.push('\n');
+            line.push_str(&format!(
+                "not UTF-8: byte 0x{:02x} at column {}",
+                raw.get(at).copied().unwrap_or(0),
+                at + 1
+            ));
         }
     }
     Ok(true)
+}
+
+/// The message of a line [`next_line`] could not read as UTF-8: such a line starts with a line
+/// feed, which no line read from the input holds.
+fn unreadable(line: &str) -> Option<&str> {
+    line.strip_prefix('\n')
 }
 
 /// Run `per_line` on every non-blank line of `input` (with its 0-based line number), writing
@@ -242,10 +271,11 @@ where
     if jobs <= 1 {
         let mut sum = EvalSummary::default();
         let mut line = String::new();
+        let mut raw = Vec::new();
         let mut buf = String::new();
         let mut state = new_state();
         let mut n = 0;
-        while next_line(&mut input, &mut line)? {
+        while next_line(&mut input, &mut raw, &mut line)? {
             if !line.trim().is_empty() {
                 buf.clear();
                 per_line(n, &line, &mut buf, &mut sum, &mut state);
@@ -388,12 +418,13 @@ fn read_chunk(
 ) -> (bool, Option<std::io::Error>) {
     let (mut count, mut bytes) = (0, 0);
     let mut stop = (false, None);
+    let mut raw = Vec::new();
     while count < CHUNK_LINES && bytes < CHUNK_BYTES {
         if chunk.lines.len() == count {
             chunk.lines.push((0, String::new()));
         }
         let slot = &mut chunk.lines[count];
-        match next_line(input, &mut slot.1) {
+        match next_line(input, &mut raw, &mut slot.1) {
             Ok(true) => {
                 if !slot.1.trim().is_empty() {
                     slot.0 = *n;
@@ -596,6 +627,11 @@ fn eval_request_line(
 ) {
     sum.cases += 1;
     buf.push('{');
+    if let Some(why) = unreadable(line) {
+        write_error(buf, n, &why, None, opts, sum);
+        buf.push_str("}\n");
+        return;
+    }
     let (id, expect) = peek_id_expect(line);
     if let Some(id) = &id {
         buf.push_str("\"id\":");
@@ -750,24 +786,98 @@ mod tests {
         }
     }
 
+    /// The non-blank lines of `input`: those with an output line.
+    fn non_blank(input: &[u8]) -> usize {
+        input
+            .split(|&c| c == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .count()
+    }
+
+    /// A line that is not UTF-8 is an error line of its own, and the batch goes on past it
+    /// (audit 10, bug 1: the run stopped there, the lines after it unread); the parallel runs
+    /// write what the sequential run writes.
     #[test]
-    fn parallel_runs_stop_where_a_line_cannot_be_read() {
+    fn runs_go_on_past_a_line_that_is_not_utf8() {
         let mut input = mixed_input();
         // Invalid UTF-8 past the chunks a two-thread run reads ahead at first.
-        let at = input
+        let newlines: Vec<usize> = input
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        let line = CHUNK_LINES * 2 * IN_FLIGHT_CHUNKS + 300;
+        input.insert(newlines[line] + 1, 0xff);
+        let opts = EvalOptions::default();
+        let (want, want_sum) = run(&input, &opts, 1);
+        assert!(want_sum.starts_with("Ok("), "{want_sum}");
+        let text = String::from_utf8(want.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            non_blank(&input),
+            "every line has its output line"
+        );
+        let bad: Vec<&&str> = lines.iter().filter(|l| l.contains("not UTF-8")).collect();
+        assert_eq!(
+            bad,
+            [&format!(
+                r#"{{"error":"line {}: not UTF-8: byte 0xff at column 1"}}"#,
+                line + 2
+            )
+            .as_str()]
+        );
+        for jobs in [2, 3] {
+            let (got, sum) = run(&input, &opts, jobs);
+            assert!(got == want, "jobs {jobs}: output differs");
+            assert_eq!(sum, want_sum);
+        }
+    }
+
+    /// Input that cannot be read stops the run with that error, after the output of every line
+    /// before it, in the sequential and the parallel runs alike.
+    #[test]
+    fn parallel_runs_stop_where_the_input_cannot_be_read() {
+        struct Failing<'a>(&'a [u8]);
+        impl std::io::Read for Failing<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("device gone"));
+                }
+                let n = buf.len().min(self.0.len()).min(1000);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = mixed_input();
+        let cut = input
             .iter()
             .enumerate()
             .filter(|(_, &b)| b == b'\n')
             .nth(CHUNK_LINES * 2 * IN_FLIGHT_CHUNKS + 300)
             .unwrap()
-            .0;
-        input.insert(at + 1, 0xff);
-        let opts = EvalOptions::default();
-        let (want, want_sum) = run(&input, &opts, 1);
-        assert!(want_sum.starts_with("Err("), "{want_sum}");
-        assert!(!want.is_empty());
+            .0
+            + 1;
+        let go = |jobs: usize| {
+            let mut out = Vec::new();
+            let r = run_eval_jobs(
+                std::io::BufReader::new(Failing(&input[..cut])),
+                &mut out,
+                &EvalOptions::default(),
+                jobs,
+            );
+            (out, format!("{r:?}"))
+        };
+        let (want, want_sum) = go(1);
+        assert!(want_sum.contains("device gone"), "{want_sum}");
+        assert_eq!(
+            String::from_utf8(want.clone()).unwrap().lines().count(),
+            non_blank(&input[..cut])
+        );
         for jobs in [2, 3] {
-            let (got, sum) = run(&input, &opts, jobs);
+            let (got, sum) = go(jobs);
             assert!(got == want, "jobs {jobs}: output differs");
             assert_eq!(sum, want_sum);
         }
