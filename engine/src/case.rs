@@ -167,16 +167,10 @@ impl Case {
                 format!("a case must be a JSON object, found {}", j.kind_name()),
             ));
         }
-        let expect = match j.get("expect") {
-            None => None,
-            Some(v) => Some(expect_of(j).ok_or_else(|| {
-                CaseError::new(
-                    "expect",
-                    v.span,
-                    "expected \"Allow\", \"ImplicitDeny\", \"ExplicitDeny\" or \"Error\"",
-                )
-            })?),
-        };
+        // Top-level fields other than the case's are ignored (interfaces.md §2): an `expect` that
+        // is not a decision is no expectation, which `--check` reports as not met (audit 10,
+        // bug 7: it made the line an error without `--check` too).
+        let expect = expect_of(j);
         let req_json = j
             .get("request")
             .ok_or_else(|| CaseError::new("", j.span, "missing request"))?;

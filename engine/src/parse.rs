@@ -855,8 +855,12 @@ impl Reader {
             }
         };
         let resource = match resource {
+            // A trust policy's statements apply to their role, and a resource policy's may leave
+            // `Resource` out to apply to the resource it is attached to (an ECR repository
+            // policy has none: Amazon ECR user guide, "Private repository policy examples"). An
+            // identity policy, a boundary, a session policy, an SCP or an RCP must name one.
             None => {
-                if self.kind != PolicyKind::Trust {
+                if !matches!(self.kind, PolicyKind::Trust | PolicyKind::Resource(_)) {
                     return Err(PolicyError::at(
                         path,
                         json.span,
@@ -1522,6 +1526,58 @@ mod tests {
         // The other operators' `IfExists` forms are still suggested.
         assert!(err(&policy("StringEqualIfExists"), PolicyKind::Identity)
             .ends_with("(did you mean \"StringEqualsIfExists\"?)"));
+    }
+
+    /// A resource policy's statement may leave `Resource` out and applies to the resource it is
+    /// attached to, as a trust policy's applies to its role (an ECR repository policy has none;
+    /// audit 10, bug 6); the other kinds must name one.
+    #[test]
+    fn a_resource_policy_may_leave_resource_out() {
+        let src = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": "ecr:BatchGetImage"}}"#;
+        let repo = "arn:aws:ecr:us-east-1:111111111111:repository/app";
+        let kind = PolicyKind::Resource(ResourceService::from_arn(repo));
+        let p = parse_policy(src, kind, "repo").unwrap();
+        assert!(p.statements()[0].resource.is_none());
+        let set = crate::PolicySet {
+            resource: Some(p),
+            ..Default::default()
+        };
+        let req = |principal: &str| {
+            crate::Request::new(
+                crate::model::Principal::parse(principal).unwrap(),
+                "ecr:BatchGetImage",
+                repo,
+                None,
+                crate::Context::new(),
+            )
+        };
+        assert_eq!(
+            crate::decide(&set, &req("arn:aws:iam::999999999999:root")),
+            crate::Decision::Allow
+        );
+        assert_eq!(
+            crate::decide(&set, &req("arn:aws:iam::888888888888:root")),
+            crate::Decision::ImplicitDeny
+        );
+        for kind in [
+            PolicyKind::Identity,
+            PolicyKind::Boundary,
+            PolicyKind::Session,
+            PolicyKind::Scp,
+            PolicyKind::Rcp,
+        ] {
+            let src = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*"}}"#;
+            let src = if matches!(kind, PolicyKind::Rcp) {
+                src.to_string()
+            } else {
+                src.replace(r#""Principal": "*", "#, "")
+            };
+            assert!(
+                err(&src, kind).ends_with("missing Resource or NotResource"),
+                "{kind:?}: {}",
+                err(&src, kind)
+            );
+        }
     }
 
     #[test]

@@ -166,6 +166,43 @@ fn eval_reads_a_byte_order_mark_and_refuses_a_resource_account_that_is_no_accoun
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Without `--check`, `expect` is a field like any other the case format ignores (interfaces.md
+/// §2), whatever it holds; with `--check`, one that is not a decision is an expectation not met
+/// (audit 10, bug 7: the line was an error either way).
+#[test]
+fn expect_is_read_by_check_only() {
+    let dir = std::env::temp_dir().join(format!("xverify-cli-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("cases.jsonl");
+    let case = |expect: &str| {
+        format!(
+            r#"{{"expect":{expect},"identity_policies":[{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}}}],"request":{{"principal":"arn:aws:iam::111111111111:user/bob","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        )
+    };
+    std::fs::write(
+        &f,
+        [case(r#""Allowed""#), case(r#"{"note": "any shape"}"#)].join("\n"),
+    )
+    .unwrap();
+    let out = xverify(&["eval", f.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches(r#"{"decision":"Allow""#).count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = xverify(&["eval", "--check", f.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches(r#""expect":null,"ok":false"#).count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn spec_error(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("xverify-spec-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
