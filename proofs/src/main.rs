@@ -308,6 +308,23 @@ fn prove(
             return ExitCode::from(2);
         }
     }
+    // A `no-new-access` property's earlier spec is input too: one that cannot be read is bad
+    // input, not an unknown answer (audit 10, bug 8).
+    for (i, p) in spec.properties.iter().enumerate() {
+        let chosen = names.is_empty() || names.contains(&p.name);
+        if let (true, xverify_proofs::spec::Expectation::NoNewAccess { before }) =
+            (chosen, &p.expect)
+        {
+            if let Err(e) = xverify_proofs::spec::load_spec(before) {
+                eprintln!(
+                    "xverify: {}:{}: properties[{i}].before: cannot read the earlier spec: {e}",
+                    path.display(),
+                    p.line
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
     let cfg = xverify_proofs::solve::Config {
         timeout_ms,
         dump_dir: dump_smt,

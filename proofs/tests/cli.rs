@@ -203,6 +203,53 @@ fn expect_is_read_by_check_only() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A `no-new-access` property's earlier spec is input: missing or malformed, it is bad input
+/// (exit 2, one line naming the spec, the property's line and `before`), not an `unknown` answer
+/// that a CI job tolerating exit 3 would pass (audit 10, bug 8).
+#[test]
+fn an_unreadable_earlier_spec_is_bad_input() {
+    let dir = std::env::temp_dir().join(format!("xverify-cli-before-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.json");
+    std::fs::write(
+        &spec,
+        "{\"accounts\": {\"111111111111\": {}},\n \"properties\": [\n  {\"name\": \"nothing-new\", \"expect\": \"no-new-access\", \"before\": \"old.json\"}]}\n",
+    )
+    .unwrap();
+    let out = xverify(&["prove", spec.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "xverify: {}:3: properties[0].before: cannot read the earlier spec: ",
+            spec.display()
+        )),
+        "{stderr}"
+    );
+    std::fs::write(
+        dir.join("old.json"),
+        r#"{"accounts": {"111111111111": {"rolez": {}}}}"#,
+    )
+    .unwrap();
+    let out = xverify(&["prove", spec.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown field \"rolez\""), "{stderr}");
+    std::fs::write(
+        dir.join("old.json"),
+        r#"{"accounts": {"111111111111": {}}}"#,
+    )
+    .unwrap();
+    let out = xverify(&["prove", spec.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn spec_error(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("xverify-spec-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
