@@ -325,6 +325,12 @@ fn prove(
             }
         }
     }
+    if let Some(d) = &dump_smt {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            eprintln!("xverify: --dump-smt {}: {e}", d.display());
+            return ExitCode::from(2);
+        }
+    }
     let cfg = xverify_proofs::solve::Config {
         timeout_ms,
         dump_dir: dump_smt,

@@ -160,7 +160,10 @@ fn run_solver(
     solver.assert(&g);
     timing.lower_ms = t0.elapsed().as_secs_f64() * 1e3;
     if let Some(dir) = &cfg.dump_dir {
-        let _ = std::fs::create_dir_all(dir);
+        // Numbered in the order they are written, for the whole run: labels repeat from one
+        // property to the next (audit 10, bug 4: later queries overwrote earlier ones).
+        static DUMPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = DUMPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name: String = label
             .chars()
             .map(|c| {
@@ -171,7 +174,10 @@ fn run_solver(
                 }
             })
             .collect();
-        let _ = std::fs::write(dir.join(format!("{name}.smt2")), solver.to_smt2());
+        let file = dir.join(format!("{n:06}-{name}.smt2"));
+        if let Err(e) = std::fs::write(&file, solver.to_smt2()) {
+            eprintln!("xverify: {}: cannot write: {e}", file.display());
+        }
     }
     let r = if low.guards.is_empty() {
         solver.check()

@@ -250,6 +250,46 @@ fn an_unreadable_earlier_spec_is_bad_input() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `--dump-smt DIR` writes every query, numbered for the whole run (the labels repeat from one
+/// property to the next, and later queries overwrote earlier ones: audit 10, bug 4); a directory
+/// that cannot be made is bad input.
+#[test]
+fn dump_smt_keeps_every_query() {
+    let dir = std::env::temp_dir().join(format!("xverify-cli-dump-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let spec = root().join("corpus/specs/09-role-chaining/spec.json");
+    let out = xverify(&[
+        "prove",
+        "--format",
+        "json",
+        "--dump-smt",
+        dir.to_str().unwrap(),
+        spec.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let queries: u64 = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["queries"].as_u64().unwrap_or(0))
+        .sum();
+    let files = std::fs::read_dir(&dir).unwrap().count() as u64;
+    assert!(
+        queries > 2 && files >= queries,
+        "{files} files, {queries} queries"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    let out = xverify(&[
+        "prove",
+        "--dump-smt",
+        "/proc/xverify/none",
+        spec.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("xverify: --dump-smt /proc/xverify/none: "));
+}
+
 fn spec_error(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("xverify-spec-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
