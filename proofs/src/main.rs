@@ -229,6 +229,12 @@ fn main() -> ExitCode {
                 Ok(sum) => {
                     if check {
                         eprintln!("eval: {} passed, {} failed", sum.passed, sum.failed);
+                        if sum.unexpected_errors > 0 {
+                            eprintln!(
+                                "xverify: {file}: {} of {} lines in error without \"expect\": \"Error\"",
+                                sum.unexpected_errors, sum.cases
+                            );
+                        }
                     } else if sum.errors > 0 {
                         eprintln!(
                             "xverify: {file}: {} of {} lines in error",

@@ -168,7 +168,8 @@ fn eval_reads_a_byte_order_mark_and_refuses_a_resource_account_that_is_no_accoun
 
 /// Without `--check`, `expect` is a field like any other the case format ignores (interfaces.md
 /// §2), whatever it holds; with `--check`, one that is not a decision is an expectation not met
-/// (audit 10, bug 7: the line was an error either way).
+/// (audit 10, bug 7: the line was an error either way). With `--check`, a line in error that did
+/// not expect it exits 2, as without (it exited 1, like a wrong decision).
 #[test]
 fn expect_is_read_by_check_only() {
     let dir = std::env::temp_dir().join(format!("xverify-cli-expect-{}", std::process::id()));
@@ -200,6 +201,30 @@ fn expect_is_read_by_check_only() {
         "{stdout}"
     );
     assert_eq!(out.status.code(), Some(1));
+    // A line in error that does not expect it is a bad case file (2), one that does is a pass,
+    // and a difference alone is 1.
+    let good = case(r#""Allow""#);
+    for (lines, code) in [
+        (vec![good.clone(), "not json".to_string()], 2),
+        (vec![good.clone(), r#"{"expect": "Error"}"#.to_string()], 0),
+        (
+            vec![
+                good.clone(),
+                case(r#""ImplicitDeny""#),
+                r#"{"expect": "Error"}"#.to_string(),
+            ],
+            1,
+        ),
+    ] {
+        std::fs::write(&f, lines.join("\n")).unwrap();
+        let out = xverify(&["eval", "--check", f.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{lines:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

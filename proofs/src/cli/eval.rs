@@ -47,6 +47,8 @@ pub struct EvalSummary {
     pub errors: usize,
     pub passed: usize,
     pub failed: usize,
+    /// With `--check`: lines in error whose `expect` is not `Error` (counted in `failed` too).
+    pub unexpected_errors: usize,
 }
 
 impl EvalSummary {
@@ -55,12 +57,18 @@ impl EvalSummary {
         self.errors += other.errors;
         self.passed += other.passed;
         self.failed += other.failed;
+        self.unexpected_errors += other.unexpected_errors;
     }
 
-    /// Exit code: with `--check`, 1 on any difference; otherwise 2 when a line was in error.
+    /// Exit code: 2 when a line was in error (with `--check`, one that did not expect it: a bad
+    /// case file is told from a wrong decision); otherwise, with `--check`, 1 on any difference.
     pub fn exit_code(&self, check: bool) -> i32 {
         if check {
-            i32::from(self.failed > 0)
+            if self.unexpected_errors > 0 {
+                2
+            } else {
+                i32::from(self.failed > 0)
+            }
         } else if self.errors > 0 {
             2
         } else {
@@ -209,6 +217,7 @@ fn write_error(
     write_str(buf, &format!("line {}: {e}", n + 1));
     if opts.check {
         let ok = expect == Some(Expect::Error);
+        sum.unexpected_errors += usize::from(!ok);
         check_fields(buf, expect, ok, sum);
     }
 }
@@ -773,7 +782,7 @@ mod tests {
                 ..opts.clone()
             };
             assert!(run(&input, &uncached, 1) == (want.clone(), want_sum.clone()));
-            assert!(!want_sum.contains("errors: 0"), "{want_sum}");
+            assert!(!want_sum.contains(", errors: 0,"), "{want_sum}");
             let mut seq = Vec::new();
             let seq_sum = run_eval(&input[..], &mut seq, &opts).unwrap();
             assert_eq!(seq, want);
