@@ -133,6 +133,34 @@ fn prove_exit_codes_and_sarif() {
             .unwrap()
             > 1
     );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        xverify_proofs::cli::prove::uri_reference(&spec.display().to_string())
+    );
+    let spaced = std::env::temp_dir().join(format!("xverify sarif #{}", std::process::id()));
+    std::fs::create_dir_all(&spaced).unwrap();
+    std::fs::copy(&spec, spaced.join("spec.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .args(["prove", "--format", "sarif"])
+        .arg(spaced.join("spec.json"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uri = v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        uri.contains("xverify%20sarif%20%23") && !uri.contains(' '),
+        "{uri}"
+    );
+    std::fs::remove_dir_all(&spaced).ok();
+    // A path's space, `#`, `%` and non-ASCII bytes are percent-encoded (RFC 3986), the rest kept.
+    assert_eq!(
+        xverify_proofs::cli::prove::uri_reference("specs/my spec#1 100%/é.json"),
+        "specs/my%20spec%231%20100%25/%C3%A9.json"
+    );
     let bad = Command::new(env!("CARGO_BIN_EXE_xverify"))
         .args(["prove", "--property", "no-such-property"])
         .arg(&spec)

@@ -266,6 +266,21 @@ pub fn text_report(spec_path: &Path, results: &[PropertyResult]) -> String {
     out
 }
 
+/// A path as a URI reference (SARIF's `artifactLocation.uri`, RFC 3986): every byte but the
+/// unreserved ones and `/` percent-encoded, so that a space, `#` or `%` in a path stays part of
+/// it (audit 10).
+pub fn uri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// SARIF 2.1.0 for code scanning: one result per property that does not hold.
 pub fn sarif_report(
     spec_path: &Path,
@@ -273,7 +288,7 @@ pub fn sarif_report(
     spec: &Spec,
     results: &[PropertyResult],
 ) -> Value {
-    let uri = spec_path.display().to_string();
+    let uri = uri_reference(&spec_path.display().to_string());
     let rules: Vec<Value> = spec
         .properties
         .iter()
