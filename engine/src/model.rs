@@ -866,13 +866,22 @@ pub enum AwsPrincipalRef {
     },
     /// A unique ID (`AIDA...`, `AROA...`) as IAM stores principals it resolved on save.
     UniqueId(String),
+    /// A CloudFront origin access identity, as S3 stores it in a bucket policy
+    /// (`arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL`):
+    /// CloudFront reading for a distribution, which no request the engine decides comes from, so
+    /// it names none of them (`xverify prove` answers `unknown` where one may grant a request of a
+    /// property: corpus/DECISIONS.md 41).
+    CloudFrontOai(String),
 }
 
 impl AwsPrincipalRef {
-    /// The account whose principals the entry names; `None` for `*` and unique IDs.
+    /// The account whose principals the entry names; `None` for `*`, unique IDs and CloudFront
+    /// origin access identities.
     pub fn account(&self) -> Option<&str> {
         match self {
-            AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => None,
+            AwsPrincipalRef::Any
+            | AwsPrincipalRef::UniqueId(_)
+            | AwsPrincipalRef::CloudFrontOai(_) => None,
             AwsPrincipalRef::Account { account, .. }
             | AwsPrincipalRef::User { account, .. }
             | AwsPrincipalRef::Role { account, .. }
@@ -895,7 +904,7 @@ impl AwsPrincipalRef {
             | AwsPrincipalRef::Role { arn, .. }
             | AwsPrincipalRef::AssumedRole { arn, .. }
             | AwsPrincipalRef::FederatedUser { arn, .. } => arn.clone(),
-            AwsPrincipalRef::UniqueId(id) => id.clone(),
+            AwsPrincipalRef::UniqueId(id) | AwsPrincipalRef::CloudFrontOai(id) => id.clone(),
         }
     }
 }

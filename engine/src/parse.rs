@@ -1337,6 +1337,17 @@ fn aws_principal(path: &Path<'_>, span: Span, s: &str) -> Result<AwsPrincipalRef
     let Some([_, _, service, _, account, res]) = crate::pattern::split_arn(s) else {
         return Err(bad("not an ARN"));
     };
+    // A CloudFront origin access identity (Amazon CloudFront developer guide, "Restrict access to
+    // an Amazon S3 origin": S3 stores `"CanonicalUser"` OAI grants in this form).
+    if let ("iam", "cloudfront", Some(id)) = (
+        service,
+        account,
+        res.strip_prefix("user/CloudFront Origin Access Identity "),
+    ) {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(AwsPrincipalRef::CloudFrontOai(s.to_string()));
+        }
+    }
     if !is_account_id(account) {
         return Err(bad("the account must be 12 digits"));
     }

@@ -2523,6 +2523,8 @@ fn may_name(set: &PrincipalSet, kind: &Kind) -> bool {
     for e in &set.aws {
         let hit = match e {
             AwsPrincipalRef::Any | AwsPrincipalRef::UniqueId(_) => true,
+            // CloudFront reading for a distribution: no principal kind of the model.
+            AwsPrincipalRef::CloudFrontOai(_) => false,
             AwsPrincipalRef::Account { account, .. } => acct == Some(account.as_str()),
             AwsPrincipalRef::Role { account, name, .. }
             | AwsPrincipalRef::AssumedRole {
@@ -3699,7 +3701,7 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
                 queries,
             ),
             None => {
-                if let Some(gap) = federated_gap(&w, prop) {
+                if let Some(gap) = federated_gap(&w, prop).or_else(|| oai_gap(&w, prop)) {
                     return result(Status::Unknown, vec![], Some(gap), queries);
                 }
                 let mut r = match prop.expect {
@@ -3716,6 +3718,44 @@ pub fn prove_property(spec: &Spec, prop: &Property, cfg: &Config) -> PropertyRes
             }
         },
     }
+}
+
+/// A CloudFront origin access identity named by an `Allow` of a resource policy that may cover a
+/// request of the property: CloudFront reads for its distribution (and so for whoever the
+/// distribution serves), which no principal of the model stands for, so a property that found
+/// nothing to allow (`none` proved, `some` refuted) is `unknown` (corpus/DECISIONS.md 41; audit
+/// 10, bug 5).
+fn oai_gap(w: &World<'_>, prop: &Property) -> Option<String> {
+    if !matches!(prop.expect, Expectation::None | Expectation::Some) {
+        return None;
+    }
+    for a in w.estate().accounts.values() {
+        for (arn, r) in &a.resources {
+            let Some(p) = &r.policy else { continue };
+            for (i, st) in p.statements().iter().enumerate() {
+                let Some(pe) = st.principal.as_ref().filter(|pe| !pe.not) else {
+                    continue;
+                };
+                if st.effect != Effect::Allow || !may_cover(prop, arn, st) {
+                    continue;
+                }
+                if let Some(AwsPrincipalRef::CloudFrontOai(oai)) = pe
+                    .set
+                    .aws
+                    .iter()
+                    .find(|e| matches!(e, AwsPrincipalRef::CloudFrontOai(_)))
+                {
+                    return Some(format!(
+                        "statement {i} of {} {:?} grants CloudFront origin access identity {}, which reads for its distribution and which the model has no principal for",
+                        p.kind.name(),
+                        p.name,
+                        xverify_engine::json::quote(oai)
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Federation sessions (`GetFederationToken`, `arn:aws:sts::A:federated-user/N`) that the model

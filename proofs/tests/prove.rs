@@ -3368,3 +3368,65 @@ fn keys_aws_always_sends_are_present_and_typed() {
         "{v:#}"
     );
 }
+
+/// A CloudFront origin access identity in a bucket policy (Amazon CloudFront developer guide,
+/// "Restrict access to an Amazon S3 origin") is read, not refused (audit 10, bug 5: an imported
+/// estate holding one could not be proved). No request the engine decides comes from it, so it
+/// grants none; but CloudFront reads for its distribution, so a property whose requests it may
+/// grant and that found none to allow is `unknown`, never `proved` (corpus/DECISIONS.md 41). A
+/// property it does not cover (another action) is proved as before.
+#[test]
+fn a_cloudfront_origin_access_identity_is_read_and_makes_what_it_grants_unknown() {
+    let oai = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHEXAMPLE";
+    let spec = format!(
+        r#"{{"accounts": {{"222222222222": {{"resources": {{"arn:aws:s3:::site": {{"policy": {{
+          "Version": "2012-10-17", "Statement": [
+            {{"Effect": "Allow", "Principal": {{"AWS": "{oai}"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site/*"}}]}}}}}}}}}},
+         "properties": [
+          {{"name": "not-public", "expect": "none", "principals": "outside-account",
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::site/*"]}},
+          {{"name": "no-writes", "expect": "none", "principals": "outside-account",
+            "actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::site/*"]}},
+          {{"name": "readable", "expect": "some", "principals": "outside-account",
+            "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::site/*"]}}]}}"#
+    );
+    let (v, _) = prove_text("oai", &spec);
+    assert_eq!(
+        named_statuses(&v),
+        [
+            ("not-public", "unknown"),
+            ("no-writes", "proved"),
+            ("readable", "unknown")
+        ],
+        "{v:#}"
+    );
+    assert!(
+        v["results"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("CloudFront origin access identity")),
+        "{v:#}"
+    );
+    let cases = r#"{"principal": "arn:aws:iam::999999999999:root", "action": "s3:GetObject", "resource": "arn:aws:s3:::site/k"}
+"#;
+    assert_eq!(
+        decisions_or_errors(&eval_spec("oai", &spec, cases)),
+        ["ImplicitDeny"]
+    );
+    // Only that form: another name under `cloudfront` is no principal AWS accepts.
+    let bad = spec.replace(
+        "Origin Access Identity E2QWRUHEXAMPLE",
+        "Distribution E2QWRUHEXAMPLE",
+    );
+    let dir = std::env::temp_dir().join(format!("xverify-oai-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("spec.json"), &bad).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xverify"))
+        .arg("prove")
+        .arg(dir.join("spec.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the account must be 12 digits"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
