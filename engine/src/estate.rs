@@ -451,7 +451,9 @@ impl Estate {
                         Some(&r.tags),
                     );
                 }
-                return (Some(acct.to_string()), None, None);
+                // A role of an account the estate does not describe: the account is the ARN's
+                // field when that is an account ID (a fuzzed `2(22222222222` is none).
+                return (is_account_id(acct).then(|| acct.to_string()), None, None);
             }
         }
         let mut candidates = vec![arn.to_string()];
@@ -494,6 +496,12 @@ impl Estate {
     /// Gather the policies and context AWS would apply to `er` (see the module docs).
     pub fn gather(&self, er: &EstateRequest) -> Result<(PolicySet, Request), EstateError> {
         let p = &er.principal;
+        if let Some(a) = er.resource_account.as_deref().filter(|a| !is_account_id(a)) {
+            return Err(EstateError(format!(
+                "invalid resource_account {}: expected an account ID (12 digits)",
+                crate::json::quote(a)
+            )));
+        }
         let residence = self.residence(p)?;
         // Session policies are passed to AssumeRole* and GetFederationToken: users and root users
         // act with long-term credentials, anonymous callers and services with none of these.
