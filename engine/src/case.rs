@@ -683,17 +683,13 @@ fn read_request_at(path: &Path<'_>, v: &Json<'_>) -> Result<Request, CaseError> 
         ));
     }
     let resource_account = match string("resource_account")? {
-        Some((s, span)) if !is_account_id(s) => {
-            return Err(CaseError::at(
-                &path.key("resource_account"),
-                span,
-                format!(
-                    "invalid resource_account {}: expected an account ID (12 digits)",
-                    quote(s)
-                ),
-            ))
+        Some((s, span)) => {
+            if let Some(why) = resource_account_error(s) {
+                return Err(CaseError::at(&path.key("resource_account"), span, why));
+            }
+            Some(s.to_string())
         }
-        s => s.map(|(s, _)| s.to_string()),
+        None => None,
     };
     let context = match v.get("context") {
         None => Context::new(),

@@ -496,11 +496,12 @@ impl Estate {
     /// Gather the policies and context AWS would apply to `er` (see the module docs).
     pub fn gather(&self, er: &EstateRequest) -> Result<(PolicySet, Request), EstateError> {
         let p = &er.principal;
-        if let Some(a) = er.resource_account.as_deref().filter(|a| !is_account_id(a)) {
-            return Err(EstateError(format!(
-                "invalid resource_account {}: expected an account ID (12 digits)",
-                crate::json::quote(a)
-            )));
+        if let Some(why) = er
+            .resource_account
+            .as_deref()
+            .and_then(resource_account_error)
+        {
+            return Err(EstateError(why));
         }
         let residence = self.residence(p)?;
         // Session policies are passed to AssumeRole* and GetFederationToken: users and root users

@@ -1229,6 +1229,16 @@ pub fn is_account_id(a: &str) -> bool {
     a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Why a request's `resource_account` is refused: it is no account ID.
+pub fn resource_account_error(a: &str) -> Option<String> {
+    (!is_account_id(a)).then(|| {
+        format!(
+            "invalid resource_account {}: expected an account ID (12 digits)",
+            crate::json::quote(a)
+        )
+    })
+}
+
 impl Principal {
     /// Read a request principal: `anonymous`, a service principal, or a user, role, session,
     /// federated-user, root or identity-provider ARN.

@@ -137,6 +137,10 @@ impl F {
             _ => F::Or(out),
         }
     }
+    /// `a` exactly when `b`.
+    pub fn iff(a: F, b: F) -> F {
+        F::or2(F::and2(a.clone(), b.clone()), F::and2(F::not(a), F::not(b)))
+    }
     #[allow(clippy::should_implement_trait)]
     pub fn not(x: F) -> F {
         match x {

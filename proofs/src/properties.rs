@@ -1309,16 +1309,28 @@ fn source_identity_allowed(w: &World<'_>, kind: &Kind) -> bool {
 /// `sts:SetSourceIdentity` was a witness with one).
 fn source_identity_constraints(w: &World<'_>, q: &mut Query) {
     const KEY: &str = "aws:sourceidentity";
-    if source_identity_allowed(w, &q.kind) {
-        return;
+    if !source_identity_allowed(w, &q.kind) {
+        key_absent(q, KEY);
     }
-    if q.sym.source(KEY) == Source::Fixed {
-        if q.sym.fixed.context.get(KEY).is_some() {
+}
+
+/// Keep context key `key` (lower-case) out of the query's requests: a property's `context` that
+/// gives it holds none of them; a free key the policies read is absent.
+fn key_absent(q: &mut Query, key: &str) {
+    if q.sym.source(key) == Source::Fixed {
+        if q.sym.fixed.context.get(key).is_some() {
             q.sym.constraints.push(F::no());
         }
-    } else if let Some(k) = q.sym.key_id(KEY) {
+    } else if let Some(k) = q.sym.key_id(key) {
         q.sym.constraints.push(F::not(F::Present(k)));
     }
+}
+
+/// The free key `key` (lower-case), when the query's policies read it.
+fn free_key(q: &Query, key: &str) -> Option<KeyId> {
+    (q.sym.source(key) == Source::Free)
+        .then(|| q.sym.key_id(key))
+        .flatten()
 }
 
 /// Keep the source keys (`aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID`,
@@ -1330,13 +1342,7 @@ fn source_key_constraints(q: &mut Query) {
         return;
     }
     for (key, _) in SOURCE_KEYS {
-        if q.sym.source(key) == Source::Fixed {
-            if q.sym.fixed.context.get(key).is_some() {
-                q.sym.constraints.push(F::no());
-            }
-        } else if let Some(k) = q.sym.key_id(key) {
-            q.sym.constraints.push(F::not(F::Present(k)));
-        }
+        key_absent(q, key);
     }
 }
 
@@ -1375,9 +1381,7 @@ const ALWAYS_PRESENT_KEYS: &[&str] = &["aws:requestedregion"];
 /// and `aws:EpochTime` are one clock, which the encoding does not tie: a query reading both is
 /// unknown. Only keys the query reads are constrained (the others are not printed).
 fn aws_key_constraints(q: &mut Query) -> Result<(), Unsupported> {
-    let read =
-        |q: &Query, key: &str| q.sym.source(key) == Source::Free && q.sym.key_id(key).is_some();
-    if read(q, "aws:currenttime") && read(q, "aws:epochtime") {
+    if free_key(q, "aws:currenttime").is_some() && free_key(q, "aws:epochtime").is_some() {
         return Err(Unsupported(
             "aws:CurrentTime and aws:EpochTime read together: the prover does not tie the two clocks"
                 .into(),
@@ -1446,15 +1450,10 @@ fn aws_key_constraints(q: &mut Query) -> Result<(), Unsupported> {
 /// `aws:ViaAWSService` to them; it cannot say that a first or last value is a member of the list,
 /// so a query that reads the list's values beside a first or last value is unknown.
 fn called_via_constraints(q: &mut Query) -> Result<(), Unsupported> {
-    let free = |q: &Query, key: &str| {
-        (q.sym.source(key) == Source::Free)
-            .then(|| q.sym.key_id(key))
-            .flatten()
-    };
-    let list = free(q, "aws:calledvia");
+    let list = free_key(q, "aws:calledvia");
     let ends: Vec<KeyId> = ["aws:calledviafirst", "aws:calledvialast"]
         .iter()
-        .filter_map(|k| free(q, k))
+        .filter_map(|k| free_key(q, k))
         .collect();
     let valued = |q: &Query, k: KeyId| q.sym.keys[k].var.is_some();
     if let Some(l) = list {
@@ -1468,13 +1467,11 @@ fn called_via_constraints(q: &mut Query) -> Result<(), Unsupported> {
     let chain: Vec<KeyId> = list.into_iter().chain(ends).collect();
     // Present together: each as the first.
     for pair in chain.windows(2) {
-        let (a, b) = (F::Present(pair[0]), F::Present(pair[1]));
-        q.sym.constraints.push(F::or2(
-            F::and2(a.clone(), b.clone()),
-            F::and2(F::not(a), F::not(b)),
-        ));
+        q.sym
+            .constraints
+            .push(F::iff(F::Present(pair[0]), F::Present(pair[1])));
     }
-    if let (Some(&k), Some(via)) = (chain.first(), free(q, "aws:viaawsservice")) {
+    if let (Some(&k), Some(via)) = (chain.first(), free_key(q, "aws:viaawsservice")) {
         if let Some(var) = q.sym.keys[via].var {
             let t = q
                 .sym
@@ -2255,12 +2252,9 @@ fn tag_keys_constraints(q: &mut Query) -> Result<(), Unsupported> {
             }
             for (k, name) in tags {
                 let id = q.sym.lang(v, Lang::single(Pattern::literal(&name, true)));
-                let listed = F::AnyIn(tk, vec![id], true);
-                let present = F::Present(k);
-                q.sym.constraints.push(F::or2(
-                    F::and2(present.clone(), listed.clone()),
-                    F::and2(F::not(present), F::not(listed)),
-                ));
+                q.sym
+                    .constraints
+                    .push(F::iff(F::Present(k), F::AnyIn(tk, vec![id], true)));
             }
             Ok(())
         }

@@ -165,9 +165,7 @@ fn eval_case_line(
 ) {
     sum.cases += 1;
     buf.push('{');
-    if let Some(why) = unreadable(line) {
-        write_error(buf, n, &why, None, opts, sum);
-        buf.push_str("}\n");
+    if wrote_unreadable(n, line, opts, buf, sum) {
         return;
     }
     let parsed = Case::parse_line_with(line, popts, cache);
@@ -224,7 +222,8 @@ fn write_error(
 
 /// Read the next line into `line` without its line ending, as [`BufRead::lines`] gives it, but
 /// into the same buffers each time (`raw` holds its bytes); `false` at the end of the input. A
-/// line that is not UTF-8 is read as its [`unreadable`] mark, so that the batch goes on past it.
+/// line that is not UTF-8 is read as the mark [`wrote_unreadable`] looks for, so that the batch
+/// goes on past it.
 fn next_line(
     input: &mut impl BufRead,
     raw: &mut Vec<u8>,
@@ -256,10 +255,22 @@ fn next_line(
     Ok(true)
 }
 
-/// The message of a line [`next_line`] could not read as UTF-8: such a line starts with a line
-/// feed, which no line read from the input holds.
-fn unreadable(line: &str) -> Option<&str> {
-    line.strip_prefix('\n')
+/// When line `n` is one [`next_line`] could not read as UTF-8 (it starts with a line feed, which
+/// no line read from the input holds, and then says why), write its error and the end of its
+/// output line, as `eval` and `eval --spec` both do.
+fn wrote_unreadable(
+    n: usize,
+    line: &str,
+    opts: &EvalOptions,
+    buf: &mut String,
+    sum: &mut EvalSummary,
+) -> bool {
+    let Some(why) = line.strip_prefix('\n') else {
+        return false;
+    };
+    write_error(buf, n, &why, None, opts, sum);
+    buf.push_str("}\n");
+    true
 }
 
 /// Run `per_line` on every non-blank line of `input` (with its 0-based line number), writing
@@ -547,18 +558,15 @@ pub fn read_estate_request(
     }
     let mut er = xverify_engine::estate::EstateRequest::new(principal, &action, &resource);
     er.resource_account = s("resource_account")?;
-    if let Some(a) = er
+    if let Some(why) = er
         .resource_account
         .as_deref()
-        .filter(|a| !xverify_engine::model::is_account_id(a))
+        .and_then(xverify_engine::model::resource_account_error)
     {
         return Err(err(
             "resource_account",
             j.get("resource_account").map_or(j.span, |v| v.span),
-            format!(
-                "invalid resource_account {}: expected an account ID (12 digits)",
-                quote(a)
-            ),
+            why,
         ));
     }
     if let Some(c) = j.get("context") {
@@ -636,9 +644,7 @@ fn eval_request_line(
 ) {
     sum.cases += 1;
     buf.push('{');
-    if let Some(why) = unreadable(line) {
-        write_error(buf, n, &why, None, opts, sum);
-        buf.push_str("}\n");
+    if wrote_unreadable(n, line, opts, buf, sum) {
         return;
     }
     let (id, expect) = peek_id_expect(line);
